@@ -1,0 +1,264 @@
+import pg from 'pg';
+import { Subject } from 'rxjs';
+import {
+  StoreOpenError,
+  checkExpectedRevision,
+  revisionAfter,
+  type AppendResult,
+  type EventStore,
+  type Lease,
+  type LeaseStore,
+  type RecordedEvent,
+} from '../../domain/ports/event-store.js';
+import { replayedAppendResult } from './idempotency.js';
+import { pollingSubscription, readAllPaged, readPages, type ReadPage } from './paging.js';
+
+/*
+ * Gap-free global order with concurrent writers: every append takes one
+ * transaction-scoped advisory lock before it reads the head position, so appends
+ * commit one after another and positions become visible in order. A reader polling
+ * `position > last` can therefore never pass a position that commits later. We chose
+ * this over xid8 snapshot filtering because it also keeps positions contiguous (no
+ * sequence gaps from rolled-back appends) and the control plane's write rate is modest.
+ */
+const APPEND_LOCK = 0x6f706c; // "opl"
+const NOTIFY_CHANNEL = 'opl_events_appended';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS opl_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS opl_events (
+  position BIGINT PRIMARY KEY,
+  id TEXT NOT NULL UNIQUE,
+  stream TEXT NOT NULL,
+  revision BIGINT NOT NULL,
+  type TEXT NOT NULL,
+  data JSONB NOT NULL,
+  metadata JSONB NOT NULL,
+  UNIQUE (stream, revision)
+);
+CREATE TABLE IF NOT EXISTS opl_streams (stream TEXT PRIMARY KEY, revision BIGINT NOT NULL);
+CREATE TABLE IF NOT EXISTS opl_leases (
+  name TEXT PRIMARY KEY, holder TEXT NOT NULL, pid INTEGER NOT NULL, host TEXT NOT NULL, expires_at BIGINT NOT NULL
+);
+INSERT INTO opl_meta (key, value) VALUES ('format', 'opledger-events-1') ON CONFLICT DO NOTHING;
+`;
+
+interface EventRow {
+  position: string;
+  id: string;
+  stream: string;
+  revision: string;
+  type: string;
+  data: unknown;
+  metadata: RecordedEvent['metadata'];
+}
+const toRecorded = (r: EventRow): RecordedEvent => ({
+  position: BigInt(r.position),
+  id: r.id,
+  stream: r.stream,
+  revision: BigInt(r.revision),
+  type: r.type,
+  data: r.data,
+  metadata: r.metadata,
+});
+
+/** `postgres://…[?schema=NAME]`: the optional schema keeps test runs and sites apart. */
+const splitSchema = (url: string): { connectionString: string; schema: string } => {
+  const parsed = new URL(url);
+  const schema = parsed.searchParams.get('schema') ?? 'public';
+  if (!/^[a-z_][a-z0-9_]*$/.test(schema)) {
+    throw new StoreOpenError(`store URL: schema '${schema}' must be lower-case letters, digits and _`);
+  }
+  parsed.searchParams.delete('schema');
+  return { connectionString: parsed.toString(), schema };
+};
+
+export const createPostgresEventStore = async (
+  url: string,
+  options: { pollMs?: number; poolSize?: number } = {},
+): Promise<EventStore> => {
+  const { connectionString, schema } = splitSchema(url);
+  // The schema is set per connection at start-up, so no query ever runs outside it.
+  const pool = new pg.Pool({ connectionString, max: options.poolSize ?? 4, options: `-c search_path=${schema}` });
+  pool.on('error', () => undefined);
+  try {
+    const client = await pool.connect();
+    try {
+      await client.query('SELECT pg_advisory_lock($1)', [APPEND_LOCK]);
+      await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+      await client.query(`SET search_path TO ${schema}`);
+      await client.query(SCHEMA);
+      await client.query('SELECT pg_advisory_unlock($1)', [APPEND_LOCK]);
+    } finally {
+      client.release();
+    }
+  } catch (error) {
+    await pool.end().catch(() => undefined);
+    throw new StoreOpenError(`cannot open PostgreSQL store: ${error instanceof Error ? error.message : String(error)}`);
+  }
+
+  const appended = new Subject<void>();
+  const listener = new pg.Client({ connectionString });
+  const listening = listener
+    .connect()
+    .then(() => listener.query(`LISTEN ${NOTIFY_CHANNEL}`))
+    .then(() => listener.on('notification', () => appended.next()))
+    .catch(() => undefined); // polling still delivers everything, only later
+  listener.on('error', () => undefined);
+
+  const readPage: ReadPage = async (from, limit, filter) => {
+    const where = ['position >= $1'];
+    const args: unknown[] = [from.toString()];
+    if (filter?.streamPrefix) {
+      args.push(`${filter.streamPrefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+      where.push(`stream LIKE $${args.length}`);
+    }
+    if (filter?.types?.length) {
+      args.push(filter.types);
+      where.push(`type = ANY($${args.length})`);
+    }
+    args.push(limit);
+    const result = await pool.query<EventRow>(
+      `SELECT position, id, stream, revision, type, data, metadata FROM opl_events WHERE ${where.join(' AND ')} ORDER BY position LIMIT $${args.length}`,
+      args,
+    );
+    return result.rows.map(toRecorded);
+  };
+
+  const append = async (
+    stream: string,
+    events: Parameters<EventStore['append']>[1],
+    expected: Parameters<EventStore['append']>[2],
+  ): Promise<AppendResult> => {
+    if (events.length === 0) throw new Error('append: no events given');
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query('SELECT pg_advisory_xact_lock($1)', [APPEND_LOCK]);
+      const ids = events.map((e) => e.id);
+      const known = await client.query<{ id: string; stream: string; revision: string; position: string }>(
+        'SELECT id, stream, revision, position FROM opl_events WHERE id = ANY($1)',
+        [ids],
+      );
+      const byId = new Map(
+        known.rows.map((r) => [r.id, { ...r, revision: BigInt(r.revision), position: BigInt(r.position) }]),
+      );
+      const replayed = replayedAppendResult(stream, events, ids.map((id) => byId.get(id)));
+      if (replayed) {
+        await client.query('ROLLBACK');
+        return replayed;
+      }
+      const current = await client.query<{ revision: string }>('SELECT revision FROM opl_streams WHERE stream = $1', [
+        stream,
+      ]);
+      const actual = current.rows[0] ? BigInt(current.rows[0].revision) : 'no_stream';
+      checkExpectedRevision(stream, expected, actual);
+      const head = await client.query<{ head: string }>('SELECT COALESCE(MAX(position), 0) AS head FROM opl_events');
+      const firstPosition = BigInt(head.rows[0]!.head) + 1n;
+      const firstRevision = revisionAfter(actual);
+      const values: unknown[] = [];
+      const tuples = events.map((e, i) => {
+        values.push(
+          (firstPosition + BigInt(i)).toString(),
+          e.id,
+          stream,
+          (firstRevision + BigInt(i)).toString(),
+          e.type,
+          JSON.stringify(e.data),
+          JSON.stringify(e.metadata),
+        );
+        const b = i * 7;
+        return `($${b + 1}, $${b + 2}, $${b + 3}, $${b + 4}, $${b + 5}, $${b + 6}, $${b + 7})`;
+      });
+      await client.query(
+        `INSERT INTO opl_events (position, id, stream, revision, type, data, metadata) VALUES ${tuples.join(', ')}`,
+        values,
+      );
+      const lastRevision = firstRevision + BigInt(events.length - 1);
+      await client.query(
+        'INSERT INTO opl_streams (stream, revision) VALUES ($1, $2) ON CONFLICT (stream) DO UPDATE SET revision = excluded.revision',
+        [stream, lastRevision.toString()],
+      );
+      await client.query(`SELECT pg_notify('${NOTIFY_CHANNEL}', '')`);
+      await client.query('COMMIT');
+      appended.next();
+      return { nextRevision: lastRevision, position: firstPosition + BigInt(events.length - 1) };
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  };
+
+  const leases: LeaseStore = {
+    tryAcquire: async (name, candidate, canTake) => {
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        await client.query('INSERT INTO opl_leases (name, holder, pid, host, expires_at) VALUES ($1, \'\', 0, \'\', 0) ON CONFLICT DO NOTHING', [name]);
+        const row = await client.query<{ holder: string; pid: number; host: string; expires_at: string }>(
+          'SELECT holder, pid, host, expires_at FROM opl_leases WHERE name = $1 FOR UPDATE',
+          [name],
+        );
+        const r = row.rows[0]!;
+        const current: Lease = { holder: r.holder, pid: r.pid, host: r.host, expiresAt: Number(r.expires_at) };
+        if (current.holder !== '' && current.holder !== candidate.holder && !canTake(current)) {
+          await client.query('ROLLBACK');
+          return false;
+        }
+        await client.query('UPDATE opl_leases SET holder = $2, pid = $3, host = $4, expires_at = $5 WHERE name = $1', [
+          name,
+          candidate.holder,
+          candidate.pid,
+          candidate.host,
+          candidate.expiresAt,
+        ]);
+        await client.query('COMMIT');
+        return true;
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw error;
+      } finally {
+        client.release();
+      }
+    },
+    release: async (name, holder) => {
+      await pool.query("UPDATE opl_leases SET holder = '', pid = 0, host = '', expires_at = 0 WHERE name = $1 AND holder = $2", [name, holder]);
+    },
+    current: async (name) => {
+      const row = await pool.query<{ holder: string; pid: number; host: string; expires_at: string }>(
+        'SELECT holder, pid, host, expires_at FROM opl_leases WHERE name = $1',
+        [name],
+      );
+      const r = row.rows[0];
+      return r && r.holder !== '' ? { holder: r.holder, pid: r.pid, host: r.host, expiresAt: Number(r.expires_at) } : null;
+    },
+  };
+
+  return {
+    append,
+    readStream: async function* (stream, fromRevision = 0n) {
+      let next = fromRevision;
+      for (;;) {
+        const result = await pool.query<EventRow>(
+          'SELECT position, id, stream, revision, type, data, metadata FROM opl_events WHERE stream = $1 AND revision >= $2 ORDER BY revision LIMIT 2000',
+          [stream, next.toString()],
+        );
+        for (const row of result.rows) yield toRecorded(row);
+        if (result.rows.length < 2000) return;
+        next = BigInt(result.rows[result.rows.length - 1]!.revision) + 1n;
+      }
+    },
+    readAll: (fromPosition = 1n, opts) => readAllPaged(readPage, fromPosition, opts),
+    readAllPages: (fromPosition = 1n, opts) => readPages(readPage, fromPosition, opts),
+    subscribeAll: (fromPosition = 1n) => pollingSubscription(readPage, fromPosition, appended, options.pollMs ?? 100),
+    leases,
+    close: async () => {
+      appended.complete();
+      await listening;
+      await listener.end().catch(() => undefined);
+      await pool.end();
+    },
+  };
+};

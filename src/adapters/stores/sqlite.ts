@@ -1,0 +1,211 @@
+import Database from 'better-sqlite3';
+import { Subject } from 'rxjs';
+import {
+  StoreOpenError,
+  checkExpectedRevision,
+  revisionAfter,
+  type AppendResult,
+  type EventStore,
+  type ExpectedRevision,
+  type Lease,
+  type LeaseStore,
+  type NewEvent,
+  type ReadAllOptions,
+  type RecordedEvent,
+} from '../../domain/ports/event-store.js';
+import { replayedAppendResult, type StoredIdentity } from './idempotency.js';
+import { pollingSubscription, readAllPaged, readPages, type ReadPage } from './paging.js';
+
+const FORMAT = 'opledger-events-1';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS opl_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS opl_events (
+  position INTEGER PRIMARY KEY,
+  id TEXT NOT NULL UNIQUE,
+  stream TEXT NOT NULL,
+  revision INTEGER NOT NULL,
+  type TEXT NOT NULL,
+  data TEXT NOT NULL,
+  metadata TEXT NOT NULL,
+  UNIQUE (stream, revision)
+);
+CREATE TABLE IF NOT EXISTS opl_streams (stream TEXT PRIMARY KEY, revision INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS opl_leases (
+  name TEXT PRIMARY KEY, holder TEXT NOT NULL, pid INTEGER NOT NULL, host TEXT NOT NULL, expires_at INTEGER NOT NULL
+);
+`;
+
+/**
+ * Durability: WAL with synchronous=NORMAL. A committed append survives the death of
+ * the process (SIGKILL) but not necessarily a power cut; the benchmark's raw
+ * reference uses the same settings.
+ */
+export const SQLITE_PRAGMAS = ['journal_mode = WAL', 'synchronous = NORMAL', 'busy_timeout = 15000'];
+
+type Row = [number, string, string, number, string, string, string];
+
+const toRecorded = (r: Row): RecordedEvent => ({
+  position: BigInt(r[0]),
+  id: r[1],
+  stream: r[2],
+  revision: BigInt(r[3]),
+  type: r[4],
+  data: JSON.parse(r[5]),
+  metadata: JSON.parse(r[6]),
+});
+
+const openDatabase = (path: string): Database.Database => {
+  let db: Database.Database;
+  try {
+    db = new Database(path);
+    for (const pragma of SQLITE_PRAGMAS) db.pragma(pragma);
+  } catch (error) {
+    throw new StoreOpenError(`cannot open SQLite store '${path}': ${describe(error)}`);
+  }
+  try {
+    const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]).map(
+      (t) => t.name,
+    );
+    if (tables.length > 0 && !tables.includes('opl_meta')) {
+      db.close();
+      throw new StoreOpenError(
+        `'${path}' is an SQLite database but not an opledger store (it holds tables ${tables.slice(0, 5).join(', ')})`,
+      );
+    }
+    db.exec(SCHEMA);
+    db.prepare('INSERT OR IGNORE INTO opl_meta (key, value) VALUES (?, ?)').run('format', FORMAT);
+    const format = (db.prepare("SELECT value FROM opl_meta WHERE key = 'format'").get() as { value: string }).value;
+    if (format !== FORMAT) {
+      db.close();
+      throw new StoreOpenError(`'${path}' holds opledger store format '${format}', this opl reads '${FORMAT}'`);
+    }
+  } catch (error) {
+    if (error instanceof StoreOpenError) throw error;
+    db.close();
+    throw new StoreOpenError(`cannot open SQLite store '${path}': ${describe(error)}`);
+  }
+  return db;
+};
+
+const describe = (error: unknown): string => {
+  const code = (error as { code?: string }).code;
+  const message = error instanceof Error ? error.message : String(error);
+  return code === 'SQLITE_NOTADB' ? 'the file is not an SQLite database' : message;
+};
+
+export const createSqliteEventStore = (path: string, options: { pollMs?: number } = {}): EventStore => {
+  const db = openDatabase(path);
+  const appended = new Subject<void>();
+
+  const stmt = {
+    byId: db.prepare('SELECT id, stream, revision, position FROM opl_events WHERE id = ?'),
+    streamRevision: db.prepare('SELECT revision FROM opl_streams WHERE stream = ?').pluck(),
+    insert: db.prepare(
+      'INSERT INTO opl_events (id, stream, revision, type, data, metadata) VALUES (?, ?, ?, ?, ?, ?)',
+    ),
+    upsertStream: db.prepare(
+      'INSERT INTO opl_streams (stream, revision) VALUES (?, ?) ON CONFLICT (stream) DO UPDATE SET revision = excluded.revision',
+    ),
+    readStream: db
+      .prepare(
+        'SELECT position, id, stream, revision, type, data, metadata FROM opl_events WHERE stream = ? AND revision >= ? ORDER BY revision LIMIT ?',
+      )
+      .raw(),
+    lease: db.prepare('SELECT holder, pid, host, expires_at AS expiresAt FROM opl_leases WHERE name = ?'),
+    putLease: db.prepare(
+      'INSERT INTO opl_leases (name, holder, pid, host, expires_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, pid = excluded.pid, host = excluded.host, expires_at = excluded.expires_at',
+    ),
+    dropLease: db.prepare('DELETE FROM opl_leases WHERE name = ? AND holder = ?'),
+  };
+
+  const pageStatements = new Map<string, Database.Statement>();
+  const pageStatement = (filter: ReadAllOptions['filter']): Database.Statement => {
+    const key = `${filter?.streamPrefix ?? ''}|${filter?.types?.length ?? 0}`;
+    let s = pageStatements.get(key);
+    if (!s) {
+      const where = ['position >= ?'];
+      if (filter?.streamPrefix) where.push("stream LIKE ? ESCAPE '\\'");
+      if (filter?.types?.length) where.push(`type IN (${filter.types.map(() => '?').join(', ')})`);
+      s = db
+        .prepare(
+          `SELECT position, id, stream, revision, type, data, metadata FROM opl_events WHERE ${where.join(' AND ')} ORDER BY position LIMIT ?`,
+        )
+        .raw();
+      pageStatements.set(key, s);
+    }
+    return s;
+  };
+
+  const readPage: ReadPage = (from, limit, filter) => {
+    const args: unknown[] = [Number(from)];
+    if (filter?.streamPrefix) args.push(`${filter.streamPrefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+    if (filter?.types?.length) args.push(...filter.types);
+    args.push(limit);
+    return (pageStatement(filter).all(...args) as Row[]).map(toRecorded);
+  };
+
+  const appendNow = db.transaction(
+    (stream: string, events: readonly NewEvent[], expected: ExpectedRevision): AppendResult => {
+      const stored = events.map((e) => {
+        const row = stmt.byId.get(e.id) as { id: string; stream: string; revision: number; position: number } | undefined;
+        return row && ({ ...row, revision: BigInt(row.revision), position: BigInt(row.position) } satisfies StoredIdentity);
+      });
+      const replayed = replayedAppendResult(stream, events, stored);
+      if (replayed) return replayed;
+      const current = stmt.streamRevision.get(stream) as number | undefined;
+      const actual = current === undefined ? 'no_stream' : BigInt(current);
+      checkExpectedRevision(stream, expected, actual);
+      let revision = Number(revisionAfter(actual));
+      let position = 0;
+      for (const e of events) {
+        const info = stmt.insert.run(e.id, stream, revision++, e.type, JSON.stringify(e.data), JSON.stringify(e.metadata));
+        position = Number(info.lastInsertRowid);
+      }
+      if (events.length > 0) stmt.upsertStream.run(stream, revision - 1);
+      return { nextRevision: BigInt(revision - 1), position: BigInt(position) };
+    },
+  );
+
+  const leases: LeaseStore = {
+    tryAcquire: async (name, candidate, canTake) =>
+      db
+        .transaction((): boolean => {
+          const current = stmt.lease.get(name) as Lease | undefined;
+          if (current && current.holder !== candidate.holder && !canTake(current)) return false;
+          stmt.putLease.run(name, candidate.holder, candidate.pid, candidate.host, candidate.expiresAt);
+          return true;
+        })
+        .immediate(),
+    release: async (name, holder) => {
+      stmt.dropLease.run(name, holder);
+    },
+    current: async (name) => (stmt.lease.get(name) as Lease | undefined) ?? null,
+  };
+
+  return {
+    append: async (stream, events, expected) => {
+      if (events.length === 0) throw new Error('append: no events given');
+      const result = appendNow.immediate(stream, events, expected);
+      appended.next();
+      return result;
+    },
+    readStream: async function* (stream, fromRevision = 0n) {
+      let next = Number(fromRevision);
+      for (;;) {
+        const rows = stmt.readStream.all(stream, next, 2000) as Row[];
+        for (const row of rows) yield toRecorded(row);
+        if (rows.length < 2000) return;
+        next = rows[rows.length - 1]![3] + 1;
+      }
+    },
+    readAll: (fromPosition = 1n, options) => readAllPaged(readPage, fromPosition, options),
+    readAllPages: (fromPosition = 1n, options) => readPages(readPage, fromPosition, options),
+    subscribeAll: (fromPosition = 1n) => pollingSubscription(readPage, fromPosition, appended, options.pollMs ?? 25),
+    leases,
+    close: async () => {
+      appended.complete();
+      db.close();
+    },
+  };
+};

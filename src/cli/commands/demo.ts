@@ -1,0 +1,56 @@
+import { mkdirSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Command } from '../command.js';
+import type { Io } from '../session.js';
+
+/** The guided tour: builds a small cluster in a fresh data dir and shows what the log keeps. */
+export const demoCommand: Command = {
+  path: ['demo'],
+  usage: 'opl demo [--data-dir DIR]',
+  summary: 'build a small cluster in a fresh data dir (default ./opl-demo) and show its jobs and history',
+  options: {},
+  run: async (parsed, io) => {
+    const { main } = await import('../main.js');
+    const dataDir = resolve((parsed.values['data-dir'] as string | undefined) ?? 'opl-demo');
+    rmSync(dataDir, { recursive: true, force: true });
+    // The bundle is dist/opl.mjs; the reference drivers are in examples/ beside dist/.
+    const drivers = fileURLToPath(new URL('../examples/drivers', import.meta.url));
+    const driverPath = [drivers, io.env.OPL_STORAGE_DRIVER_PATH].filter(Boolean).join(':');
+    const quiet: Io = { ...io, env: { ...io.env, OPL_DATA_DIR: dataDir, OPL_STORAGE_DRIVER_PATH: driverPath } };
+    const step = async (note: string, args: string[], expectFailure = false): Promise<void> => {
+      io.out(`${note ? `\n# ${note}\n` : ''}$ opl ${args.join(' ')}\n`);
+      const code = await main([...args, '--data-dir', dataDir], quiet);
+      if ((code !== 0) !== expectFailure) throw new Error(`demo step failed: opl ${args.join(' ')} (exit ${code})`);
+    };
+    const shared = join(dataDir, 'shared-storage');
+    const nas = join(dataDir, 'nas1-volumes');
+    mkdirSync(shared, { recursive: true });
+    await step('Create the cluster: its first event. Disks may live on a shared file system mounted at the same path on every node', ['cluster', 'init', 'demo-cluster', '--shared-file-storage-dir', shared]);
+    await step('Two node groups, three nodes each', ['group', 'add', 'rack-a']);
+    await step('', ['group', 'add', 'rack-b']);
+    for (const [i, group] of [[1, 'rack-a'], [2, 'rack-a'], [3, 'rack-a'], [4, 'rack-b'], [5, 'rack-b'], [6, 'rack-b']] as const) {
+      await step(i === 1 ? 'Nodes with their capacity' : '', ['node', 'add', `node${i}`, '--group', group, '--memory', '8G', '--cpus', '4']);
+    }
+    await step('Instances on the fake hypervisor', ['instance', 'add', 'web1', '-t', 'diskless', '--memory', '2G', '--vcpus', '2', '-n', 'node1']);
+    await step('', ['instance', 'add', 'web2', '-t', 'diskless', '--memory', '2G', '--vcpus', '2', '-n', 'node4', '--tags', 'web']);
+    await step('', ['instance', 'add', 'db1', '-t', 'diskless', '--memory', '4G', '--vcpus', '4', '-n', 'node2', '--no-start']);
+    await step('Too big for node1: refused, recorded as refused, nothing changes', ['instance', 'add', 'huge', '-t', 'diskless', '--memory', '7G', '--vcpus', '1', '-n', 'node1'], true);
+    await step('A sharedfile instance: its disk is a sparse file under the shared mountpoint', ['instance', 'add', 'files1', '-t', 'sharedfile', '--memory', '1G', '--vcpus', '1', '-n', 'node2', '--disk', '0:size=2G']);
+    await step('A storage pool backed by the filepool reference driver, reachable from rack-b', ['cluster', 'modify', '--add-pool', 'nas1', 'filepool', '--pool-param', `dir=${nas}`]);
+    await step('', ['group', 'modify', 'rack-b', '--connect-pool', 'nas1']);
+    await step('A pool-backed instance: the driver creates its disk and names it', ['instance', 'add', 'app1', '-t', 'ext:nas1', '--memory', '1G', '--vcpus', '1', '-n', 'node5', '--disk', '0:size=1G']);
+    await step('Grow a disk by an amount, as Ganeti does', ['instance', 'grow-disk', 'app1', '0', '512M']);
+    await step('', ['storage', 'pool', 'list']);
+    await step('Change an instance, stop one, drain a node', ['instance', 'modify', 'web1', '--tags', 'web,frontend']);
+    await step('', ['instance', 'stop', 'web2']);
+    await step('', ['node', 'modify', 'node3', '--drained', 'yes']);
+    await step('The cluster now', ['node', 'list']);
+    await step('', ['instance', 'list']);
+    await step('Every job, who submitted it, how it ended', ['job', 'list']);
+    await step("An instance's history from the log, with every storage driver call", ['audit', 'log', '--instance', 'app1']);
+    await step('The cluster as it was after its first 60 events', ['audit', 'replay', '--until-position', '60']);
+    io.out(`\nThe log and the local nodes are in ${dataDir}; try: OPL_DATA_DIR=${dataDir} OPL_STORAGE_DRIVER_PATH=${drivers} node bin/opl.js instance info app1\n`);
+    return 0;
+  },
+};

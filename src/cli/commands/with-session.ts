@@ -1,0 +1,17 @@
+import type { Parsed } from '../args.js';
+import { openSession, type Io, type Session } from '../session.js';
+
+/** Opens the store for one command and always closes it, whatever the command did. */
+export const withSession = async (
+  command: string,
+  parsed: Parsed,
+  io: Io,
+  body: (session: Session) => Promise<number>,
+): Promise<number> => {
+  const session = await openSession(command, parsed, io);
+  try {
+    return await body(session);
+  } finally {
+    await session.plane.close();
+  }
+};

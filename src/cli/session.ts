@@ -1,0 +1,135 @@
+import { homedir, hostname, userInfo } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createFakeHypervisor } from '../adapters/hypervisors/fake.js';
+import { createIallocators, iallocatorSearchPath } from '../adapters/allocators/external.js';
+import { createBlockDeviceStorage } from '../adapters/storage/block-devices.js';
+import { driverSearchPath, findDriver } from '../adapters/storage/driver-runner.js';
+import { createExtDiskStorage } from '../adapters/storage/ext-disks.js';
+import { createFileDiskStorage } from '../adapters/storage/file-disks.js';
+import { DomainError } from '../domain/errors.js';
+import { openEventStore, parseStoreLocation } from '../adapters/stores/open.js';
+import type { Opcode } from '../domain/opcodes.js';
+import { createControlPlane, type ControlPlane } from '../engine/control-plane.js';
+import { isJobEventType, type Failure } from '../domain/events.js';
+import type { JobView } from '../projections/job-view.js';
+import type { Views } from '../projections/views.js';
+import { parseNumber, type Parsed } from './args.js';
+import type { OutputFormat } from './render.js';
+import { UsageError } from './usage-error.js';
+
+export interface Io {
+  out(text: string): void;
+  err(text: string): void;
+  env: NodeJS.ProcessEnv;
+}
+
+export interface Session {
+  plane: ControlPlane;
+  dataDir: string;
+  format: OutputFormat;
+  io: Io;
+  views(): Promise<Views>;
+}
+
+export const defaultDataDir = (env: NodeJS.ProcessEnv): string =>
+  env.OPL_DATA_DIR ?? join(env.XDG_DATA_HOME ?? join(homedir(), '.local', 'share'), 'opledger');
+
+export const outputFormat = (command: string, parsed: Parsed): OutputFormat => {
+  const format = (parsed.values.output as string | undefined) ?? 'table';
+  if (format !== 'table' && format !== 'json') {
+    throw new UsageError(`${command}: --output '${format}': expected table or json`);
+  }
+  return format;
+};
+
+export const openSession = async (command: string, parsed: Parsed, io: Io): Promise<Session> => {
+  const format = outputFormat(command, parsed);
+  const dataDir = resolve((parsed.values['data-dir'] as string | undefined) ?? defaultDataDir(io.env));
+  const location = parseStoreLocation((parsed.values.store as string | undefined) ?? io.env.OPL_STORE, dataDir);
+  const store = await openEventStore(location);
+  const plane = createControlPlane({
+    store,
+    hypervisor: createFakeHypervisor(join(dataDir, 'nodes')),
+    storage: { ...fileStorage(join(dataDir, 'nodes')), blockdev: createBlockDeviceStorage(), ext: createExtDiskStorage(driverSearchPath(io.env)) },
+    checkOpcode: (opcode) => driverMustExist(opcode, driverSearchPath(io.env)),
+    iallocators: createIallocators(iallocatorSearchPath(io.env)),
+    iallocatorSearchPath: iallocatorSearchPath(io.env),
+    actor: io.env.OPL_ACTOR ?? `${safeUser()}@${hostname()}`,
+    onError: (error) => io.err(`opl: engine: ${error instanceof Error ? error.message : String(error)}\n`),
+  });
+  return { plane, dataDir, format, io, views: () => plane.projector.catchUp() };
+};
+
+/** A pool may only name a driver that is there (the seed's "driver existence"). */
+const driverMustExist = async (opcode: Opcode, searchPath: string[]): Promise<DomainError | undefined> => {
+  if (opcode.type !== 'OP_CLUSTER_SET_PARAMS' || !opcode.addPool) return undefined;
+  if (await findDriver(opcode.addPool.driver, searchPath)) return undefined;
+  return new DomainError('not_found', `storage driver '${opcode.addPool.driver}' was not found in ${searchPath.join(':')}`);
+};
+
+const fileStorage = (nodesDir: string) => {
+  const files = createFileDiskStorage(nodesDir);
+  return { file: files, sharedfile: files };
+};
+
+const safeUser = (): string => {
+  try {
+    return userInfo().username;
+  } catch {
+    return 'unknown';
+  }
+};
+
+const stamp = (iso: string) => iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+
+/**
+ * Submits a job of these opcodes. With --submit, prints its id; otherwise follows it
+ * to the end, printing its log lines, and returns the exit status.
+ */
+export const runJob = async (
+  session: Session,
+  command: string,
+  parsed: Parsed,
+  opcodes: Opcode[],
+  onSuccess?: (job: JobView) => string,
+): Promise<number> => {
+  const priority = parseNumber(command, '--priority', parsed.values.priority as string | undefined) ?? 0;
+  if (!Number.isInteger(priority) || priority < -20 || priority > 19) {
+    throw new UsageError(`${command}: --priority '${priority}': expected a whole number from -20 to 19`);
+  }
+  const dependsOn = ((parsed.values.depends as string[] | undefined) ?? []).flatMap((d) => d.split(',')).map((d) => {
+    const id = Number(d);
+    if (!Number.isInteger(id) || id <= 0) throw new UsageError(`${command}: --depends '${d}': expected a job id`);
+    return id;
+  });
+  const jobId = await session.plane.submit(opcodes, { priority, dependsOn });
+  if (parsed.values.submit) {
+    session.io.out(session.format === 'json' ? `${JSON.stringify({ jobId })}\n` : `${jobId}\n`);
+    return 0;
+  }
+  const job = await session.plane.awaitJob(jobId, (event) => {
+    if (event.type === 'OpcodeLog' && isJobEventType(event.type)) {
+      const data = event.data as { level: string; message: string };
+      session.io.err(`${stamp(event.metadata.recordedAt)} ${data.level === 'info' ? '*' : data.level.toUpperCase()} ${data.message}\n`);
+    }
+  });
+  return reportJob(session, job, onSuccess);
+};
+
+export const reportJob = (session: Session, job: JobView, onSuccess?: (job: JobView) => string): number => {
+  if (session.format === 'json') {
+    session.io.out(`${JSON.stringify({ jobId: job.id, status: job.status, results: job.opcodes.map((o) => o.result ?? null), error: firstError(job) ?? null })}\n`);
+  } else if (job.status === 'success' && onSuccess) {
+    session.io.out(onSuccess(job));
+  }
+  if (job.status === 'success') return 0;
+  const error = firstError(job);
+  session.io.err(
+    job.status === 'canceled'
+      ? `opl: job ${job.id} was canceled\n`
+      : `opl: job ${job.id} failed: ${error?.message ?? 'unknown error'}${error ? ` (${error.code})` : ''}\n`,
+  );
+  return 1;
+};
+
+const firstError = (job: JobView): Failure | undefined => job.opcodes.find((o) => o.error)?.error;

@@ -1,0 +1,129 @@
+import type { DiskRecord } from './events.js';
+import type { DiskTemplate } from './templates.js';
+
+/**
+ * The cluster configuration as the `cluster` stream defines it: one consistent state
+ * against which cross-object invariants are checked (Ganeti's config.data, with its
+ * serial number).
+ */
+export interface ClusterParams {
+  name: string;
+  uuid: string;
+  enabledDiskTemplates: DiskTemplate[];
+  /** Ganeti's ipolicy vcpu-ratio: virtual CPUs a node may carry per physical CPU. */
+  vcpuRatio: number;
+  tags: string[];
+  /** Mountpoint of the shared file system, the same path on every node. */
+  sharedFileStorageDir?: string;
+  /** Where adoptable block devices may live; the same paths on every node. */
+  blockdevPrefixes: string[];
+  /** How long an external allocator may take before it is killed. */
+  iallocatorTimeoutSeconds: number;
+}
+
+export const DEFAULT_BLOCKDEV_PREFIXES = ['/dev/disk/by-id', '/dev/mapper'];
+export interface GroupConfig {
+  uuid: string;
+  name: string;
+  /** Storage pools this group's nodes reach: the mobility domain of `ext` disks. */
+  pools: string[];
+}
+export interface PoolConfig {
+  name: string;
+  driver: string;
+  params: Record<string, string>;
+  timeoutSeconds: number;
+}
+export interface NodeConfig {
+  uuid: string;
+  name: string;
+  groupUuid: string;
+  memoryMib: number;
+  cpus: number;
+  diskMib: number;
+  offline: boolean;
+  drained: boolean;
+  vmCapable: boolean;
+}
+export interface InstanceConfig {
+  uuid: string;
+  name: string;
+  diskTemplate: DiskTemplate;
+  primaryNodeUuid: string;
+  secondaryNodeUuids: string[];
+  memoryMib: number;
+  vcpus: number;
+  hypervisor: 'fake';
+  tags: string[];
+  adminState: 'up' | 'down';
+  disks: DiskRecord[];
+  /** Where the disks are attached, per disk, while activated; empty otherwise. */
+  activeDevices: string[];
+}
+/**
+ * What instances reserve on a node. Memory is reserved for every instance whose
+ * primary the node is, running or not, so that starting a stopped instance never
+ * fails for memory (htools counts it the same way for N+1).
+ */
+export interface NodeUsage {
+  memoryMib: number;
+  vcpus: number;
+  instances: number;
+}
+
+export interface ClusterState {
+  params: ClusterParams | null;
+  groups: Map<string, GroupConfig>;
+  pools: Map<string, PoolConfig>;
+  nodes: Map<string, NodeConfig>;
+  instances: Map<string, InstanceConfig>;
+  groupByName: Map<string, string>;
+  nodeByName: Map<string, string>;
+  instanceByName: Map<string, string>;
+  usage: Map<string, NodeUsage>;
+  /** Revision of the last `cluster` event folded in; -1n before the stream exists. */
+  revision: bigint;
+  /** Ganeti's serial_no: how many configuration changes there have been. */
+  serial: number;
+}
+
+export const emptyClusterState = (): ClusterState => ({
+  params: null,
+  groups: new Map(),
+  pools: new Map(),
+  nodes: new Map(),
+  instances: new Map(),
+  groupByName: new Map(),
+  nodeByName: new Map(),
+  instanceByName: new Map(),
+  usage: new Map(),
+  revision: -1n,
+  serial: 0,
+});
+
+export const nodeUsage = (state: ClusterState, nodeUuid: string): NodeUsage =>
+  state.usage.get(nodeUuid) ?? { memoryMib: 0, vcpus: 0, instances: 0 };
+
+export const freeMemoryMib = (state: ClusterState, node: NodeConfig): number =>
+  node.memoryMib - nodeUsage(state, node.uuid).memoryMib;
+
+export const findGroup = (s: ClusterState, name: string) => lookup(s.groups, s.groupByName, name);
+export const findNode = (s: ClusterState, name: string) => lookup(s.nodes, s.nodeByName, name);
+export const findInstance = (s: ClusterState, name: string) => lookup(s.instances, s.instanceByName, name);
+
+const lookup = <T>(byUuid: Map<string, T>, byName: Map<string, string>, name: string): T | undefined => {
+  const uuid = byName.get(name);
+  return uuid === undefined ? undefined : byUuid.get(uuid);
+};
+
+export const instancesOnNode = (s: ClusterState, nodeUuid: string): InstanceConfig[] =>
+  [...s.instances.values()].filter(
+    (i) => i.primaryNodeUuid === nodeUuid || i.secondaryNodeUuids.includes(nodeUuid),
+  );
+
+export const instancesUsingPool = (s: ClusterState, pool: string, groupUuid?: string): InstanceConfig[] =>
+  [...s.instances.values()].filter(
+    (i) =>
+      i.disks.some((d) => d.pool === pool) &&
+      (groupUuid === undefined || s.nodes.get(i.primaryNodeUuid)?.groupUuid === groupUuid),
+  );

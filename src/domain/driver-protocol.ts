@@ -1,0 +1,81 @@
+import * as E from 'fp-ts/lib/Either.js';
+import type { Either } from 'fp-ts/lib/Either.js';
+import type { DiskTarget } from './ports/disk-storage.js';
+
+/**
+ * The storage-driver protocol: the seed's one-executable-per-action interface, with
+ * Ganeti's later ExtStorage variables exported beside it so that providers written
+ * for Ganeti run unchanged.
+ */
+export type DriverAction = 'create' | 'resize' | 'rename' | 'remove' | 'attach' | 'detach';
+
+/** `ganeti`: an ExtStorage provider (prints nothing from create, grows with `grow`). */
+export type DriverStyle = 'opledger' | 'ganeti';
+
+/** The name Ganeti would give the volume; ours when a Ganeti-style driver makes one. */
+export const proposedVolumeName = (target: DiskTarget): string => `${target.instance.uuid}.ext.disk${target.disk.index}`;
+
+export const driverEnvironment = (
+  action: DriverAction,
+  target: DiskTarget,
+  extra: { sizeMib?: number; newInstanceName?: string } = {},
+): Record<string, string> => {
+  const logicalId = target.disk.logicalId;
+  const env: Record<string, string> = {
+    INSTANCE_NAME: target.instance.name,
+    INSTANCE_UUID: target.instance.uuid,
+    INSTANCE_TAGS: target.instance.tags.join(' '),
+    DISK_INDEX: String(target.disk.index),
+    POOL: target.pool?.name ?? target.disk.pool ?? '',
+    NODE_NAME: target.nodeName,
+    VOL_NAME: logicalId !== '' ? logicalId : proposedVolumeName(target),
+    VOL_CNAME: `${target.instance.name}-disk${target.disk.index}`,
+    VOL_UUID: proposedVolumeName(target),
+    VOL_SIZE: String(action === 'create' ? (extra.sizeMib ?? target.disk.sizeMib) : target.disk.sizeMib),
+  };
+  if (logicalId !== '') env.LOGICAL_ID = logicalId;
+  if (action === 'create' || action === 'resize') env.DISK_SIZE = String(extra.sizeMib ?? target.disk.sizeMib);
+  if (action === 'resize') env.VOL_NEW_SIZE = String(extra.sizeMib ?? target.disk.sizeMib);
+  if (action === 'rename' && extra.newInstanceName !== undefined) env.NEW_INSTANCE_NAME = extra.newInstanceName;
+  for (const [key, value] of Object.entries({ ...(target.pool?.params ?? {}), ...target.disk.params })) {
+    env[`EXTP_${key.toUpperCase()}`] = value;
+  }
+  return env;
+};
+
+const LOGICAL_ID = /^[\x21-\x7e]{1,255}$/;
+const firstLine = (stdout: string): string => stdout.split('\n').map((l) => l.trim()).find((l) => l !== '') ?? '';
+const shown = (text: string): string => JSON.stringify(text.length > 60 ? `${text.slice(0, 57)}...` : text);
+
+/** The logical id `create` or `rename` printed: one printable word, or why not. */
+export const parseLogicalId = (action: 'create' | 'rename', stdout: string): Either<string, string> => {
+  const line = firstLine(stdout);
+  if (line === '') return E.left(`${action} exited 0 but printed no logical id`);
+  if (!LOGICAL_ID.test(line)) return E.left(`${action} printed ${shown(line)} where a logical id (one printable word) was expected`);
+  return E.right(line);
+};
+
+/** The size `resize` printed, in MiB, which must be at least the size asked for. */
+export const parseResizedSize = (stdout: string, askedMib: number): Either<string, number> => {
+  const line = firstLine(stdout);
+  if (line === '') return E.left('resize exited 0 but printed no size');
+  if (!/^\d+$/.test(line)) return E.left(`resize printed ${shown(line)} where the new size in MiB was expected`);
+  const size = Number(line);
+  if (size < askedMib) return E.left(`resize reports ${size} MiB, less than the ${askedMib} MiB asked for`);
+  return E.right(size);
+};
+
+/** `attach`: the block device path on the first line, then optional `hypervisor:uri` lines. */
+export const parseAttach = (stdout: string): Either<string, { device: string; uris: Record<string, string> }> => {
+  const lines = stdout.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+  const device = lines[0];
+  if (!device) return E.left('attach exited 0 but printed no device path');
+  if (!device.startsWith('/')) return E.left(`attach printed ${shown(device)} where a device path was expected`);
+  const uris: Record<string, string> = {};
+  for (const line of lines.slice(1)) {
+    const colon = line.indexOf(':');
+    if (colon <= 0) return E.left(`attach printed ${shown(line)} where a hypervisor:uri line was expected`);
+    uris[line.slice(0, colon)] = line.slice(colon + 1);
+  }
+  return E.right({ device, uris });
+};

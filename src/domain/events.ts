@@ -1,0 +1,195 @@
+import { z } from 'zod';
+import { StoredOpcode } from './opcodes.js';
+import { DISK_TEMPLATES } from './templates.js';
+
+/**
+ * Every event type the log may hold, with the schema its stored payload is parsed
+ * with on read. A stored event never changes meaning: a new meaning is a new type.
+ */
+const uuid = z.string().min(1);
+const name = z.string().min(1);
+
+export const diskSchema = z.object({
+  index: z.number().int(),
+  sizeMib: z.number(),
+  /** The storage's name for the disk: a path, or what a driver's `create` printed. */
+  logicalId: z.string(),
+  pool: z.string().optional(),
+  params: z.record(z.string(), z.string()).default({}),
+  adopted: z.boolean().default(false),
+});
+export type DiskRecord = z.infer<typeof diskSchema>;
+
+export const clusterEventSchemas = {
+  ClusterInitialized: z.object({
+    clusterName: name,
+    clusterUuid: uuid,
+    enabledDiskTemplates: z.array(z.enum(DISK_TEMPLATES)),
+    vcpuRatio: z.number(),
+    sharedFileStorageDir: z.string().optional(),
+    blockdevPrefixes: z.array(z.string()).optional(),
+    iallocatorTimeoutSeconds: z.number().optional(),
+  }),
+  ClusterModified: z.object({
+    enabledDiskTemplates: z.array(z.enum(DISK_TEMPLATES)).optional(),
+    vcpuRatio: z.number().optional(),
+    tags: z.array(z.string()).optional(),
+    sharedFileStorageDir: z.string().optional(),
+    blockdevPrefixes: z.array(z.string()).optional(),
+    iallocatorTimeoutSeconds: z.number().optional(),
+  }),
+  PoolAdded: z.object({ poolName: name, driver: name, params: z.record(z.string(), z.string()), timeoutSeconds: z.number() }),
+  PoolRemoved: z.object({ poolName: name }),
+  PoolConnected: z.object({ groupUuid: uuid, poolName: name }),
+  PoolDisconnected: z.object({ groupUuid: uuid, poolName: name }),
+  GroupAdded: z.object({ groupUuid: uuid, groupName: name }),
+  GroupRenamed: z.object({ groupUuid: uuid, oldName: name, newName: name }),
+  GroupRemoved: z.object({ groupUuid: uuid, groupName: name }),
+  NodeAdded: z.object({
+    nodeUuid: uuid,
+    nodeName: name,
+    groupUuid: uuid,
+    memoryMib: z.number(),
+    cpus: z.number(),
+    diskMib: z.number(),
+  }),
+  NodeModified: z.object({
+    nodeUuid: uuid,
+    offline: z.boolean().optional(),
+    drained: z.boolean().optional(),
+    vmCapable: z.boolean().optional(),
+  }),
+  NodeRemoved: z.object({ nodeUuid: uuid, nodeName: name }),
+  InstanceAdded: z.object({
+    instanceUuid: uuid,
+    instanceName: name,
+    diskTemplate: z.enum(DISK_TEMPLATES),
+    primaryNodeUuid: uuid,
+    secondaryNodeUuids: z.array(uuid),
+    memoryMib: z.number(),
+    vcpus: z.number(),
+    hypervisor: z.literal('fake'),
+    tags: z.array(z.string()),
+    // Absent in events written before instances had disks: those had none.
+    disks: z.array(diskSchema).default([]),
+  }),
+  DiskGrown: z.object({ instanceUuid: uuid, index: z.number().int(), sizeMib: z.number() }),
+  InstanceRenamed: z.object({ instanceUuid: uuid, oldName: name, newName: name, logicalIds: z.array(z.string()) }),
+  InstanceRemoved: z.object({ instanceUuid: uuid, instanceName: name }),
+  /** Disks attached on a node; `devices[i]` is where disk i appeared there. */
+  DisksActivated: z.object({ instanceUuid: uuid, nodeUuid: uuid, devices: z.array(z.string()) }),
+  DisksDeactivated: z.object({ instanceUuid: uuid, nodeUuid: uuid }),
+  /** The instance now lives on `toNodeUuid`; `how` says how it got there. */
+  InstanceMoved: z.object({
+    instanceUuid: uuid,
+    fromNodeUuid: uuid,
+    toNodeUuid: uuid,
+    how: z.enum(['live-migration', 'non-live-migration', 'failover']),
+    running: z.boolean(),
+    sourceOffline: z.boolean(),
+    /** Failover with --ignore-consistency: a source that cannot be stopped is not waited on. */
+    ignoreSourceFailures: z.boolean().default(false),
+  }),
+  InstanceStarted: z.object({ instanceUuid: uuid, nodeUuid: uuid }),
+  InstanceStopped: z.object({ instanceUuid: uuid, nodeUuid: uuid }),
+  InstanceModified: z.object({
+    instanceUuid: uuid,
+    memoryMib: z.number().optional(),
+    vcpus: z.number().optional(),
+    tags: z.array(z.string()).optional(),
+  }),
+} as const;
+
+const opcodeStatus = z.enum(['queued', 'waiting', 'running', 'canceling', 'canceled', 'success', 'error']);
+export const failureSchema = z.object({
+  /** Temporal's small taxonomy, plus the one an engine crash needs. */
+  kind: z.enum(['application', 'timeout', 'cancelled', 'engine_lost']),
+  code: z.string(),
+  message: z.string(),
+});
+export type Failure = z.infer<typeof failureSchema>;
+
+export const jobEventSchemas = {
+  /** Appended to the `job-queue` stream; the job id is that event's revision + 1. */
+  JobSubmitted: z.object({
+    opcodes: z.array(StoredOpcode),
+    priority: z.number().int(),
+    dependsOn: z.array(z.number().int().positive()),
+    actor: z.string(),
+    submittedAt: z.string(),
+  }),
+  JobCancelRequested: z.object({ jobId: z.number().int(), actor: z.string() }),
+  OpcodeWaiting: z.object({ jobId: z.number().int(), opIndex: z.number().int(), blockedBy: z.array(z.string()) }),
+  OpcodeStarted: z.object({ jobId: z.number().int(), opIndex: z.number().int(), attempt: z.number().int() }),
+  OpcodeLog: z.object({
+    jobId: z.number().int(),
+    opIndex: z.number().int(),
+    level: z.enum(['info', 'warning', 'error']),
+    message: z.string(),
+  }),
+  /** Every storage driver call, whatever its outcome: auditors see each side effect. */
+  StorageDriverCalled: z.object({
+    jobId: z.number().int(),
+    opIndex: z.number().int(),
+    pool: z.string(),
+    driver: z.string(),
+    action: z.string(),
+    node: z.string(),
+    instance: z.string(),
+    instanceUuid: z.string(),
+    diskIndex: z.number().int(),
+    exitCode: z.number().int().nullable(),
+    durationMs: z.number(),
+    outcome: z.enum(['ok', 'failed', 'timeout']),
+    logicalId: z.string().optional(),
+    message: z.string().optional(),
+  }),
+  /** An allocator was asked where to place something: request, answer, verdict. */
+  IallocatorConsulted: z.object({
+    jobId: z.number().int(),
+    opIndex: z.number().int(),
+    allocator: z.string(),
+    program: z.string().nullable(),
+    request: z.unknown(),
+    exitCode: z.number().int().nullable(),
+    durationMs: z.number(),
+    answer: z.string(),
+    chosen: z.array(z.string()),
+    problem: z.string().optional(),
+  }),
+  /** A side effect of an opcode finished: recorded before the next one begins. */
+  OpcodeStepDone: z.object({ jobId: z.number().int(), opIndex: z.number().int(), step: z.string() }),
+  OpcodeSucceeded: z.object({ jobId: z.number().int(), opIndex: z.number().int(), result: z.unknown() }),
+  OpcodeFailed: z.object({ jobId: z.number().int(), opIndex: z.number().int(), failure: failureSchema }),
+  JobFinished: z.object({ jobId: z.number().int(), status: z.enum(['success', 'error', 'canceled']) }),
+} as const;
+
+export const opcodeStatusSchema = opcodeStatus;
+export type OpcodeStatus = z.infer<typeof opcodeStatus>;
+
+type Schemas<T extends Record<string, z.ZodType>> = {
+  [K in keyof T]: { type: K; data: z.infer<T[K]> };
+}[keyof T];
+
+export type ClusterEvent = Schemas<typeof clusterEventSchemas>;
+export type JobEvent = Schemas<typeof jobEventSchemas>;
+export type DomainEvent = ClusterEvent | JobEvent;
+export type ClusterEventType = ClusterEvent['type'];
+export type JobEventType = JobEvent['type'];
+export type EventOf<T extends DomainEvent['type']> = Extract<DomainEvent, { type: T }>;
+
+const allSchemas: Record<string, z.ZodType> = { ...clusterEventSchemas, ...jobEventSchemas };
+
+export const isClusterEventType = (type: string): type is ClusterEventType => type in clusterEventSchemas;
+export const isJobEventType = (type: string): type is JobEventType => type in jobEventSchemas;
+
+/** Parses a stored payload; unknown types and malformed payloads are reported, not trusted. */
+export const parseEvent = (type: string, data: unknown): DomainEvent => {
+  const schema = allSchemas[type];
+  if (!schema) throw new Error(`unknown event type '${type}' in the log`);
+  const parsed = schema.safeParse(data);
+  if (!parsed.success) {
+    throw new Error(`malformed '${type}' event in the log: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
+  }
+  return { type, data: parsed.data } as DomainEvent;
+};

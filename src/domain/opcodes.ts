@@ -1,0 +1,166 @@
+import { z } from 'zod';
+import { objectName, tagName } from './names.js';
+import { DISK_TEMPLATES } from './templates.js';
+
+const mib = (what: string) =>
+  z.number({ error: `${what} must be a number of MiB` }).int(`${what} must be a whole number of MiB`).positive(`${what} must be positive`);
+
+const absolutePath = z
+  .string()
+  .regex(/^\/[^\0]*$/, 'must be an absolute path')
+  .refine((p) => !p.split('/').includes('..'), 'must not contain ..');
+
+export const OpClusterInit = z.object({
+  type: z.literal('OP_CLUSTER_INIT'),
+  clusterName: objectName,
+  enabledDiskTemplates: z.array(z.enum(DISK_TEMPLATES)).min(1).default(['diskless', 'file', 'sharedfile', 'blockdev', 'ext']),
+  vcpuRatio: z.number().positive().default(4),
+  sharedFileStorageDir: absolutePath.optional(),
+  blockdevPrefixes: z.array(absolutePath).min(1).default(['/dev/disk/by-id', '/dev/mapper']),
+  iallocatorTimeoutSeconds: z.number().positive('the iallocator timeout must be positive').max(86400).default(60),
+});
+export const OpClusterSetParams = z.object({
+  type: z.literal('OP_CLUSTER_SET_PARAMS'),
+  enabledDiskTemplates: z.array(z.enum(DISK_TEMPLATES)).min(1).optional(),
+  vcpuRatio: z.number().positive().optional(),
+  tags: z.array(tagName).optional(),
+  sharedFileStorageDir: absolutePath.optional(),
+  blockdevPrefixes: z.array(absolutePath).min(1).optional(),
+  iallocatorTimeoutSeconds: z.number().positive('the iallocator timeout must be positive').max(86400).optional(),
+  addPool: z
+    .object({
+      poolName: objectName,
+      driver: objectName,
+      params: z.record(z.string().regex(/^[a-z][a-z0-9_]*$/, 'a pool parameter name is lower-case letters, digits and _'), z.string()).default({}),
+      timeoutSeconds: z.number().positive('the driver timeout must be positive').max(86400).default(300),
+    })
+    .optional(),
+  removePool: objectName.optional(),
+});
+export const OpGroupSetParams = z.object({
+  type: z.literal('OP_GROUP_SET_PARAMS'),
+  groupName: objectName,
+  connectPool: objectName.optional(),
+  disconnectPool: objectName.optional(),
+});
+export const OpGroupAdd = z.object({ type: z.literal('OP_GROUP_ADD'), groupName: objectName });
+export const OpGroupRename = z.object({ type: z.literal('OP_GROUP_RENAME'), groupName: objectName, newName: objectName });
+export const OpGroupRemove = z.object({ type: z.literal('OP_GROUP_REMOVE'), groupName: objectName });
+export const OpNodeAdd = z.object({
+  type: z.literal('OP_NODE_ADD'),
+  nodeName: objectName,
+  groupName: objectName,
+  memoryMib: mib('memory'),
+  cpus: z.number().int('cpus must be a whole number').positive('cpus must be positive'),
+  diskMib: z.number().int('disk must be a whole number of MiB').nonnegative('disk must not be negative').default(0),
+});
+export const OpNodeSetParams = z.object({
+  type: z.literal('OP_NODE_SET_PARAMS'),
+  nodeName: objectName,
+  offline: z.boolean().optional(),
+  drained: z.boolean().optional(),
+  vmCapable: z.boolean().optional(),
+});
+export const OpNodeRemove = z.object({ type: z.literal('OP_NODE_REMOVE'), nodeName: objectName });
+export const OpInstanceCreate = z.object({
+  type: z.literal('OP_INSTANCE_CREATE'),
+  instanceName: objectName,
+  diskTemplate: z.enum(DISK_TEMPLATES),
+  memoryMib: mib('memory'),
+  vcpus: z.number().int('vcpus must be a whole number').positive('vcpus must be positive'),
+  primaryNode: objectName.optional(),
+  iallocator: z.string().min(1).optional(),
+  start: z.boolean().default(true),
+  tags: z.array(tagName).default([]),
+  disks: z
+    .array(
+      z.object({
+        sizeMib: z.number().int().positive('a disk size must be positive').optional(),
+        adopt: z.string().optional(),
+        pool: objectName.optional(),
+        params: z.record(z.string(), z.string()).default({}),
+      }),
+    )
+    .default([]),
+});
+/** Ganeti's grow-disk: AMOUNT is added, unless `absolute` makes it the new size. */
+export const OpInstanceGrowDisk = z.object({
+  type: z.literal('OP_INSTANCE_GROW_DISK'),
+  instanceName: objectName,
+  diskIndex: z.number().int().nonnegative('a disk index is 0 or more'),
+  amountMib: z.number().int().positive('the amount must be positive'),
+  absolute: z.boolean().default(false),
+});
+export const OpInstanceActivateDisks = z.object({ type: z.literal('OP_INSTANCE_ACTIVATE_DISKS'), instanceName: objectName });
+export const OpInstanceDeactivateDisks = z.object({ type: z.literal('OP_INSTANCE_DEACTIVATE_DISKS'), instanceName: objectName });
+/** Ganeti's migrate: a running instance moves live (or, non-live, with a short stop). */
+export const OpInstanceMigrate = z.object({
+  type: z.literal('OP_INSTANCE_MIGRATE'),
+  instanceName: objectName,
+  targetNode: objectName.optional(),
+  iallocator: z.string().min(1).optional(),
+  live: z.boolean().default(true),
+});
+/** Ganeti's failover: stop (if the source still answers), then start on the target. */
+export const OpInstanceFailover = z.object({
+  type: z.literal('OP_INSTANCE_FAILOVER'),
+  instanceName: objectName,
+  targetNode: objectName.optional(),
+  iallocator: z.string().min(1).optional(),
+  ignoreConsistency: z.boolean().default(false),
+});
+export const OpInstanceRename = z.object({ type: z.literal('OP_INSTANCE_RENAME'), instanceName: objectName, newName: objectName });
+export const OpInstanceRemove = z.object({ type: z.literal('OP_INSTANCE_REMOVE'), instanceName: objectName });
+export const OpInstanceStartup = z.object({ type: z.literal('OP_INSTANCE_STARTUP'), instanceName: objectName });
+export const OpInstanceShutdown = z.object({ type: z.literal('OP_INSTANCE_SHUTDOWN'), instanceName: objectName });
+export const OpInstanceSetParams = z.object({
+  type: z.literal('OP_INSTANCE_SET_PARAMS'),
+  instanceName: objectName,
+  memoryMib: mib('memory').optional(),
+  vcpus: z.number().int().positive().optional(),
+  tags: z.array(tagName).optional(),
+});
+/** Ganeti's debugging opcode: sleeps, optionally holding instance locks. */
+export const OpTestDelay = z.object({
+  type: z.literal('OP_TEST_DELAY'),
+  durationSeconds: z.number().nonnegative().max(86400),
+  lockInstances: z.array(objectName).default([]),
+  fail: z.boolean().default(false),
+});
+
+export const Opcode = z.discriminatedUnion('type', [
+  OpClusterInit,
+  OpClusterSetParams,
+  OpGroupAdd,
+  OpGroupRename,
+  OpGroupRemove,
+  OpGroupSetParams,
+  OpNodeAdd,
+  OpNodeSetParams,
+  OpNodeRemove,
+  OpInstanceCreate,
+  OpInstanceRemove,
+  OpInstanceStartup,
+  OpInstanceShutdown,
+  OpInstanceSetParams,
+  OpInstanceGrowDisk,
+  OpInstanceRename,
+  OpInstanceActivateDisks,
+  OpInstanceDeactivateDisks,
+  OpInstanceMigrate,
+  OpInstanceFailover,
+  OpTestDelay,
+]);
+export type Opcode = z.infer<typeof Opcode>;
+export type OpcodeType = Opcode['type'];
+export type OpcodeOf<T extends OpcodeType> = Extract<Opcode, { type: T }>;
+
+export const OPCODE_TYPES = Opcode.options.map((o) => o.shape.type.value) as [OpcodeType, ...OpcodeType[]];
+
+/**
+ * An opcode as a job's log holds it: its type is checked on every read, the rest of
+ * it by `Opcode` when an engine is about to run it. Replaying a long history thus
+ * does not re-validate every opcode ever submitted.
+ */
+export const StoredOpcode = z.looseObject({ type: z.enum(OPCODE_TYPES) });
+export type StoredOpcode = z.infer<typeof StoredOpcode>;

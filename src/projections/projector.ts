@@ -1,0 +1,71 @@
+import { Observable, concatMap, defer, map, share } from 'rxjs';
+import type { EventStore, RecordedEvent } from '../domain/ports/event-store.js';
+import { emptyViews, evolveViews, type Views } from './views.js';
+
+/** Views kept in step with a store: pulled on demand (`catchUp`) or pushed (`live`). */
+export interface Projector {
+  readonly views: Views;
+  catchUp(): Promise<Views>;
+  /** Resolves once every event up to `position` is folded in (read-your-writes). */
+  reach(position: bigint): Promise<Views>;
+  /** Each event as it is folded in, after catching up; the views are updated first. */
+  live(): Observable<RecordedEvent>;
+}
+
+export const createProjector = (store: EventStore, initial: Views = emptyViews()): Projector => {
+  const views = initial;
+  let running: Promise<Views> = Promise.resolve(views);
+  let queued: Promise<Views> | undefined;
+  const readNew = async (): Promise<Views> => {
+    queued = undefined;
+    for await (const page of store.readAllPages(views.position + 1n)) for (const event of page) fold(event);
+    return views;
+  };
+  // Both paths fold through here; only the next position is taken, so an event seen
+  // by both the reader and the subscription is folded once.
+  const fold = (event: RecordedEvent): boolean => {
+    if (event.position !== views.position + 1n) return false;
+    evolveViews(views, event);
+    return true;
+  };
+  // Reads run one after another so no event is folded twice; a caller always gets a
+  // read that started after it asked, and callers arriving together share one.
+  const catchUp = (): Promise<Views> => {
+    queued ??= running = running.then(readNew, readNew);
+    return queued;
+  };
+  // One feed per process however many listen: one poller, one fold.
+  const feed = defer(() => catchUp()).pipe(
+    concatMap(() => store.subscribeAll(views.position + 1n)),
+    map((event) => {
+      fold(event);
+      return event;
+    }),
+    share(),
+  );
+  const live = (): Observable<RecordedEvent> => feed;
+  const reach = async (position: bigint): Promise<Views> => {
+    while (views.position < position) await catchUp();
+    return views;
+  };
+  return { views, catchUp, reach, live };
+};
+
+export interface ReplayBound {
+  untilPosition?: bigint;
+  untilTime?: Date;
+}
+
+/** The views as they were at a position or an instant: a fresh fold, stopped there. */
+export const replayUntil = async (store: EventStore, bound: ReplayBound = {}): Promise<Views> => {
+  const views = emptyViews();
+  const limit = bound.untilTime?.getTime();
+  for await (const page of store.readAllPages(1n)) {
+    for (const event of page) {
+      if (bound.untilPosition !== undefined && event.position > bound.untilPosition) return views;
+      if (limit !== undefined && Date.parse(event.metadata.recordedAt) > limit) return views;
+      evolveViews(views, event);
+    }
+  }
+  return views;
+};

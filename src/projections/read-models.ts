@@ -1,0 +1,214 @@
+import { freeMemoryMib, instancesUsingPool, nodeUsage } from '../domain/cluster-state.js';
+import type { JobView } from './job-view.js';
+import type { Views } from './views.js';
+
+/** The shapes `--output json` prints and `audit replay` compares: plain, camelCase, names not uuids. */
+export interface ClusterInfo {
+  name: string;
+  uuid: string;
+  enabledDiskTemplates: string[];
+  vcpuRatio: number;
+  tags: string[];
+  sharedFileStorageDir: string | null;
+  blockdevPrefixes: string[];
+  serialNo: number;
+  groups: number;
+  nodes: number;
+  instances: number;
+}
+export interface GroupInfo {
+  name: string;
+  uuid: string;
+  nodes: string[];
+  instances: number;
+  pools: string[];
+}
+export interface PoolInfo {
+  name: string;
+  driver: string;
+  params: Record<string, string>;
+  timeoutSeconds: number;
+  groups: string[];
+  instances: string[];
+}
+export interface NodeInfo {
+  name: string;
+  uuid: string;
+  group: string;
+  memoryTotal: number;
+  memoryFree: number;
+  cpus: number;
+  vcpusUsed: number;
+  diskTotal: number;
+  offline: boolean;
+  drained: boolean;
+  vmCapable: boolean;
+  primaryInstances: string[];
+}
+export interface InstanceInfo {
+  name: string;
+  uuid: string;
+  diskTemplate: string;
+  primaryNode: string;
+  secondaryNodes: string[];
+  adminState: 'up' | 'down';
+  memory: number;
+  vcpus: number;
+  hypervisor: string;
+  disks: { index: number; size: number; logicalId: string; pool: string | null; adopted: boolean; params: Record<string, string>; device: string | null }[];
+  disksActive: boolean;
+  tags: string[];
+}
+export interface JobInfo {
+  id: number;
+  status: string;
+  priority: number;
+  dependsOn: number[];
+  actor: string;
+  submittedAt: string;
+  startedAt: string | null;
+  endedAt: string | null;
+  opcodes: {
+    type: string;
+    status: string;
+    input: unknown;
+    startedAt: string | null;
+    endedAt: string | null;
+    attempts: number;
+    result: unknown;
+    error: unknown;
+    log: { time: string; level: string; message: string }[];
+  }[];
+}
+
+const byName = <T extends { name: string }>(a: T, b: T): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+
+export const clusterInfo = (views: Views): ClusterInfo | null => {
+  const { params } = views.cluster;
+  if (!params) return null;
+  return {
+    name: params.name,
+    uuid: params.uuid,
+    enabledDiskTemplates: params.enabledDiskTemplates,
+    vcpuRatio: params.vcpuRatio,
+    tags: params.tags,
+    sharedFileStorageDir: params.sharedFileStorageDir ?? null,
+    blockdevPrefixes: params.blockdevPrefixes,
+    serialNo: views.cluster.serial,
+    groups: views.cluster.groups.size,
+    nodes: views.cluster.nodes.size,
+    instances: views.cluster.instances.size,
+  };
+};
+
+export const groupInfos = (views: Views): GroupInfo[] => {
+  const s = views.cluster;
+  return [...s.groups.values()]
+    .map((g) => {
+      const members = [...s.nodes.values()].filter((n) => n.groupUuid === g.uuid);
+      return {
+        name: g.name,
+        uuid: g.uuid,
+        nodes: members.map((n) => n.name).sort(),
+        instances: members.reduce((sum, n) => sum + nodeUsage(s, n.uuid).instances, 0),
+        pools: [...g.pools].sort(),
+      };
+    })
+    .sort(byName);
+};
+
+export const poolInfos = (views: Views): PoolInfo[] => {
+  const s = views.cluster;
+  return [...s.pools.values()]
+    .map((p) => ({
+      name: p.name,
+      driver: p.driver,
+      params: p.params,
+      timeoutSeconds: p.timeoutSeconds,
+      groups: [...s.groups.values()].filter((g) => g.pools.includes(p.name)).map((g) => g.name).sort(),
+      instances: instancesUsingPool(s, p.name).map((i) => i.name).sort(),
+    }))
+    .sort(byName);
+};
+
+export const nodeInfos = (views: Views): NodeInfo[] => {
+  const s = views.cluster;
+  const primaries = new Map<string, string[]>();
+  for (const i of s.instances.values()) {
+    const list = primaries.get(i.primaryNodeUuid) ?? [];
+    list.push(i.name);
+    primaries.set(i.primaryNodeUuid, list);
+  }
+  return [...s.nodes.values()]
+    .map((n) => ({
+      name: n.name,
+      uuid: n.uuid,
+      group: s.groups.get(n.groupUuid)?.name ?? n.groupUuid,
+      memoryTotal: n.memoryMib,
+      memoryFree: freeMemoryMib(s, n),
+      cpus: n.cpus,
+      vcpusUsed: nodeUsage(s, n.uuid).vcpus,
+      diskTotal: n.diskMib,
+      offline: n.offline,
+      drained: n.drained,
+      vmCapable: n.vmCapable,
+      primaryInstances: (primaries.get(n.uuid) ?? []).sort(),
+    }))
+    .sort(byName);
+};
+
+export const instanceInfos = (views: Views): InstanceInfo[] => {
+  const s = views.cluster;
+  const nodeName = (uuid: string) => s.nodes.get(uuid)?.name ?? uuid;
+  return [...s.instances.values()]
+    .map((i) => ({
+      name: i.name,
+      uuid: i.uuid,
+      diskTemplate: i.diskTemplate,
+      primaryNode: nodeName(i.primaryNodeUuid),
+      secondaryNodes: i.secondaryNodeUuids.map(nodeName),
+      adminState: i.adminState,
+      memory: i.memoryMib,
+      vcpus: i.vcpus,
+      hypervisor: i.hypervisor,
+      disks: i.disks.map((d) => ({ index: d.index, size: d.sizeMib, logicalId: d.logicalId, pool: d.pool ?? null, adopted: d.adopted, params: d.params, device: i.activeDevices[d.index] ?? null })),
+      disksActive: i.activeDevices.length > 0,
+      tags: i.tags,
+    }))
+    .sort(byName);
+};
+
+export const jobInfo = (job: JobView): JobInfo => ({
+  id: job.id,
+  status: job.status,
+  priority: job.priority,
+  dependsOn: job.dependsOn,
+  actor: job.actor,
+  submittedAt: job.submittedAt,
+  startedAt: job.startedAt ?? null,
+  endedAt: job.endedAt ?? null,
+  opcodes: job.opcodes.map((op) => ({
+    type: op.type,
+    status: op.status,
+    input: op.input,
+    startedAt: op.startedAt ?? null,
+    endedAt: op.endedAt ?? null,
+    attempts: op.attempts,
+    result: op.result ?? null,
+    error: op.error ?? null,
+    log: op.log,
+  })),
+});
+
+export const jobInfos = (views: Views): JobInfo[] => [...views.jobs.values()].sort((a, b) => a.id - b.id).map(jobInfo);
+
+/** Everything `audit replay` prints: the views as one document. */
+export const allViews = (views: Views) => ({
+  position: Number(views.position),
+  cluster: clusterInfo(views),
+  groups: groupInfos(views),
+  pools: poolInfos(views),
+  nodes: nodeInfos(views),
+  instances: instanceInfos(views),
+  jobs: jobInfos(views),
+});

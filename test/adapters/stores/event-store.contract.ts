@@ -1,0 +1,254 @@
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { filter, firstValueFrom, take, toArray } from 'rxjs';
+import { describe, expect, it } from 'vitest';
+import {
+  IdempotencyConflictError,
+  WrongExpectedRevisionError,
+  type EventStore,
+  type NewEvent,
+  type RecordedEvent,
+} from '../../../src/domain/ports/event-store.js';
+
+const writerScript = fileURLToPath(new URL('../../fixtures/store-writer.mjs', import.meta.url));
+
+export interface StoreUnderTest {
+  open: () => Promise<EventStore>;
+  /** A URL another process can open the same store with; absent for in-memory stores. */
+  url?: string;
+}
+
+export const newEvent = (type: string, data: unknown = {}): NewEvent => ({
+  id: randomUUID(),
+  type,
+  data,
+  metadata: { actor: 'contract', recordedAt: new Date().toISOString() },
+});
+
+const collect = async (events: AsyncIterable<RecordedEvent>): Promise<RecordedEvent[]> => {
+  const out: RecordedEvent[] = [];
+  for await (const e of events) out.push(e);
+  return out;
+};
+
+const runWriter = (url: string, writer: number, count: number) =>
+  new Promise<{ code: number | null; acknowledged: Map<string, bigint> }>((resolve, reject) => {
+    const child = spawn(process.execPath, [writerScript, url, String(writer), String(count)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const acknowledged = new Map<string, bigint>();
+    let buffer = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      buffer += chunk.toString();
+      const lines = buffer.split('\n');
+      buffer = lines.pop()!;
+      for (const line of lines) {
+        const [id, position] = line.split(' ');
+        acknowledged.set(id!, BigInt(position!));
+      }
+    });
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      if (code !== 0 && code !== null) reject(new Error(`writer ${writer} failed: ${stderr}`));
+      else resolve({ code, acknowledged });
+    });
+    (runWriter as { last?: typeof child }).last = child;
+  });
+
+/** `crossProcess`: the store can be opened by other processes, so the multi-process points apply. */
+export const describeEventStoreContract = (
+  name: string,
+  setup: () => Promise<StoreUnderTest>,
+  { crossProcess }: { crossProcess: boolean },
+): void => {
+  describe(`event store contract: ${name}`, () => {
+    const withStore = async (fn: (store: EventStore, sut: StoreUnderTest) => Promise<void>): Promise<void> => {
+      const sut = await setup();
+      const store = await sut.open();
+      try {
+        await fn(store, sut);
+      } finally {
+        await store.close();
+      }
+    };
+
+    it('appends to a new stream and reads it back with revisions and positions', () =>
+      withStore(async (store) => {
+        const first = await store.append('s-1', [newEvent('A', { n: 1 }), newEvent('B', { n: 2 })], 'no_stream');
+        expect(first).toEqual({ nextRevision: 1n, position: 2n });
+        const second = await store.append('s-2', [newEvent('C')], 'no_stream');
+        expect(second).toEqual({ nextRevision: 0n, position: 3n });
+        const read = await collect(store.readStream('s-1'));
+        expect(read.map((e) => [e.type, e.revision, e.position, e.data])).toEqual([
+          ['A', 0n, 1n, { n: 1 }],
+          ['B', 1n, 2n, { n: 2 }],
+        ]);
+        expect(read[0]!.metadata.actor).toBe('contract');
+        expect(await collect(store.readStream('s-1', 1n))).toHaveLength(1);
+        expect(await collect(store.readStream('missing'))).toEqual([]);
+      }));
+
+    it('enforces expected revisions: no_stream, stream_exists, exact, any', () =>
+      withStore(async (store) => {
+        await store.append('s', [newEvent('A')], 'no_stream');
+        await expect(store.append('s', [newEvent('A')], 'no_stream')).rejects.toBeInstanceOf(WrongExpectedRevisionError);
+        await expect(store.append('other', [newEvent('A')], 'stream_exists')).rejects.toBeInstanceOf(
+          WrongExpectedRevisionError,
+        );
+        await expect(store.append('other', [newEvent('A')], 0n)).rejects.toBeInstanceOf(WrongExpectedRevisionError);
+        await expect(store.append('s', [newEvent('A')], 1n)).rejects.toBeInstanceOf(WrongExpectedRevisionError);
+        expect(await store.append('s', [newEvent('A')], 0n)).toMatchObject({ nextRevision: 1n });
+        expect(await store.append('s', [newEvent('A')], 'stream_exists')).toMatchObject({ nextRevision: 2n });
+        expect(await store.append('s', [newEvent('A')], 'any')).toMatchObject({ nextRevision: 3n });
+        // A refused append writes nothing at all.
+        expect(await collect(store.readAll())).toHaveLength(4);
+        expect(await collect(store.readStream('other'))).toEqual([]);
+      }));
+
+    it('answers a retried append of the same event ids with the first result, writing nothing', () =>
+      withStore(async (store) => {
+        const batch = [newEvent('A'), newEvent('B')];
+        const first = await store.append('s', batch, 'no_stream');
+        const retry = await store.append('s', batch, 'no_stream');
+        expect(retry).toEqual(first);
+        expect(await collect(store.readAll())).toHaveLength(2);
+        await expect(store.append('t', [batch[0]!], 'any')).rejects.toBeInstanceOf(IdempotencyConflictError);
+        await expect(store.append('s', [batch[1]!, newEvent('C')], 'any')).rejects.toBeInstanceOf(
+          IdempotencyConflictError,
+        );
+        expect(await collect(store.readAll())).toHaveLength(2);
+      }));
+
+    it('reads the whole log in global order, from a position, bounded and filtered', () =>
+      withStore(async (store) => {
+        await store.append('job-1', [newEvent('X')], 'any');
+        await store.append('cluster', [newEvent('Y'), newEvent('Z')], 'any');
+        await store.append('job-2', [newEvent('X')], 'any');
+        const all = await collect(store.readAll());
+        expect(all.map((e) => e.position)).toEqual([1n, 2n, 3n, 4n]);
+        expect((await collect(store.readAll(3n))).map((e) => e.position)).toEqual([3n, 4n]);
+        expect(await collect(store.readAll(1n, { maxCount: 2 }))).toHaveLength(2);
+        expect((await collect(store.readAll(1n, { filter: { streamPrefix: 'job-' } }))).map((e) => e.stream)).toEqual([
+          'job-1',
+          'job-2',
+        ]);
+        expect((await collect(store.readAll(1n, { filter: { types: ['Z', 'X'] } }))).map((e) => e.type)).toEqual([
+          'X',
+          'Z',
+          'X',
+        ]);
+      }));
+
+    it('reads past one page of events', () =>
+      withStore(async (store) => {
+        for (let i = 0; i < 5; i++) {
+          await store.append('big', Array.from({ length: 1000 }, (_, j) => newEvent('N', { i, j })), 'any');
+        }
+        const all = await collect(store.readAll());
+        expect(all).toHaveLength(5000);
+        const pages: (readonly RecordedEvent[])[] = [];
+        for await (const page of store.readAllPages(1n)) pages.push(page);
+        expect(pages.length).toBeGreaterThan(1);
+        expect(pages.flat().map((e) => e.id)).toEqual(all.map((e) => e.id));
+        const bounded: RecordedEvent[] = [];
+        for await (const page of store.readAllPages(4001n, { maxCount: 10 })) bounded.push(...page);
+        expect(bounded.map((e) => e.position)).toEqual(Array.from({ length: 10 }, (_, i) => BigInt(4001 + i)));
+        expect(all[4999]!.position).toBe(5000n);
+        const stream = await collect(store.readStream('big', 10n));
+        expect(stream).toHaveLength(4990);
+        expect(stream[0]!.revision).toBe(10n);
+      }));
+
+    it('subscribes: catch-up from a position, then live events, in order', () =>
+      withStore(async (store) => {
+        await store.append('s', [newEvent('A'), newEvent('B')], 'any');
+        const seen = firstValueFrom(store.subscribeAll(2n).pipe(take(3), toArray()));
+        await store.append('s', [newEvent('C')], 'any');
+        await store.append('t', [newEvent('D')], 'any');
+        expect((await seen).map((e) => [e.type, e.position])).toEqual([
+          ['B', 2n],
+          ['C', 3n],
+          ['D', 4n],
+        ]);
+      }));
+
+    it('keeps leases exclusive until released or judged gone', () =>
+      withStore(async (store) => {
+        const lease = (holder: string) => ({ holder, pid: 1, host: 'h', expiresAt: Date.now() + 60_000 });
+        expect(await store.leases.tryAcquire('leader', lease('a'), () => false)).toBe(true);
+        expect(await store.leases.tryAcquire('leader', lease('b'), () => false)).toBe(false);
+        expect(await store.leases.tryAcquire('leader', lease('a'), () => false)).toBe(true);
+        expect((await store.leases.current('leader'))?.holder).toBe('a');
+        expect(await store.leases.tryAcquire('leader', lease('b'), (current) => current.holder === 'a')).toBe(true);
+        await store.leases.release('leader', 'a');
+        expect((await store.leases.current('leader'))?.holder).toBe('b');
+        await store.leases.release('leader', 'b');
+        expect(await store.leases.current('leader')).toBeNull();
+      }));
+
+    it('gives concurrent in-process appends distinct, gap-free positions', () =>
+      withStore(async (store) => {
+        await Promise.all(
+          Array.from({ length: 20 }, (_, w) =>
+            (async () => {
+              for (let i = 0; i < 10; i++) await store.append(`w-${w}`, [newEvent('W', { w, i })], 'any');
+            })(),
+          ),
+        );
+        const all = await collect(store.readAll());
+        expect(all.map((e) => e.position)).toEqual(Array.from({ length: 200 }, (_, i) => BigInt(i + 1)));
+      }));
+
+    if (!crossProcess) return;
+
+    it('with concurrent writer processes, a live subscriber sees every position exactly once, in order', async () => {
+      const sut = await setup();
+      const store = await sut.open();
+      try {
+        const writers = 4;
+        const perWriter = 150;
+        const total = writers * perWriter;
+        const seen = firstValueFrom(store.subscribeAll(1n).pipe(take(total), toArray()));
+        const runs = await Promise.all(Array.from({ length: writers }, (_, w) => runWriter(sut.url!, w, perWriter)));
+        const events = await seen;
+        expect(events.map((e) => e.position)).toEqual(Array.from({ length: total }, (_, i) => BigInt(i + 1)));
+        const acknowledged = new Map(runs.flatMap((r) => [...r.acknowledged]));
+        expect(acknowledged.size).toBe(total);
+        for (const e of events) expect(acknowledged.get(e.id)).toBe(e.position);
+        const shared = await collect(store.readStream('shared'));
+        expect(shared.map((e) => e.revision)).toEqual(shared.map((_, i) => BigInt(i)));
+      } finally {
+        await store.close();
+      }
+    });
+
+    it('keeps every acknowledged append when a writer process is killed with SIGKILL', async () => {
+      const sut = await setup();
+      const run = runWriter(sut.url!, 9, 100_000);
+      const child = (runWriter as { last?: import('node:child_process').ChildProcess }).last!;
+      await new Promise((r) => setTimeout(r, 700));
+      child.kill('SIGKILL');
+      const { code, acknowledged } = await run;
+      expect(code).toBeNull();
+      expect(acknowledged.size).toBeGreaterThan(0);
+      const store = await sut.open();
+      try {
+        const all = await collect(store.readAll());
+        expect(all.map((e) => e.position)).toEqual(all.map((_, i) => BigInt(i + 1)));
+        const stored = new Map(all.map((e) => [e.id, e.position]));
+        for (const [id, position] of acknowledged) expect(stored.get(id)).toBe(position);
+        // The store still takes appends after the crash.
+        await store.append('after-crash', [newEvent('A')], 'no_stream');
+        const tail = await collect(store.readAll(BigInt(all.length + 1)));
+        expect(tail.map((e) => e.type)).toEqual(['A']);
+        expect(await firstValueFrom(store.subscribeAll(1n).pipe(filter((e) => e.stream === 'after-crash'))))
+          .toMatchObject({ position: BigInt(all.length + 1) });
+      } finally {
+        await store.close();
+      }
+    });
+  });
+};

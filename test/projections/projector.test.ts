@@ -1,0 +1,66 @@
+import { randomUUID } from 'node:crypto';
+import { filter, firstValueFrom } from 'rxjs';
+import { describe, expect, it } from 'vitest';
+import { createMemoryEventStore } from '../../src/adapters/stores/memory.js';
+import type { EventStore } from '../../src/domain/ports/event-store.js';
+import { allViews } from '../../src/projections/read-models.js';
+import { createProjector, replayUntil } from '../../src/projections/projector.js';
+
+const at = (minute: number) => `2026-11-24T10:${String(minute).padStart(2, '0')}:00.000Z`;
+const append = (store: EventStore, stream: string, type: string, data: unknown, minute: number, jobId?: number) =>
+  store.append(stream, [{ id: randomUUID(), type, data, metadata: { actor: 'alice', recordedAt: at(minute), ...(jobId && { jobId, opIndex: 0 }) } }], 'any');
+
+const history = async (store: EventStore) => {
+  await append(store, 'job-queue', 'JobSubmitted', { opcodes: [{ type: 'OP_CLUSTER_INIT', clusterName: 'c' }], priority: 0, dependsOn: [], actor: 'alice', submittedAt: at(0) }, 0);
+  await append(store, 'cluster', 'ClusterInitialized', { clusterName: 'c', clusterUuid: 'cu', enabledDiskTemplates: ['diskless'], vcpuRatio: 4 }, 1, 1);
+  await append(store, 'job-1', 'JobFinished', { jobId: 1, status: 'success' }, 2, 1);
+  await append(store, 'cluster', 'GroupAdded', { groupUuid: 'g', groupName: 'g1' }, 3);
+  await append(store, 'cluster', 'NodeAdded', { nodeUuid: 'n', nodeName: 'n1', groupUuid: 'g', memoryMib: 1000, cpus: 2, diskMib: 0 }, 4);
+  await append(store, 'cluster', 'InstanceAdded', { instanceUuid: 'i', instanceName: 'i1', diskTemplate: 'diskless', primaryNodeUuid: 'n', secondaryNodeUuids: [], memoryMib: 300, vcpus: 1, hypervisor: 'fake', tags: [] }, 5);
+  await append(store, 'cluster', 'InstanceModified', { instanceUuid: 'i', memoryMib: 400 }, 6);
+  await append(store, 'cluster', 'InstanceRemoved', { instanceUuid: 'i', instanceName: 'i1' }, 7);
+};
+
+describe('projections', () => {
+  it('views kept live by subscription equal a fresh replay of the log', async () => {
+    const store = createMemoryEventStore();
+    const projector = createProjector(store);
+    const caughtUp = firstValueFrom(projector.live().pipe(filter((e) => e.position === 8n)));
+    await history(store);
+    await caughtUp;
+    expect(allViews(projector.views)).toEqual(allViews(await replayUntil(store)));
+    expect(projector.views.jobs.get(1)).toMatchObject({ status: 'success', endedAt: at(2) });
+    expect(projector.views.openJobs.size).toBe(0);
+  });
+
+  it('derives free memory from the instances on a node, through modify and remove', async () => {
+    const store = createMemoryEventStore();
+    await history(store);
+    const memoryFreeAt = async (position: bigint) => allViews(await replayUntil(store, { untilPosition: position })).nodes[0]!.memoryFree;
+    expect(await memoryFreeAt(5n)).toBe(1000);
+    expect(await memoryFreeAt(6n)).toBe(700);
+    expect(await memoryFreeAt(7n)).toBe(600);
+    expect(await memoryFreeAt(8n)).toBe(1000);
+  });
+
+  it('stops a replay at a position or an instant', async () => {
+    const store = createMemoryEventStore();
+    await history(store);
+    const byPosition = allViews(await replayUntil(store, { untilPosition: 6n }));
+    expect(byPosition.position).toBe(6);
+    expect(byPosition.instances.map((i) => i.name)).toEqual(['i1']);
+    const byTime = allViews(await replayUntil(store, { untilTime: new Date(at(4)) }));
+    expect(byTime.position).toBe(5);
+    expect(byTime.nodes.map((n) => n.name)).toEqual(['n1']);
+    expect(byTime.instances).toEqual([]);
+  });
+
+  it('refuses a stored event whose payload does not match its schema', async () => {
+    const store = createMemoryEventStore();
+    await append(store, 'cluster', 'NodeAdded', { nodeUuid: 'n', nodeName: 'n1' }, 0);
+    await expect(replayUntil(store)).rejects.toThrow(/malformed 'NodeAdded' event in the log/);
+    const other = createMemoryEventStore();
+    await append(other, 'cluster', 'SomethingElse', {}, 0);
+    await expect(replayUntil(other)).rejects.toThrow(/unknown event type 'SomethingElse'/);
+  });
+});
