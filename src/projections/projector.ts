@@ -1,4 +1,4 @@
-import { Observable, concatMap, defer, map, share } from 'rxjs';
+import { Observable, defer, map, share } from 'rxjs';
 import type { EventStore, RecordedEvent } from '../domain/ports/event-store.js';
 import { emptyViews, evolveViews, type Views } from './views.js';
 
@@ -8,7 +8,7 @@ export interface Projector {
   catchUp(): Promise<Views>;
   /** Resolves once every event up to `position` is folded in (read-your-writes). */
   reach(position: bigint): Promise<Views>;
-  /** Each event as it is folded in, after catching up; the views are updated first. */
+  /** Every event after the views' position when the feed starts; the views are updated first. */
   live(): Observable<RecordedEvent>;
 }
 
@@ -34,9 +34,11 @@ export const createProjector = (store: EventStore, initial: Views = emptyViews()
     queued ??= running = running.then(readNew, readNew);
     return queued;
   };
-  // One feed per process however many listen: one poller, one fold.
-  const feed = defer(() => catchUp()).pipe(
-    concatMap(() => store.subscribeAll(views.position + 1n)),
+  // One feed per process however many listen: one poller, one fold. It starts right
+  // after what the views hold and emits every later position, even one a concurrent
+  // catch-up has folded already: listeners act on emissions, and an event folded but
+  // never emitted would leave a client waiting for its finished job forever.
+  const feed = defer(() => store.subscribeAll(views.position + 1n)).pipe(
     map((event) => {
       fold(event);
       return event;

@@ -33,6 +33,23 @@ describe('projections', () => {
     expect(projector.views.openJobs.size).toBe(0);
   });
 
+  it('emits every event after subscribing, even one a concurrent catch-up folded first', async () => {
+    // A client waiting for its job checks the views on each emitted event; an event
+    // folded silently would leave it waiting for one that never comes.
+    const store = createMemoryEventStore();
+    const projector = createProjector(store);
+    await append(store, 'job-queue', 'JobSubmitted', { opcodes: [{ type: 'OP_CLUSTER_INIT', clusterName: 'c' }], priority: 0, dependsOn: [], actor: 'alice', submittedAt: at(0) }, 0);
+    await projector.catchUp();
+    const seen: bigint[] = [];
+    const finished = firstValueFrom(projector.live().pipe(filter((e) => { seen.push(e.position); return e.type === 'JobFinished'; })));
+    await append(store, 'cluster', 'ClusterInitialized', { clusterName: 'c', clusterUuid: 'cu', enabledDiskTemplates: ['diskless'], vcpuRatio: 4 }, 1, 1);
+    await append(store, 'job-1', 'JobFinished', { jobId: 1, status: 'success' }, 2, 1);
+    await projector.catchUp();
+    expect(projector.views.jobs.get(1)?.status).toBe('success');
+    await finished;
+    expect(seen).toEqual([2n, 3n]);
+  });
+
   it('derives free memory from the instances on a node, through modify and remove', async () => {
     const store = createMemoryEventStore();
     await history(store);
