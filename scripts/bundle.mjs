@@ -20,8 +20,11 @@ const englishOnly = {
   },
 };
 
-const entries = [['src/cli/main.ts', 'dist/opl.mjs']];
-if (process.argv.includes('--bench')) entries.push(['bench/run.ts', 'dist/bench.mjs']);
+const entries = [
+  ['src/cli/main.ts', 'dist/opl.mjs'],
+  ['src/allocators/builtin/opl-ialloc.ts', 'dist/opl-ialloc.mjs'],
+];
+if (process.argv.includes('--bench')) entries.push(['bench/run.ts', 'dist/bench.mjs'], ['bench/allocator.ts', 'dist/bench-allocator.mjs']);
 for (const [entry, out] of entries) {
   await build({
     entryPoints: [join(root, entry)],
