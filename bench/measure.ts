@@ -1,7 +1,7 @@
 /** One benchmark figure, printed as one JSON line next to its reference and the ratio. */
 interface Core {
-  bench: 'append' | 'replay' | 'jobs';
-  store: 'sqlite' | 'postgres';
+  bench: 'append' | 'replay' | 'jobs' | 'allocate' | 'relocate' | 'saga';
+  store?: 'sqlite' | 'postgres';
   value: number;
   unit: string;
   reference: number | null;

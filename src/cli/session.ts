@@ -2,6 +2,7 @@ import { homedir, hostname, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createFakeHypervisor } from '../adapters/hypervisors/fake.js';
 import { createIallocators, iallocatorSearchPath } from '../adapters/allocators/external.js';
+import { withBuiltinAllocator } from '../adapters/allocators/with-builtin.js';
 import { createBlockDeviceStorage } from '../adapters/storage/block-devices.js';
 import { driverSearchPath, findDriver } from '../adapters/storage/driver-runner.js';
 import { createExtDiskStorage } from '../adapters/storage/ext-disks.js';
@@ -52,7 +53,7 @@ export const openSession = async (command: string, parsed: Parsed, io: Io): Prom
     hypervisor: createFakeHypervisor(join(dataDir, 'nodes')),
     storage: { ...fileStorage(join(dataDir, 'nodes')), blockdev: createBlockDeviceStorage(), ext: createExtDiskStorage(driverSearchPath(io.env)) },
     checkOpcode: (opcode) => driverMustExist(opcode, driverSearchPath(io.env)),
-    iallocators: createIallocators(iallocatorSearchPath(io.env)),
+    iallocators: withBuiltinAllocator(createIallocators(iallocatorSearchPath(io.env))),
     iallocatorSearchPath: iallocatorSearchPath(io.env),
     actor: io.env.OPL_ACTOR ?? `${safeUser()}@${hostname()}`,
     onError: (error) => io.err(`opl: engine: ${error instanceof Error ? error.message : String(error)}\n`),

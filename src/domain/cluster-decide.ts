@@ -116,6 +116,7 @@ const initCluster = (state: ClusterState, op: OpcodeOf<'OP_CLUSTER_INIT'>, ctx: 
       ...(op.sharedFileStorageDir !== undefined && { sharedFileStorageDir: op.sharedFileStorageDir }),
       blockdevPrefixes: op.blockdevPrefixes,
       iallocatorTimeoutSeconds: op.iallocatorTimeoutSeconds,
+      defaultIallocator: op.defaultIallocator,
     },
   });
 };

@@ -1,5 +1,6 @@
 import type { ClusterEvent } from './events.js';
 import { DEFAULT_BLOCKDEV_PREFIXES, type ClusterState, type NodeUsage } from './cluster-state.js';
+import { BUILTIN_IALLOCATOR } from './templates.js';
 
 /**
  * Folds one `cluster` event into the state. The fold owns its accumulator: the state
@@ -21,6 +22,7 @@ export const evolveCluster = (state: ClusterState, event: ClusterEvent, revision
         tags: [],
         blockdevPrefixes: d.blockdevPrefixes ?? DEFAULT_BLOCKDEV_PREFIXES,
         iallocatorTimeoutSeconds: d.iallocatorTimeoutSeconds ?? 60,
+        defaultIallocator: d.defaultIallocator ?? BUILTIN_IALLOCATOR,
         ...(d.sharedFileStorageDir !== undefined && { sharedFileStorageDir: d.sharedFileStorageDir }),
       };
       return state;
@@ -34,6 +36,7 @@ export const evolveCluster = (state: ClusterState, event: ClusterEvent, revision
       if (d.sharedFileStorageDir !== undefined) state.params.sharedFileStorageDir = d.sharedFileStorageDir;
       if (d.blockdevPrefixes !== undefined) state.params.blockdevPrefixes = d.blockdevPrefixes;
       if (d.iallocatorTimeoutSeconds !== undefined) state.params.iallocatorTimeoutSeconds = d.iallocatorTimeoutSeconds;
+      if (d.defaultIallocator !== undefined) state.params.defaultIallocator = d.defaultIallocator;
       return state;
     }
     case 'PoolAdded': {

@@ -19,6 +19,8 @@ export interface ClusterParams {
   blockdevPrefixes: string[];
   /** How long an external allocator may take before it is killed. */
   iallocatorTimeoutSeconds: number;
+  /** The allocator used when an opcode names neither a node nor an allocator. */
+  defaultIallocator: string;
 }
 
 export const DEFAULT_BLOCKDEV_PREFIXES = ['/dev/disk/by-id', '/dev/mapper'];

@@ -29,6 +29,7 @@ export const clusterEventSchemas = {
     sharedFileStorageDir: z.string().optional(),
     blockdevPrefixes: z.array(z.string()).optional(),
     iallocatorTimeoutSeconds: z.number().optional(),
+    defaultIallocator: z.string().optional(),
   }),
   ClusterModified: z.object({
     enabledDiskTemplates: z.array(z.enum(DISK_TEMPLATES)).optional(),
@@ -37,6 +38,7 @@ export const clusterEventSchemas = {
     sharedFileStorageDir: z.string().optional(),
     blockdevPrefixes: z.array(z.string()).optional(),
     iallocatorTimeoutSeconds: z.number().optional(),
+    defaultIallocator: z.string().optional(),
   }),
   PoolAdded: z.object({ poolName: name, driver: name, params: z.record(z.string(), z.string()), timeoutSeconds: z.number() }),
   PoolRemoved: z.object({ poolName: name }),

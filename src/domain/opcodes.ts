@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { objectName, tagName } from './names.js';
-import { DISK_TEMPLATES } from './templates.js';
+import { BUILTIN_IALLOCATOR, DISK_TEMPLATES } from './templates.js';
 
 const mib = (what: string) =>
   z.number({ error: `${what} must be a number of MiB` }).int(`${what} must be a whole number of MiB`).positive(`${what} must be positive`);
@@ -18,6 +18,7 @@ export const OpClusterInit = z.object({
   sharedFileStorageDir: absolutePath.optional(),
   blockdevPrefixes: z.array(absolutePath).min(1).default(['/dev/disk/by-id', '/dev/mapper']),
   iallocatorTimeoutSeconds: z.number().positive('the iallocator timeout must be positive').max(86400).default(60),
+  defaultIallocator: z.string().min(1).default(BUILTIN_IALLOCATOR),
 });
 export const OpClusterSetParams = z.object({
   type: z.literal('OP_CLUSTER_SET_PARAMS'),
@@ -27,6 +28,7 @@ export const OpClusterSetParams = z.object({
   sharedFileStorageDir: absolutePath.optional(),
   blockdevPrefixes: z.array(absolutePath).min(1).optional(),
   iallocatorTimeoutSeconds: z.number().positive('the iallocator timeout must be positive').max(86400).optional(),
+  defaultIallocator: z.string().min(1).optional(),
   addPool: z
     .object({
       poolName: objectName,

@@ -19,3 +19,6 @@ export const DTS_PROVISIONED: ReadonlySet<DiskTemplate> = new Set(['diskless', '
 
 export const isDiskTemplate = (name: string): name is DiskTemplate =>
   (DISK_TEMPLATES as readonly string[]).includes(name);
+
+/** The allocator built into opledger, also shipped as the `opl-ialloc` program; the cluster's default. */
+export const BUILTIN_IALLOCATOR = 'opl-ialloc';

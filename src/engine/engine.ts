@@ -2,6 +2,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import type { Either } from 'fp-ts/lib/Either.js';
 import { Subject, firstValueFrom, race, timer, type Subscription } from 'rxjs';
 import { decideCluster } from '../domain/cluster-decide.js';
+import { DTS_EXT_MIRROR } from '../domain/templates.js';
 import { DomainError } from '../domain/errors.js';
 import type { Failure } from '../domain/events.js';
 import { locksFor } from '../domain/locks.js';
@@ -206,18 +207,19 @@ export const createEngine = (deps: EngineDeps): Engine => {
     if (opcode.type === 'OP_TEST_DELAY') return testDelay(job, index, opcode);
     const precondition = await deps.checkOpcode?.(opcode);
     if (precondition) return E.left(refusal(precondition));
-    if ((opcode.type === 'OP_INSTANCE_MIGRATE' || opcode.type === 'OP_INSTANCE_FAILOVER') && opcode.iallocator && !opcode.targetNode) {
+    const defaultIallocator = views.cluster.params?.defaultIallocator;
+    if ((opcode.type === 'OP_INSTANCE_MIGRATE' || opcode.type === 'OP_INSTANCE_FAILOVER') && !opcode.targetNode && (opcode.iallocator || placedByAllocator(opcode.instanceName))) {
       const move = opcode;
-      const placed = await consultIallocator(job, index, move.iallocator!, (state) => {
+      const placed = await consultIallocator(job, index, move.iallocator ?? defaultIallocator!, (state) => {
         const instance = findInstance(state, move.instanceName);
         return instance && { what: `relocate ${instance.name}`, request: relocateRequest(state, instance), domain: candidates(state, instance), instance };
       });
       if (E.isLeft(placed)) return placed;
       opcode = { ...move, targetNode: placed.right };
     }
-    if (opcode.type === 'OP_INSTANCE_CREATE' && opcode.iallocator && !opcode.primaryNode) {
+    if (opcode.type === 'OP_INSTANCE_CREATE' && !opcode.primaryNode && (opcode.iallocator || defaultIallocator)) {
       const create = opcode;
-      const placed = await consultIallocator(job, index, create.iallocator!, (state) => {
+      const placed = await consultIallocator(job, index, create.iallocator ?? defaultIallocator!, (state) => {
         const request = allocateRequest(state, create);
         return { what: `place new instance ${create.instanceName}`, request, domain: request.request.mobility_domain as string[], instance: { name: create.instanceName, memoryMib: create.memoryMib, vcpus: create.vcpus } };
       });
@@ -272,6 +274,16 @@ export const createEngine = (deps: EngineDeps): Engine => {
     }
     await compensate(job, index, done);
     return E.left(failure('application', 'conflict', `the cluster kept changing under this opcode; gave up after ${CONFLICT_RETRIES} tries`));
+  };
+
+  /**
+   * Whether a move that names neither node nor allocator goes to the cluster's default
+   * allocator: only for instances it could place (externally mirrored ones); anything
+   * else is left to the decider, which says why it cannot move.
+   */
+  const placedByAllocator = (instanceName: string): boolean => {
+    const instance = findInstance(views.cluster, instanceName);
+    return instance !== undefined && views.cluster.params?.defaultIallocator !== undefined && DTS_EXT_MIRROR.has(instance.diskTemplate);
   };
 
   /**

@@ -11,6 +11,8 @@ export interface ClusterInfo {
   tags: string[];
   sharedFileStorageDir: string | null;
   blockdevPrefixes: string[];
+  iallocatorTimeoutSeconds: number;
+  defaultIallocator: string;
   serialNo: number;
   groups: number;
   nodes: number;
@@ -94,6 +96,8 @@ export const clusterInfo = (views: Views): ClusterInfo | null => {
     tags: params.tags,
     sharedFileStorageDir: params.sharedFileStorageDir ?? null,
     blockdevPrefixes: params.blockdevPrefixes,
+    iallocatorTimeoutSeconds: params.iallocatorTimeoutSeconds,
+    defaultIallocator: params.defaultIallocator,
     serialNo: views.cluster.serial,
     groups: views.cluster.groups.size,
     nodes: views.cluster.nodes.size,

@@ -33,7 +33,7 @@ describe('opl: bad input gets one clear line, a non-zero exit, and changes nothi
     ['a size that is not a size', ['node', 'add', 'n9', '--group', 'g1', '--memory', 'lots', '--cpus', '1'], /node add: --memory 'lots': expected a size such as 512, 512M, 4G or 1T/],
     ['an unknown template', ['instance', 'add', 'x', '-t', 'floppy', '--memory', '1', '--vcpus', '1', '-n', 'n1'], /instance add: -t 'floppy': unknown disk template/],
     ['a missing template', ['instance', 'add', 'x', '--memory', '1', '--vcpus', '1', '-n', 'n1'], /instance add: -t TEMPLATE is required/],
-    ['a missing node', ['instance', 'add', 'x', '-t', 'diskless', '--memory', '1', '--vcpus', '1'], /instance add: give the node with -n NODE or an allocator with -I ALLOCATOR/],
+    ['both a node and an allocator', ['instance', 'add', 'x', '-t', 'diskless', '--memory', '1', '--vcpus', '1', '-n', 'n1', '-I', 'hail'], /instance add: give the node with -n NODE or an allocator with -I ALLOCATOR, not both/],
     ['a name with a slash', ['group', 'add', 'a/b'], /group add: NAME 'a\/b': must start with a letter or digit/],
     ['an unknown option', ['node', 'list', '--colour'], /node list: Unknown option '--colour'/],
     ['a missing argument', ['node', 'info'], /node info: expected NAME, got none/],
@@ -93,7 +93,7 @@ describe('opl: bad input gets one clear line, a non-zero exit, and changes nothi
 
   it('prints help for the whole tool and for one command', async () => {
     const all = await ok(site.opl('--help'));
-    expect(all.stdout).toContain('opl instance add NAME -t TEMPLATE|ext:POOL --memory SIZE --vcpus N -n NODE');
+    expect(all.stdout).toContain('opl instance add NAME -t TEMPLATE|ext:POOL --memory SIZE --vcpus N [-n NODE | -I ALLOCATOR]');
     const one = await ok(site.opl('node', 'add', '--help'));
     expect(one.stdout).toMatch(/^Usage: opl node add NAME --group GROUP --memory SIZE --cpus N/);
   });

@@ -91,7 +91,6 @@ describe('opl: iallocators', () => {
     expect(tooBig.code).toBe(1);
     expect(tooBig.stderr).toMatch(/iallocator 'hail': the allocator found no placement: .*FailMem/);
     expect((await site.opl('instance', 'info', 'whale')).code).toBe(1);
-    expect((await site.opl('instance', 'add', 'x', '-t', 'diskless', '--memory', '1G', '--vcpus', '1')).stderr).toMatch(/give the node with -n NODE or an allocator with -I ALLOCATOR/);
   });
 
   it('evacuates a node with -I hail: running instances migrate, stopped ones fail over, one job each', async () => {
@@ -105,7 +104,32 @@ describe('opl: iallocators', () => {
     for (const i of onSource) expect(after.find((a) => a.name === i.name)!.primaryNode).not.toBe(source);
     const empty = await ok(site.opl('node', 'evacuate', source, '-I', 'hail'));
     expect(empty.stdout).toBe(`node ${source} has no primary instances; nothing to do\n`);
-    expect((await site.opl('node', 'migrate', source)).stderr).toMatch(/give -I ALLOCATOR or -n TARGET/);
+    expect((await site.opl('node', 'migrate', source, '-I', 'hail', '-n', 'a1')).stderr).toMatch(/give -I ALLOCATOR or -n TARGET, not both/);
+  });
+
+  it('places and moves with the built-in allocator when neither node nor allocator is given, recording it like any other', async () => {
+    expect((await site.json<{ defaultIallocator: string }>('cluster', 'info')).defaultIallocator).toBe('opl-ialloc');
+    await ok(site.opl('instance', 'add', 'auto', '-t', 'ext:nas', '--memory', '512M', '--vcpus', '1', '--disk', '0:size=4M'));
+    const placed = (await site.json<Instance>('instance', 'info', 'auto')).primaryNode;
+    expect(['a1', 'a2', 'a3']).toContain(placed);
+    await ok(site.opl('instance', 'migrate', 'auto'));
+    const moved = (await site.json<Instance>('instance', 'info', 'auto')).primaryNode;
+    expect(['a1', 'a2', 'a3'].filter((n) => n !== placed)).toContain(moved);
+    const consulted = (await site.json<Logged[]>('audit', 'log', '--instance', 'auto')).filter((e) => e.type === 'IallocatorConsulted');
+    expect(consulted.map((e) => e.data)).toEqual([
+      expect.objectContaining({ allocator: 'opl-ialloc', program: 'builtin:opl-ialloc', exitCode: 0, chosen: [placed] }),
+      expect.objectContaining({ allocator: 'opl-ialloc', program: 'builtin:opl-ialloc', exitCode: 0, chosen: [moved] }),
+    ]);
+    const jobs = await site.json<{ id: number; opcodes: { type: string }[] }[]>('job', 'list');
+    const migration = jobs.filter((j) => j.opcodes[0]!.type === 'OP_INSTANCE_MIGRATE').at(-1)!;
+    expect((await site.json<{ same: boolean }[]>('iallocator', 'replay', String(migration.id)))[0]!.same).toBe(true);
+    // A diskless instance has no pool: the default allocator may place it in any group.
+    await ok(site.opl('instance', 'add', 'plain-auto', '-t', 'diskless', '--memory', '256M', '--vcpus', '1'));
+    await ok(site.opl('cluster', 'modify', '--default-iallocator', 'hail'));
+    await ok(site.opl('instance', 'migrate', 'auto'));
+    const byHail = (await site.json<Logged[]>('audit', 'log', '--instance', 'auto')).filter((e) => e.type === 'IallocatorConsulted').at(-1)!;
+    expect(byHail.data).toMatchObject({ allocator: 'hail', program: '/usr/lib/ganeti/iallocators/hail' });
+    await ok(site.opl('cluster', 'modify', '--default-iallocator', 'opl-ialloc'));
   });
 
   it('refuses -n and -I together, and an allocator that is not there', async () => {

@@ -8,14 +8,14 @@ import { runJob } from '../session.js';
 import { verifyNodes } from '../../adapters/nodes/verify.js';
 import { withSession } from './with-session.js';
 
-const flags = { enabledDiskTemplates: '--enabled-disk-templates', vcpuRatio: '--vcpu-ratio', clusterName: 'NAME', tags: '--tags', sharedFileStorageDir: '--shared-file-storage-dir', blockdevPrefixes: '--blockdev-prefixes', iallocatorTimeoutSeconds: '--iallocator-timeout' };
+const flags = { enabledDiskTemplates: '--enabled-disk-templates', vcpuRatio: '--vcpu-ratio', clusterName: 'NAME', tags: '--tags', sharedFileStorageDir: '--shared-file-storage-dir', blockdevPrefixes: '--blockdev-prefixes', iallocatorTimeoutSeconds: '--iallocator-timeout', defaultIallocator: '--default-iallocator' };
 
 export const clusterCommands: Command[] = [
   {
     path: ['cluster', 'init'],
-    usage: 'opl cluster init NAME [--enabled-disk-templates T1,T2] [--vcpu-ratio R] [--shared-file-storage-dir PATH] [--blockdev-prefixes P1,P2] [--iallocator-timeout S]',
+    usage: 'opl cluster init NAME [--enabled-disk-templates T1,T2] [--vcpu-ratio R] [--shared-file-storage-dir PATH] [--blockdev-prefixes P1,P2] [--iallocator-timeout S] [--default-iallocator NAME]',
     summary: 'create the cluster (the first event of its log)',
-    options: { 'enabled-disk-templates': { type: 'string' }, 'vcpu-ratio': { type: 'string' }, 'shared-file-storage-dir': { type: 'string' }, 'blockdev-prefixes': { type: 'string' }, 'iallocator-timeout': { type: 'string' } },
+    options: { 'enabled-disk-templates': { type: 'string' }, 'vcpu-ratio': { type: 'string' }, 'shared-file-storage-dir': { type: 'string' }, 'blockdev-prefixes': { type: 'string' }, 'iallocator-timeout': { type: 'string' }, 'default-iallocator': { type: 'string' } },
     run: (parsed, io) => {
       const [name] = positional('cluster init', parsed, ['name']);
       const op = validated('cluster init', OpClusterInit, {
@@ -26,13 +26,14 @@ export const clusterCommands: Command[] = [
         sharedFileStorageDir: parsed.values['shared-file-storage-dir'],
         blockdevPrefixes: parseList(parsed.values['blockdev-prefixes'] as string | undefined),
         iallocatorTimeoutSeconds: parseNumber('cluster init', '--iallocator-timeout', parsed.values['iallocator-timeout'] as string | undefined),
+        defaultIallocator: parsed.values['default-iallocator'],
       }, flags);
       return withSession('cluster init', parsed, io, (s) => runJob(s, 'cluster init', parsed, [op], () => `cluster ${name} initialised\n`));
     },
   },
   {
     path: ['cluster', 'modify'],
-    usage: 'opl cluster modify [--enabled-disk-templates T1,T2] [--vcpu-ratio R] [--tags A,B] [--shared-file-storage-dir PATH] [--blockdev-prefixes P1,P2] [--iallocator-timeout S] [--add-pool NAME DRIVER [--pool-param K=V]... [--driver-timeout S]] [--remove-pool NAME]',
+    usage: 'opl cluster modify [--enabled-disk-templates T1,T2] [--vcpu-ratio R] [--tags A,B] [--shared-file-storage-dir PATH] [--blockdev-prefixes P1,P2] [--iallocator-timeout S] [--default-iallocator NAME] [--add-pool NAME DRIVER [--pool-param K=V]... [--driver-timeout S]] [--remove-pool NAME]',
     summary: 'change cluster parameters; add or remove storage pools',
     options: {
       'enabled-disk-templates': { type: 'string' },
@@ -41,6 +42,7 @@ export const clusterCommands: Command[] = [
       'shared-file-storage-dir': { type: 'string' },
       'blockdev-prefixes': { type: 'string' },
       'iallocator-timeout': { type: 'string' },
+      'default-iallocator': { type: 'string' },
       'add-pool': { type: 'string' },
       'pool-param': { type: 'string', multiple: true },
       'driver-timeout': { type: 'string' },
@@ -68,6 +70,7 @@ export const clusterCommands: Command[] = [
         sharedFileStorageDir: parsed.values['shared-file-storage-dir'],
         blockdevPrefixes: parseList(parsed.values['blockdev-prefixes'] as string | undefined),
         iallocatorTimeoutSeconds: parseNumber(c, '--iallocator-timeout', parsed.values['iallocator-timeout'] as string | undefined),
+        defaultIallocator: parsed.values['default-iallocator'],
         removePool: parsed.values['remove-pool'],
         ...(addPool !== undefined && {
           addPool: {
@@ -103,6 +106,8 @@ export const clusterCommands: Command[] = [
                 ['Serial number', info.serialNo],
                 ['Enabled disk templates', info.enabledDiskTemplates],
                 ['vcpu-ratio', info.vcpuRatio],
+                ['Default iallocator', info.defaultIallocator],
+                ['iallocator timeout', `${info.iallocatorTimeoutSeconds}s`],
                 ['Shared file storage dir', info.sharedFileStorageDir],
                 ['Block device prefixes', info.blockdevPrefixes],
                 ['Tags', info.tags],

@@ -1,5 +1,6 @@
 import * as E from 'fp-ts/lib/Either.js';
 import { createIallocators, iallocatorSearchPath } from '../../adapters/allocators/external.js';
+import { withBuiltinAllocator } from '../../adapters/allocators/with-builtin.js';
 import { relocateRequest } from '../../allocators/request.js';
 import { parseResponse } from '../../allocators/response.js';
 import { findInstance } from '../../domain/cluster-state.js';
@@ -37,7 +38,7 @@ export const iallocatorCommands: Command[] = [
           io.err(`opl: iallocator replay: job ${jobId} consulted no iallocator\n`);
           return 1;
         }
-        const allocators = createIallocators(iallocatorSearchPath(io.env));
+        const allocators = withBuiltinAllocator(createIallocators(iallocatorSearchPath(io.env)));
         const results = [];
         for (const c of consulted) {
           const name = (parsed.values.with as string | undefined) ?? c.allocator;

@@ -42,7 +42,7 @@ const simple = (verb: string, summary: string, type: SimpleOpcode): Command => (
 export const instanceCommands: Command[] = [
   {
     path: ['instance', 'add'],
-    usage: 'opl instance add NAME -t TEMPLATE|ext:POOL --memory SIZE --vcpus N -n NODE|-I ALLOCATOR [--disk N:size=SIZE[,pool=POOL][,param=value]...]... [--no-start] [--tags A,B]',
+    usage: 'opl instance add NAME -t TEMPLATE|ext:POOL --memory SIZE --vcpus N [-n NODE | -I ALLOCATOR] [--disk N:size=SIZE[,pool=POOL][,param=value]...]... [--no-start] [--tags A,B]',
     summary: 'create an instance on a node',
     options: {
       'disk-template': { type: 'string', short: 't' },
@@ -64,8 +64,8 @@ export const instanceCommands: Command[] = [
       if (!isDiskTemplate(template)) {
         throw new UsageError(`${c}: -t '${template}': unknown disk template; expected one of diskless, file, plain, drbd, sharedfile, blockdev, ext`);
       }
-      if ((parsed.values.node === undefined) === (parsed.values.iallocator === undefined)) {
-        throw new UsageError(`${c}: give the node with -n NODE or an allocator with -I ALLOCATOR (one of them)`);
+      if (parsed.values.node !== undefined && parsed.values.iallocator !== undefined) {
+        throw new UsageError(`${c}: give the node with -n NODE or an allocator with -I ALLOCATOR, not both (neither: the cluster's default allocator places it)`);
       }
       const disks = parseDiskSpecs((parsed.values.disk as string[] | undefined) ?? []);
       if (E.isLeft(disks)) throw new UsageError(`${c}: ${disks.left}`);
@@ -141,8 +141,8 @@ export const instanceCommands: Command[] = [
     path: ['instance', verb],
     usage:
       verb === 'migrate'
-        ? 'opl instance migrate NAME -n NODE | -I ALLOCATOR [--non-live]'
-        : 'opl instance failover NAME -n NODE | -I ALLOCATOR [--ignore-consistency]',
+        ? 'opl instance migrate NAME [-n NODE | -I ALLOCATOR] [--non-live]   (neither: the cluster\'s default allocator)'
+        : 'opl instance failover NAME [-n NODE | -I ALLOCATOR] [--ignore-consistency]   (neither: the cluster\'s default allocator)',
     summary:
       verb === 'migrate'
         ? 'move a running instance to NODE in its mobility domain, live unless --non-live'

@@ -15,7 +15,7 @@ import { withSession } from './with-session.js';
  */
 const moveAll = (verb: 'migrate' | 'evacuate'): Command => ({
   path: ['node', verb],
-  usage: `opl node ${verb} NODE (-I ALLOCATOR | -n TARGET)`,
+  usage: `opl node ${verb} NODE [-I ALLOCATOR | -n TARGET]   (neither: the cluster's default allocator)`,
   summary:
     verb === 'migrate'
       ? 'live-migrate every running primary instance off NODE'
@@ -26,7 +26,7 @@ const moveAll = (verb: 'migrate' | 'evacuate'): Command => ({
     const [name] = positional(c, parsed, ['node']);
     const allocator = parsed.values.iallocator as string | undefined;
     const target = parsed.values.node as string | undefined;
-    if ((allocator === undefined) === (target === undefined)) throw new UsageError(`${c}: give -I ALLOCATOR or -n TARGET (one of them)`);
+    if (allocator !== undefined && target !== undefined) throw new UsageError(`${c}: give -I ALLOCATOR or -n TARGET, not both`);
     return withSession(c, parsed, io, async (s) => {
       const state = (await s.views()).cluster;
       const node = findNode(state, name!);
@@ -52,7 +52,8 @@ const moveAll = (verb: 'migrate' | 'evacuate'): Command => ({
         const op = Opcode.parse({
           type: migrate ? 'OP_INSTANCE_MIGRATE' : 'OP_INSTANCE_FAILOVER',
           instanceName: instance.name,
-          ...(allocator !== undefined ? { iallocator: allocator } : { targetNode: target }),
+          ...(allocator !== undefined && { iallocator: allocator }),
+          ...(target !== undefined && { targetNode: target }),
         });
         jobs.push(await s.plane.submit([op]));
       }
