@@ -1,3 +1,5 @@
+import * as E from 'fp-ts/lib/Either.js';
+import { parseKillPoint } from '../engine/fault-injection.js';
 import { homedir, hostname, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createFakeHypervisor } from '../adapters/hypervisors/fake.js';
@@ -47,6 +49,9 @@ export const openSession = async (command: string, parsed: Parsed, io: Io): Prom
   const format = outputFormat(command, parsed);
   const dataDir = resolve((parsed.values['data-dir'] as string | undefined) ?? defaultDataDir(io.env));
   const location = parseStoreLocation((parsed.values.store as string | undefined) ?? io.env.OPL_STORE, dataDir);
+  const killPoint = io.env.OPL_FAULT_KILL_AT ? parseKillPoint(io.env.OPL_FAULT_KILL_AT) : undefined;
+  if (killPoint && E.isLeft(killPoint)) throw new UsageError(`${command}: ${killPoint.left}`);
+  const killAt = killPoint?.right;
   const store = await openEventStore(location);
   const plane = createControlPlane({
     store,
@@ -56,6 +61,7 @@ export const openSession = async (command: string, parsed: Parsed, io: Io): Prom
     iallocators: withBuiltinAllocator(createIallocators(iallocatorSearchPath(io.env))),
     iallocatorSearchPath: iallocatorSearchPath(io.env),
     actor: io.env.OPL_ACTOR ?? `${safeUser()}@${hostname()}`,
+    ...(killAt && { killAt }),
     onError: (error) => io.err(`opl: engine: ${error instanceof Error ? error.message : String(error)}\n`),
   });
   return { plane, dataDir, format, io, views: () => plane.projector.catchUp() };

@@ -27,6 +27,7 @@ export interface ControlPlaneOptions {
   newId?: () => string;
   leaseTtlMs?: number;
   maxConcurrentJobs?: number;
+  killAt?: EngineDeps['killAt'];
   onError?: (error: unknown) => void;
 }
 
@@ -81,6 +82,7 @@ export const createControlPlane = (options: ControlPlaneOptions): ControlPlane =
     ...(options.iallocators && { iallocators: options.iallocators }),
     ...(options.iallocatorSearchPath && { iallocatorSearchPath: options.iallocatorSearchPath }),
     ...(options.maxConcurrentJobs !== undefined && { maxConcurrentJobs: options.maxConcurrentJobs }),
+    ...(options.killAt !== undefined && { killAt: options.killAt }),
     ...(options.onError && { onError: options.onError }),
   });
   let leaders = 0;

@@ -20,6 +20,7 @@ import { StorageTimeoutError, type DiskTarget, type StorageContext } from '../do
 import { describeEffect, recordOutcome, runEffect, undoOf, type EffectOutcome, type EffectPorts } from './effect-runner.js';
 import { effectsOf, type Effect } from './effects.js';
 import { failure, jobEventRecord, metadataFor, type Recorder } from './job-records.js';
+import { killHereIf, type KillPoint } from './fault-injection.js';
 import { createLockTable } from './lock-table.js';
 import { byPriority, nextOpcode, readiness } from './scheduling.js';
 
@@ -35,6 +36,8 @@ export interface EngineDeps extends Recorder, EffectPorts {
   /** Checks an opcode needs from the world before it is decided (a driver exists, …). */
   checkOpcode?: (opcode: Opcode) => Promise<DomainError | undefined>;
   maxConcurrentJobs?: number;
+  /** Crash tests only: where this engine kills itself. */
+  killAt?: KillPoint;
   /** Where the engine reports what it could not write to the log (the log itself failing). */
   onError?: (error: unknown) => void;
 }
@@ -235,6 +238,7 @@ export const createEngine = (deps: EngineDeps): Engine => {
       return E.right({ changed: false });
     }
     const done: Done[] = [];
+    killHereIf(deps.killAt, { step: 0 });
     for (const effect of effectsOf(state, events)) {
       const result = await applyEffect(job, index, effect);
       if ('failure' in result && effect.mayFail) {
@@ -248,6 +252,7 @@ export const createEngine = (deps: EngineDeps): Engine => {
       recordOutcome(events, effect, result.outcome);
       done.push({ effect, outcome: result.outcome });
       await recordJob(job, index, { type: 'OpcodeStepDone', data: { jobId: job.id, opIndex: index, step: describeEffect(effect) } });
+      killHereIf(deps.killAt, { step: done.length });
     }
     // Side effects are not repeated on a conflict: the opcode is decided again against
     // the newer state only to check it still holds, and the same events are appended.
@@ -260,6 +265,7 @@ export const createEngine = (deps: EngineDeps): Engine => {
           expected === -1n ? 'no_stream' : expected,
         );
         if (result.position > lastWrite) lastWrite = result.position;
+        killHereIf(deps.killAt, 'recorded');
         return E.right({ changed: true, recorded: events.map((e) => e.type), serialNo: Number(result.nextRevision) + 1 });
       } catch (error) {
         if (!(error instanceof WrongExpectedRevisionError)) throw error;
