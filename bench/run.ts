@@ -12,6 +12,7 @@ import type { EventStore, NewEvent } from '../src/domain/ports/event-store.js';
 import { createControlPlane } from '../src/engine/control-plane.js';
 import { replayUntil } from '../src/projections/projector.js';
 import { figure, percentile, seconds, type Figure } from './measure.js';
+import { benchSaga } from './saga.js';
 import { storedRows } from './workload.js';
 
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
@@ -247,7 +248,7 @@ const benchJobs = async (storeName: 'sqlite' | 'postgres'): Promise<Figure> => {
 
 // ---------------------------------------------------------------- main
 
-const only = (process.env.BENCH_ONLY ?? 'append,replay,jobs').split(',');
+const only = (process.env.BENCH_ONLY ?? 'append,replay,jobs,saga').split(',');
 const plan: [string, string, () => Promise<Figure>][] = [
   ['append', 'sqlite', benchAppendSqlite],
   ['replay', 'sqlite', benchReplaySqlite],
@@ -255,6 +256,7 @@ const plan: [string, string, () => Promise<Figure>][] = [
   ['append', 'postgres', benchAppendPostgres],
   ['replay', 'postgres', benchReplayPostgres],
   ['jobs', 'postgres', () => benchJobs('postgres')],
+  ['saga', 'sqlite', benchSaga],
 ];
 for (const [bench, store, run] of plan) {
   if (!only.includes(bench) || !stores.includes(store)) continue;
