@@ -22,6 +22,14 @@ import { DTS_PROVISIONED, type DiskTemplate } from './templates.js';
 /** What a decision may draw on besides state and opcode: no hidden randomness. */
 export interface DecideContext {
   newUuid: () => string;
+  /** What the engine saw before deciding a migrate --cleanup (hypervisors asked, disks traced). */
+  observed?: CleanupObservation;
+}
+
+/** Where an instance runs, by its hypervisors, and where its disks may still be attached. */
+export interface CleanupObservation {
+  runningOn: string[];
+  attachedOn: string[];
 }
 
 type Decision = Either<DomainError, ClusterEvent[]>;
@@ -80,6 +88,7 @@ export const decideCluster = (state: ClusterState, opcode: Opcode, ctx: DecideCo
     case 'OP_INSTANCE_RENAME':
       return renameInstance(state, opcode);
     case 'OP_INSTANCE_MIGRATE':
+      return opcode.cleanup ? cleanUpMigration(state, opcode, ctx.observed) : moveInstance(state, opcode);
     case 'OP_INSTANCE_FAILOVER':
       return moveInstance(state, opcode);
     case 'OP_INSTANCE_ACTIVATE_DISKS':
@@ -435,6 +444,42 @@ const moveInstance = (state: ClusterState, op: OpcodeOf<'OP_INSTANCE_MIGRATE'> |
         ignoreSourceFailures: op.type === 'OP_INSTANCE_FAILOVER' && op.ignoreConsistency,
       },
     });
+  });
+
+/**
+ * Ganeti's `migrate --cleanup`, after a move that failed or was left half-done: the
+ * instance's record is made to agree with where it runs, and whatever runs or is
+ * attached elsewhere is let go of. Running on one node other than its primary means
+ * the move happened and was not recorded: it is recorded now.
+ */
+const cleanUpMigration = (state: ClusterState, op: OpcodeOf<'OP_INSTANCE_MIGRATE'>, observed: CleanupObservation | undefined): Decision =>
+  withInstance(state, op.instanceName, (instance) => {
+    const refusal = whyNot(instance.diskTemplate, 'migrate');
+    if (refusal) return refuse(new DomainError('not_supported', refusal));
+    if (op.targetNode !== undefined || op.iallocator !== undefined) return refuse(invalidArgument('migrate --cleanup moves nothing: give neither -n nor -I'));
+    if (!observed) return refuse(invalidArgument('migrate --cleanup needs the engine to look at the nodes first'));
+    const primary = state.nodes.get(instance.primaryNodeUuid)!;
+    const uuidOf = (name: string) => findNode(state, name)?.uuid;
+    const elsewhere = observed.runningOn.filter((n) => n !== primary.name);
+    if (elsewhere.length > 1 && !observed.runningOn.includes(primary.name)) {
+      return refuse(wrongState(`instance '${instance.name}' runs on ${elsewhere.join(' and ')}, neither its primary '${primary.name}'; stop it by hand on all but one, then run --cleanup again`));
+    }
+    const movedTo = !observed.runningOn.includes(primary.name) && elsewhere.length === 1 ? findNode(state, elsewhere[0]!) : undefined;
+    const keep = movedTo?.name ?? primary.name;
+    const strays = [...new Set([...observed.runningOn, ...observed.attachedOn])].filter((n) => n !== keep && n !== primary.name).sort();
+    const events: ClusterEvent[] = [];
+    if (movedTo) {
+      events.push({
+        type: 'InstanceMoved',
+        data: { instanceUuid: instance.uuid, fromNodeUuid: primary.uuid, toNodeUuid: movedTo.uuid, how: 'live-migration', running: true, sourceOffline: primary.offline, ignoreSourceFailures: primary.offline },
+      });
+    }
+    const strayUuids = strays.map(uuidOf).filter((u): u is string => u !== undefined);
+    if (strayUuids.length > 0) events.push({ type: 'InstanceCleanedUp', data: { instanceUuid: instance.uuid, nodeUuids: strayUuids } });
+    if (events.length === 0 && instance.adminState === 'up' && !observed.runningOn.includes(primary.name)) {
+      return refuse(wrongState(`instance '${instance.name}' runs on no node; start it with 'opl instance start ${instance.name}'`));
+    }
+    return E.right(events);
   });
 
 const renameInstance = (state: ClusterState, op: OpcodeOf<'OP_INSTANCE_RENAME'>): Decision =>

@@ -160,6 +160,9 @@ export const evolveCluster = (state: ClusterState, event: ClusterEvent, revision
       instance.activeDevices = [];
       return state;
     }
+    case 'InstanceCleanedUp':
+      // The configuration was right; only the world was brought back in line with it.
+      return state;
     case 'DisksActivated':
     case 'DisksDeactivated': {
       const instance = state.instances.get(event.data.instanceUuid);

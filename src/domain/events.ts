@@ -92,6 +92,8 @@ export const clusterEventSchemas = {
     /** Failover with --ignore-consistency: a source that cannot be stopped is not waited on. */
     ignoreSourceFailures: z.boolean().default(false),
   }),
+  /** A migrate --cleanup found the instance or its disks where they should not be, and let go of them there. */
+  InstanceCleanedUp: z.object({ instanceUuid: uuid, nodeUuids: z.array(uuid).min(1) }),
   InstanceStarted: z.object({ instanceUuid: uuid, nodeUuid: uuid }),
   InstanceStopped: z.object({ instanceUuid: uuid, nodeUuid: uuid }),
   InstanceModified: z.object({

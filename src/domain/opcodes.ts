@@ -102,6 +102,8 @@ export const OpInstanceMigrate = z.object({
   targetNode: objectName.optional(),
   iallocator: z.string().min(1).optional(),
   live: z.boolean().default(true),
+  /** Ganeti's --cleanup: no move, but make the cluster agree with where the instance runs. */
+  cleanup: z.boolean().default(false),
 });
 /** Ganeti's failover: stop (if the source still answers), then start on the target. */
 export const OpInstanceFailover = z.object({

@@ -112,6 +112,21 @@ export const effectsOf = (state: ClusterState, events: readonly ClusterEvent[]):
         }
         break;
       }
+      case 'InstanceCleanedUp': {
+        const instance = instanceFor(event.data.instanceUuid);
+        if (!instance) break;
+        for (const nodeUuid of event.data.nodeUuids) {
+          const node = nodeName(nodeUuid);
+          if (!node) continue;
+          const offline = state.nodes.get(nodeUuid)?.offline ?? false;
+          push({ kind: 'hypervisor', action: 'cleanup', nodeName: node, instance: hv(instance), ...(offline && { mayFail: true }) });
+          for (const disk of instance.disks) {
+            const t = target(instance, disk, nodeUuid);
+            if (t) push({ kind: 'disk', action: 'detach', target: t, ...(offline && { mayFail: true }) });
+          }
+        }
+        break;
+      }
       case 'DisksActivated':
       case 'DisksDeactivated': {
         const instance = instanceFor(event.data.instanceUuid);

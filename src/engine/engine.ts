@@ -1,12 +1,12 @@
 import * as E from 'fp-ts/lib/Either.js';
 import type { Either } from 'fp-ts/lib/Either.js';
 import { Subject, firstValueFrom, race, timer, type Subscription } from 'rxjs';
-import { decideCluster } from '../domain/cluster-decide.js';
+import { decideCluster, type CleanupObservation } from '../domain/cluster-decide.js';
 import { DTS_EXT_MIRROR } from '../domain/templates.js';
 import { DomainError } from '../domain/errors.js';
 import type { Failure } from '../domain/events.js';
 import { locksFor } from '../domain/locks.js';
-import { findInstance, type ClusterState, type InstanceConfig } from '../domain/cluster-state.js';
+import { findInstance, findNode, type ClusterState, type InstanceConfig } from '../domain/cluster-state.js';
 import { candidates } from '../domain/mobility.js';
 import type { Iallocators } from '../domain/ports/iallocator.js';
 import { allocateRequest, relocateRequest } from '../allocators/request.js';
@@ -211,7 +211,8 @@ export const createEngine = (deps: EngineDeps): Engine => {
     const precondition = await deps.checkOpcode?.(opcode);
     if (precondition) return E.left(refusal(precondition));
     const defaultIallocator = views.cluster.params?.defaultIallocator;
-    if ((opcode.type === 'OP_INSTANCE_MIGRATE' || opcode.type === 'OP_INSTANCE_FAILOVER') && !opcode.targetNode && (opcode.iallocator || placedByAllocator(opcode.instanceName))) {
+    const cleanup = opcode.type === 'OP_INSTANCE_MIGRATE' && opcode.cleanup;
+    if ((opcode.type === 'OP_INSTANCE_MIGRATE' || opcode.type === 'OP_INSTANCE_FAILOVER') && !cleanup && !opcode.targetNode && (opcode.iallocator || placedByAllocator(opcode.instanceName))) {
       const move = opcode;
       const placed = await consultIallocator(job, index, move.iallocator ?? defaultIallocator!, (state) => {
         const instance = findInstance(state, move.instanceName);
@@ -230,7 +231,9 @@ export const createEngine = (deps: EngineDeps): Engine => {
       opcode = { ...create, primaryNode: placed.right };
     }
     const state = (await projector.reach(lastWrite)).cluster;
-    const decision = decideCluster(state, opcode, { newUuid: deps.newId });
+    const observed = opcode.type === 'OP_INSTANCE_MIGRATE' && opcode.cleanup ? await observeInstance(job, index, state, opcode.instanceName) : undefined;
+    const context = { newUuid: deps.newId, ...(observed && { observed }) };
+    const decision = decideCluster(state, opcode, context);
     if (E.isLeft(decision)) return E.left(refusal(decision.left));
     const events = structuredClone(decision.right);
     if (events.length === 0) {
@@ -270,7 +273,7 @@ export const createEngine = (deps: EngineDeps): Engine => {
       } catch (error) {
         if (!(error instanceof WrongExpectedRevisionError)) throw error;
         const newer = (await projector.catchUp()).cluster;
-        const still = decideCluster(newer, opcode, { newUuid: deps.newId });
+        const still = decideCluster(newer, opcode, context);
         if (E.isLeft(still)) {
           await compensate(job, index, done);
           return E.left(refusal(still.left));
@@ -280,6 +283,31 @@ export const createEngine = (deps: EngineDeps): Engine => {
     }
     await compensate(job, index, done);
     return E.left(failure('application', 'conflict', `the cluster kept changing under this opcode; gave up after ${CONFLICT_RETRIES} tries`));
+  };
+
+  /**
+   * For migrate --cleanup: asks the hypervisor of every online node the instance could
+   * be on where it runs, and traces its disks' attach and detach calls through every
+   * job, so the decider knows where they may still be attached. Says what it saw.
+   */
+  const observeInstance = async (job: JobView, index: number, state: ClusterState, name: string): Promise<CleanupObservation | undefined> => {
+    const instance = findInstance(state, name);
+    if (!instance) return undefined;
+    const attached = new Set<string>();
+    for (const other of [...views.jobs.values()].sort((a, b) => a.id - b.id)) {
+      for (const call of other.opcodes.flatMap((o) => o.storageCalls)) {
+        if (call.instanceUuid !== instance.uuid || call.outcome !== 'ok') continue;
+        if (call.action === 'attach') attached.add(call.node);
+        if (call.action === 'detach' || call.action === 'remove') attached.delete(call.node);
+      }
+    }
+    const primary = state.nodes.get(instance.primaryNodeUuid)!.name;
+    const asked = [...new Set([primary, ...candidates(state, instance), ...attached])].filter((n) => !findNode(state, n)?.offline).sort();
+    const runningOn: string[] = [];
+    for (const node of asked) if ((await deps.hypervisor.running(node)).includes(instance.name)) runningOn.push(node);
+    const attachedOn = [...attached].sort();
+    await log(job, index, `cleanup: asked ${asked.join(', ')}: ${instance.name} runs on ${runningOn.join(', ') || 'no node'}; its disks may be attached on ${attachedOn.join(', ') || 'no node but its primary'}`);
+    return { runningOn, attachedOn };
   };
 
   /**

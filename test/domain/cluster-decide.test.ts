@@ -102,3 +102,29 @@ describe('cluster decider: decisions', () => {
     expect(stateAfter(smallCluster()).serial).toBe(8);
   });
 });
+
+describe('decide: migrate --cleanup, from what the engine observed', () => {
+  const cleanup = (observed?: { runningOn: string[]; attachedOn: string[] }) => {
+    const ctx = sequentialUuids();
+    const state = stateAfter(smallCluster(), ctx);
+    const op = Opcode.parse({ type: 'OP_INSTANCE_MIGRATE', instanceName: 'i1', cleanup: true });
+    return { state, decision: decideCluster(state, op, { ...ctx, ...(observed && { observed }) }) };
+  };
+  const nodeUuid = (state: ReturnType<typeof stateAfter>, name: string) => [...state.nodes.values()].find((n) => n.name === name)!.uuid;
+
+  it('records a move the hypervisors made but the log never saw', () => {
+    const { state, decision } = cleanup({ runningOn: ['n2'], attachedOn: [] });
+    expect(decision).toEqual(E.right([expect.objectContaining({ type: 'InstanceMoved', data: expect.objectContaining({ fromNodeUuid: nodeUuid(state, 'n1'), toNodeUuid: nodeUuid(state, 'n2') }) })]));
+  });
+
+  it('lets go of whatever runs or is attached away from the primary', () => {
+    const { state, decision } = cleanup({ runningOn: ['n1', 'n2'], attachedOn: ['n1', 'n3'] });
+    expect(decision).toEqual(E.right([{ type: 'InstanceCleanedUp', data: { instanceUuid: expect.any(String), nodeUuids: [nodeUuid(state, 'n2'), nodeUuid(state, 'n3')] } }]));
+  });
+
+  it('has nothing to do for a healthy instance, and refuses without an observation', () => {
+    expect(cleanup({ runningOn: ['n1'], attachedOn: ['n1'] }).decision).toEqual(E.right([]));
+    const blind = cleanup().decision;
+    expect(E.isLeft(blind) && blind.left.message).toMatch(/needs the engine to look at the nodes first/);
+  });
+});

@@ -141,7 +141,7 @@ export const instanceCommands: Command[] = [
     path: ['instance', verb],
     usage:
       verb === 'migrate'
-        ? 'opl instance migrate NAME [-n NODE | -I ALLOCATOR] [--non-live]   (neither: the cluster\'s default allocator)'
+        ? 'opl instance migrate NAME [-n NODE | -I ALLOCATOR] [--non-live] [--cleanup]   (neither: the cluster\'s default allocator)'
         : 'opl instance failover NAME [-n NODE | -I ALLOCATOR] [--ignore-consistency]   (neither: the cluster\'s default allocator)',
     summary:
       verb === 'migrate'
@@ -151,11 +151,13 @@ export const instanceCommands: Command[] = [
       node: { type: 'string', short: 'n' },
       iallocator: { type: 'string', short: 'I' },
       'non-live': { type: 'boolean' },
+      cleanup: { type: 'boolean' },
       'ignore-consistency': { type: 'boolean' },
     },
     run: (parsed, io) => {
       const c = `instance ${verb}`;
       const [name] = positional(c, parsed, ['name']);
+      if (verb === 'failover' && parsed.values.cleanup) throw new UsageError(`${c}: --cleanup is for migrate: 'opl instance migrate ${name} --cleanup'`);
       if (parsed.values.iallocator !== undefined && parsed.values.node !== undefined) {
         throw new UsageError(`${c}: give either -n NODE or -I ALLOCATOR, not both`);
       }
@@ -164,7 +166,9 @@ export const instanceCommands: Command[] = [
         instanceName: name,
         targetNode: parsed.values.node,
         iallocator: parsed.values.iallocator,
-        ...(verb === 'migrate' ? { live: !parsed.values['non-live'] } : { ignoreConsistency: parsed.values['ignore-consistency'] ?? false }),
+        ...(verb === 'migrate'
+          ? { live: !parsed.values['non-live'], cleanup: parsed.values.cleanup ?? false }
+          : { ignoreConsistency: parsed.values['ignore-consistency'] ?? false }),
       }, { ...flags, targetNode: '-n' });
       return withSession(c, parsed, io, (s) => runJob(s, c, parsed, [op]));
     },
