@@ -150,3 +150,35 @@ export const relocateRequest = (state: ClusterState, instance: InstanceConfig): 
     },
   };
 };
+
+/** Every node of the groups given (all groups when none), for requests about many instances. */
+const nodesOfGroups = (state: ClusterState, groupUuids?: ReadonlySet<string>) =>
+  new Set([...state.nodes.values()].filter((n) => !groupUuids || groupUuids.has(n.groupUuid)).map((n) => n.uuid));
+
+/**
+ * Move these instances off their node: Ganeti's node-evacuate. The cluster part
+ * holds the instances' groups, so the allocator can see every possible target.
+ */
+export const nodeEvacuateRequest = (state: ClusterState, instances: readonly InstanceConfig[], mode: 'primary-only' | 'secondary-only' | 'all' = 'all'): IallocatorRequest => {
+  const groups = new Set(instances.map((i) => state.nodes.get(i.primaryNodeUuid)!.groupUuid));
+  return {
+    ...cluster(state, nodesOfGroups(state, groups)),
+    request: { type: 'node-evacuate', instances: instances.map((i) => i.name), evac_mode: mode },
+  };
+};
+
+/** Move these instances to one of the target groups (any other group when none is named). */
+export const changeGroupRequest = (state: ClusterState, instances: readonly InstanceConfig[], targetGroupUuids: readonly string[]): IallocatorRequest => ({
+  ...cluster(state, nodesOfGroups(state)),
+  request: { type: 'change-group', instances: instances.map((i) => i.name), target_groups: [...targetGroupUuids] },
+});
+
+/** Place several new instances at once: Ganeti's multi-allocate. */
+export const multiAllocateRequest = (state: ClusterState, ops: readonly OpcodeOf<'OP_INSTANCE_CREATE'>[]): IallocatorRequest => {
+  const singles = ops.map((op) => allocateRequest(state, op));
+  const domain = new Set(singles.flatMap((r) => (r.request.mobility_domain as string[]).map((name) => state.nodeByName.get(name)!)));
+  return {
+    ...cluster(state, domain),
+    request: { type: 'multi-allocate', instances: singles.map((r) => r.request) },
+  };
+};

@@ -1,4 +1,5 @@
-import { mkdtempSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -6,6 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { newSite, ok, type Site } from './opl.js';
 
 const fixtures = fileURLToPath(new URL('../fixtures/iallocators', import.meta.url));
+const OPL_IALLOC = fileURLToPath(new URL('../../bin/opl-ialloc.js', import.meta.url));
 interface Instance { primaryNode: string }
 interface Job { status: string; opcodes: { log: { level: string; message: string }[] }[] }
 interface Logged { type: string; data: Record<string, unknown> }
@@ -130,6 +132,36 @@ describe('opl: iallocators', () => {
     const byHail = (await site.json<Logged[]>('audit', 'log', '--instance', 'auto')).filter((e) => e.type === 'IallocatorConsulted').at(-1)!;
     expect(byHail.data).toMatchObject({ allocator: 'hail', program: '/usr/lib/ganeti/iallocators/hail' });
     await ok(site.opl('cluster', 'modify', '--default-iallocator', 'opl-ialloc'));
+  });
+
+  it('prints allocate, node-evacuate and change-group requests that allocators answer', async () => {
+    const answer = (request: unknown) => {
+      const run = spawnSync(process.execPath, [OPL_IALLOC], { input: JSON.stringify(request), encoding: 'utf8' });
+      return JSON.parse(run.stdout) as { success: boolean; result: unknown };
+    };
+    const allocate = await site.json<{ request: { type: string; mobility_domain: string[] } }>('iallocator', 'request', 'allocate', 'newcomer', '-t', 'ext:nas', '--memory', '1G', '--vcpus', '1', '--disk', '0:size=4M');
+    expect(allocate.request).toMatchObject({ type: 'allocate', mobility_domain: ['a1', 'a2', 'a3'] });
+    const placed = answer(allocate);
+    expect(placed.success).toBe(true);
+    expect(['a1', 'a2', 'a3']).toContain((placed.result as string[])[0]);
+    const file = join(mkdtempSync(join(tmpdir(), 'opl-req-')), 'allocate.json');
+    writeFileSync(file, JSON.stringify(allocate));
+    const hail = JSON.parse(spawnSync('/usr/lib/ganeti/iallocators/hail', [file], { encoding: 'utf8' }).stdout) as { success: boolean };
+    expect(hail.success).toBe(true);
+
+    const home = (await site.json<Instance>('instance', 'info', 'web')).primaryNode;
+    const evacuate = await site.json<{ request: { type: string; instances: string[] } }>('iallocator', 'request', 'node-evacuate', home);
+    expect(evacuate.request.type).toBe('node-evacuate');
+    expect(evacuate.request.instances).toContain('web');
+    const [moved, failed] = answer(evacuate).result as [[string, string, string[]][], unknown[]];
+    expect(failed).toEqual([]);
+    expect(moved.every(([, , [node]]) => node !== home)).toBe(true);
+
+    const change = await site.json<{ request: { type: string; target_groups: string[] } }>('iallocator', 'request', 'change-group', 'plain-auto', 'gb');
+    expect(change.request).toMatchObject({ type: 'change-group', target_groups: [expect.any(String)] });
+    const [changed] = answer(change).result as [[string, string, string[]][]];
+    expect(changed).toEqual([['plain-auto', 'gb', ['b1']]]);
+    expect((await site.opl('iallocator', 'request', 'teleport', 'web')).stderr).toMatch(/mode 'teleport': expected one of relocate, node-evacuate, change-group, allocate/);
   });
 
   it('refuses -n and -I together, and an allocator that is not there', async () => {

@@ -1,13 +1,14 @@
 import * as E from 'fp-ts/lib/Either.js';
 import { createIallocators, iallocatorSearchPath } from '../../adapters/allocators/external.js';
 import { withBuiltinAllocator } from '../../adapters/allocators/with-builtin.js';
-import { relocateRequest } from '../../allocators/request.js';
+import { allocateRequest, changeGroupRequest, nodeEvacuateRequest, relocateRequest } from '../../allocators/request.js';
 import { parseResponse } from '../../allocators/response.js';
-import { findInstance } from '../../domain/cluster-state.js';
+import { findInstance, findNode } from '../../domain/cluster-state.js';
 import { positional } from '../args.js';
 import type { Command } from '../command.js';
 import { json, table } from '../render.js';
 import { UsageError } from '../usage-error.js';
+import { instanceCreateOpcode as createOpcode } from './instance.js';
 import { withSession } from './with-session.js';
 
 interface Consulted {
@@ -60,20 +61,52 @@ export const iallocatorCommands: Command[] = [
   },
   {
     path: ['iallocator', 'request'],
-    usage: 'opl iallocator request relocate INSTANCE',
+    usage: 'opl iallocator request relocate INSTANCE | node-evacuate NODE | change-group INSTANCE [GROUP...] | allocate NAME -t TEMPLATE|ext:POOL --memory SIZE --vcpus N [--disk ...]',
     summary: 'print the Ganeti v2 request an allocator would get, for allocator authors',
-    options: {},
+    options: {
+      'disk-template': { type: 'string', short: 't' },
+      memory: { type: 'string' },
+      vcpus: { type: 'string' },
+      disk: { type: 'string', multiple: true },
+    },
     run: (parsed, io) => {
-      const [mode, name] = positional('iallocator request', parsed, ['mode', 'instance']);
-      if (mode !== 'relocate') throw new UsageError(`iallocator request: mode '${mode}': only relocate is built so far`);
-      return withSession('iallocator request', parsed, io, async (s) => {
+      const c = 'iallocator request';
+      const [mode, subject, ...rest] = parsed.positionals;
+      const modes = ['relocate', 'node-evacuate', 'change-group', 'allocate'];
+      if (mode === undefined || !modes.includes(mode)) throw new UsageError(`${c}: mode '${mode ?? ''}': expected one of ${modes.join(', ')}`);
+      if (subject === undefined) throw new UsageError(`${c} ${mode}: expected ${mode === 'node-evacuate' ? 'NODE' : mode === 'allocate' ? 'NAME' : 'INSTANCE'}, got none`);
+      if (rest.length > 0 && mode !== 'change-group') throw new UsageError(`${c} ${mode}: unexpected ${rest.join(' ')}`);
+      const create = mode === 'allocate' ? createOpcode(c, subject, parsed) : undefined;
+      return withSession(c, parsed, io, async (s) => {
         const state = (await s.views()).cluster;
-        const instance = findInstance(state, name!);
-        if (!instance) {
-          io.err(`opl: iallocator request: instance '${name}' does not exist\n`);
+        const missing = (what: string, name: string) => {
+          io.err(`opl: ${c}: ${what} '${name}' does not exist\n`);
           return 1;
+        };
+        if (create) {
+          io.out(json(allocateRequest(state, create)));
+          return 0;
         }
-        io.out(json(relocateRequest(state, instance)));
+        if (mode === 'node-evacuate') {
+          const node = findNode(state, subject);
+          if (!node) return missing('node', subject);
+          const on = [...state.instances.values()].filter((i) => i.primaryNodeUuid === node.uuid).sort((a, b) => a.name.localeCompare(b.name));
+          io.out(json(nodeEvacuateRequest(state, on)));
+          return 0;
+        }
+        const instance = findInstance(state, subject);
+        if (!instance) return missing('instance', subject);
+        if (mode === 'relocate') {
+          io.out(json(relocateRequest(state, instance)));
+          return 0;
+        }
+        const groups = [];
+        for (const name of rest) {
+          const group = [...state.groups.values()].find((g) => g.name === name);
+          if (!group) return missing('group', name);
+          groups.push(group.uuid);
+        }
+        io.out(json(changeGroupRequest(state, [instance], groups)));
         return 0;
       });
     },

@@ -2,10 +2,10 @@ import * as E from 'fp-ts/lib/Either.js';
 import { findInstance } from '../../domain/cluster-state.js';
 import { parseDiskSpecs } from '../../domain/disk-spec.js';
 import { mobilityDomain } from '../../domain/mobility.js';
-import { OpInstanceCreate, OpInstanceGrowDisk, OpInstanceRename, OpInstanceSetParams, Opcode } from '../../domain/opcodes.js';
+import { OpInstanceCreate, OpInstanceGrowDisk, OpInstanceRename, OpInstanceSetParams, Opcode, type OpcodeOf } from '../../domain/opcodes.js';
 import { DTS_PROVISIONED, isDiskTemplate } from '../../domain/templates.js';
 import { instanceInfos } from '../../projections/read-models.js';
-import { parseList, parseNumber, parseSize, positional, validated } from '../args.js';
+import { parseList, parseNumber, parseSize, positional, validated, type Parsed } from '../args.js';
 import type { Command } from '../command.js';
 import { json, keyValues, table } from '../render.js';
 import { runJob, type Session } from '../session.js';
@@ -57,30 +57,7 @@ export const instanceCommands: Command[] = [
     run: (parsed, io) => {
       const c = 'instance add';
       const [name] = positional(c, parsed, ['name']);
-      const templateArg = parsed.values['disk-template'] as string | undefined;
-      // Ganeti's `-t ext:POOL`: the pool every disk goes to unless it names its own.
-      const [template, defaultPool] = templateArg?.startsWith('ext:') ? ['ext', templateArg.slice(4)] : [templateArg, undefined];
-      if (template === undefined) throw new UsageError(`${c}: -t TEMPLATE is required (this engine provisions: ${[...DTS_PROVISIONED].join(', ')})`);
-      if (!isDiskTemplate(template)) {
-        throw new UsageError(`${c}: -t '${template}': unknown disk template; expected one of diskless, file, plain, drbd, sharedfile, blockdev, ext`);
-      }
-      if (parsed.values.node !== undefined && parsed.values.iallocator !== undefined) {
-        throw new UsageError(`${c}: give the node with -n NODE or an allocator with -I ALLOCATOR, not both (neither: the cluster's default allocator places it)`);
-      }
-      const disks = parseDiskSpecs((parsed.values.disk as string[] | undefined) ?? []);
-      if (E.isLeft(disks)) throw new UsageError(`${c}: ${disks.left}`);
-      const op = validated(c, OpInstanceCreate, {
-        type: 'OP_INSTANCE_CREATE',
-        disks: disks.right.map(({ index: _index, ...spec }) => ({ ...(defaultPool !== undefined && { pool: defaultPool }), ...spec })),
-        instanceName: name,
-        diskTemplate: template,
-        memoryMib: parseSize(c, '--memory', parsed.values.memory as string | undefined),
-        vcpus: parseNumber(c, '--vcpus', parsed.values.vcpus as string | undefined),
-        primaryNode: parsed.values.node,
-        iallocator: parsed.values.iallocator,
-        start: !parsed.values['no-start'],
-        tags: parseList(parsed.values.tags as string | undefined),
-      }, flags);
+      const op = instanceCreateOpcode(c, name!, parsed);
       return withSession(c, parsed, io, (s) => runJob(s, c, parsed, [op]));
     },
   },
@@ -249,3 +226,31 @@ export const instanceCommands: Command[] = [
     },
   },
 ];
+
+/** An OP_INSTANCE_CREATE from `instance add`'s arguments (also `iallocator request allocate`). */
+export const instanceCreateOpcode = (c: string, name: string, parsed: Parsed): OpcodeOf<'OP_INSTANCE_CREATE'> => {
+  const templateArg = parsed.values['disk-template'] as string | undefined;
+  // Ganeti's `-t ext:POOL`: the pool every disk goes to unless it names its own.
+  const [template, defaultPool] = templateArg?.startsWith('ext:') ? ['ext', templateArg.slice(4)] : [templateArg, undefined];
+  if (template === undefined) throw new UsageError(`${c}: -t TEMPLATE is required (this engine provisions: ${[...DTS_PROVISIONED].join(', ')})`);
+  if (!isDiskTemplate(template)) {
+    throw new UsageError(`${c}: -t '${template}': unknown disk template; expected one of diskless, file, plain, drbd, sharedfile, blockdev, ext`);
+  }
+  if (parsed.values.node !== undefined && parsed.values.iallocator !== undefined) {
+    throw new UsageError(`${c}: give the node with -n NODE or an allocator with -I ALLOCATOR, not both (neither: the cluster's default allocator places it)`);
+  }
+  const disks = parseDiskSpecs((parsed.values.disk as string[] | undefined) ?? []);
+  if (E.isLeft(disks)) throw new UsageError(`${c}: ${disks.left}`);
+  return validated(c, OpInstanceCreate, {
+    type: 'OP_INSTANCE_CREATE',
+    disks: disks.right.map(({ index: _index, ...spec }) => ({ ...(defaultPool !== undefined && { pool: defaultPool }), ...spec })),
+    instanceName: name,
+    diskTemplate: template,
+    memoryMib: parseSize(c, '--memory', parsed.values.memory as string | undefined),
+    vcpus: parseNumber(c, '--vcpus', parsed.values.vcpus as string | undefined),
+    primaryNode: parsed.values.node,
+    iallocator: parsed.values.iallocator,
+    start: !parsed.values['no-start'],
+    tags: parseList(parsed.values.tags as string | undefined),
+  }, flags);
+};
