@@ -45,7 +45,10 @@ const hbalScore = (dir: string, input: GanetiInput, node: string | undefined): n
   const file = join(dir, `scored-${node}.json`);
   writeFileSync(file, JSON.stringify(applyPlacement(input, node)));
   // -l 0: score the cluster as given, without searching for a better one.
-  const out = spawnSync(HBAL, ['-I', file, '-l', '0'], { encoding: 'utf8' });
+  // hbal scores one group; with several, the one the placement went to.
+  const groups = input.nodegroups as Record<string, { name: string }>;
+  const group = Object.keys(groups).length > 1 ? ['-G', groups[input.nodes[node]!.group as string]!.name] : [];
+  const out = spawnSync(HBAL, ['-I', file, '-l', '0', ...group], { encoding: 'utf8' });
   const match = /Initial score: ([\d.]+)/.exec(out.stdout ?? '');
   return match ? Number(match[1]) : null;
 };

@@ -9,6 +9,11 @@ export interface InputShape {
   seed: number;
   /** Node memory in MiB; a smaller figure makes the global N+1 check bite. */
   nodeMemory?: number;
+  /**
+   * A messier cluster: a second, last-resort group, nodes of three sizes, one offline
+   * and one drained node, and one instance in five on local `plain` disks.
+   */
+  mixed?: boolean;
 }
 
 const mulberry32 = (seed: number) => () => {
@@ -48,32 +53,39 @@ export const ganetiCluster = (shape: InputShape): GanetiCluster => {
   const width = String(shape.nodes).length;
   for (let n = 0; n < shape.nodes; n++) {
     const name = `node${String(n + 1).padStart(width, '0')}.example.com`;
+    const memoryHere = shape.mixed ? nodeMemory * [1, 0.5, 1.5][n % 3]! : nodeMemory;
+    const group = shape.mixed && n >= Math.ceil(shape.nodes * 0.7) ? 'group-uuid-2' : 'group-uuid-1';
     let used = 0;
-    let vcpus = 0;
+    let usedDisk = 0;
     for (let i = 0; i < shape.perNode; i++) {
       const memory = MEMORY_SIZES[Math.floor(random() * MEMORY_SIZES.length)]!;
       const cpus = 1 + Math.floor(random() * 4);
       const disk = 1024 * (1 + Math.floor(random() * 20));
+      const template = shape.mixed && random() < 0.2 ? 'plain' : 'sharedfile';
+      if (shape.mixed && used + memory > memoryHere - 2048) continue;
       used += memory;
-      vcpus += cpus;
+      if (template === 'plain') usedDisk += disk;
       instances[`inst-${n + 1}-${i + 1}.example.com`] = {
-        admin_state: 'up', admin_state_source: 'admin', disk_space_total: disk, disk_template: 'sharedfile',
+        admin_state: 'up', admin_state_source: 'admin', disk_space_total: disk, disk_template: template,
         disks: [{ mode: 'rw', size: disk, spindles: 1 }], hypervisor: 'xen-pvm', memory, nics: [], nodes: [name],
         os: 'debootstrap', spindle_use: 1, tags: [], vcpus: cpus,
       };
     }
     nodes[name] = {
-      drained: false, free_disk: 1048576, free_memory: nodeMemory - used - 1024, free_spindles: 12, group: 'group-uuid-1',
+      drained: shape.mixed === true && n === 1, free_disk: 1048576 - usedDisk, free_memory: memoryHere - used - 1024, free_spindles: 12, group,
       i_pri_memory: used, i_pri_up_memory: used, master_candidate: true, master_capable: true,
-      ndparams: { exclusive_storage: false, oob_program: null, spindle_count: 1 }, offline: false,
+      ndparams: { exclusive_storage: false, oob_program: null, spindle_count: 1 }, offline: shape.mixed === true && n === 2,
       primary_ip: `192.0.2.${n % 250}`, reserved_cpus: 1, reserved_memory: 1024, secondary_ip: `198.51.100.${n % 250}`,
-      tags: [], total_cpus: 32, total_disk: 1048576, total_memory: nodeMemory, total_spindles: 12, vm_capable: true,
+      tags: [], total_cpus: 32, total_disk: 1048576, total_memory: memoryHere, total_spindles: 12, vm_capable: true,
     };
   }
   return {
     version: 2, cluster_name: 'bench.example.com', cluster_tags: [], enabled_hypervisors: ['xen-pvm'],
     ipolicy: GANETI_IPOLICY,
-    nodegroups: { 'group-uuid-1': { alloc_policy: 'preferred', ipolicy: GANETI_IPOLICY, name: 'default', networks: [], tags: [] } },
+    nodegroups: {
+      'group-uuid-1': { alloc_policy: 'preferred', ipolicy: GANETI_IPOLICY, name: 'default', networks: [], tags: [] },
+      ...(shape.mixed && { 'group-uuid-2': { alloc_policy: 'last_resort', ipolicy: GANETI_IPOLICY, name: 'spare', networks: [], tags: [] } }),
+    },
     nodes, instances,
   };
 };

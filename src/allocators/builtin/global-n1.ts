@@ -14,9 +14,10 @@ import { LOCAL_STORAGE_TEMPLATES, type Instance, type Model, type Node } from '.
  */
 
 export const groupIsRedundant = (model: Model, group: string, change?: { node: number; instance: Instance; from?: number }): boolean => {
-  const members = model.nodes.filter((n) => n.group === group && !n.offline);
-  const free = new Map<number, { memory: number; disk: number }>(members.map((n) => [n.index, { memory: n.freeMemory, disk: n.freeDisk }]));
-  const residents = new Map<number, Instance[]>(members.map((n) => [n.index, n.instances.map((i) => model.instances[i]!)]));
+  const everyone = model.nodes.filter((n) => n.group === group);
+  const members = everyone.filter((n) => !n.offline);
+  const free = new Map<number, { memory: number; disk: number }>(everyone.map((n) => [n.index, { memory: n.freeMemory, disk: n.freeDisk }]));
+  const residents = new Map<number, Instance[]>(everyone.map((n) => [n.index, n.instances.map((i) => model.instances[i]!)]));
   if (change) {
     const target = free.get(change.node);
     if (target) {
@@ -31,7 +32,9 @@ export const groupIsRedundant = (model: Model, group: string, change?: { node: n
   }
   const ratio = (n: Node) => (n.totalMemory > 0 ? free.get(n.index)!.memory / n.totalMemory : 0);
   const byRoom = [...members].sort((a, b) => ratio(b) - ratio(a));
-  return members.every((evacuee) => canEvacuate(evacuee, residents.get(evacuee.index)!, byRoom, model.nodes, free));
+  // Offline (and drained) nodes too, as htools' `redundant` does: what lives there must
+  // have somewhere to go as well.
+  return everyone.every((evacuee) => canEvacuate(evacuee, residents.get(evacuee.index)!, byRoom, model.nodes, free));
 };
 
 const canEvacuate = (
@@ -53,7 +56,8 @@ const canEvacuate = (
     const local = LOCAL_STORAGE_TEMPLATES.has(instance.template);
     const fits = (n: Node) => {
       const room = roomOf(n);
-      return room.memory >= instance.memory && (!local || room.disk >= instance.disk);
+      // htools' hard limits, which hold even in evacuation: something must stay free.
+      return room.memory - instance.memory > 0 && (!local || room.disk - instance.disk > 0);
     };
     let best: Node | undefined;
     let bestRatio = -Infinity;

@@ -36,10 +36,14 @@ const plus = (n: NodeFigures, i: Instance, sign: 1 | -1): NodeFigures => ({
   primaries: n.primaries + sign,
 });
 
-/** Why an instance cannot start on a node, by htools' failure names; undefined if it can. */
+/**
+ * Why an instance cannot start on a node, by htools' failure names; undefined if it
+ * can. As in htools' `Node.addPri`, a node must keep some memory (and, for local
+ * templates, disk) free: exactly full is full.
+ */
 const unfit = (node: Node, instance: Instance, group: Group): FailReason | undefined => {
-  if (node.freeMemory < instance.memory) return 'FailMem';
-  if (LOCAL_STORAGE_TEMPLATES.has(instance.template) && node.freeDisk < instance.disk) return 'FailDisk';
+  if (node.freeMemory - instance.memory <= 0) return 'FailMem';
+  if (LOCAL_STORAGE_TEMPLATES.has(instance.template) && node.freeDisk - instance.disk <= 0) return 'FailDisk';
   if (node.usedCpus + instance.vcpus > group.policy.vcpuRatio * node.totalCpus) return 'FailCPU';
   return undefined;
 };
@@ -104,12 +108,22 @@ const bestInGroup = (
   }
   scored.sort((a, b) => a.score - b.score || a.node.name.localeCompare(b.node.name));
   if (!options.globalN1) return scored[0];
+  // As in hail, the whole cluster must stay redundant: a group left as it is must be so
+  // already, or no placement anywhere passes.
+  if (!otherGroupsRedundant(model, group.uuid)) {
+    for (const _ of scored) fail('FailN1');
+    return undefined;
+  }
   for (const candidate of scored) {
     if (groupIsRedundant(model, group.uuid, { node: candidate.node.index, instance, ...(options.from && { from: options.from.index }) })) return candidate;
     fail('FailN1');
   }
   return undefined;
 };
+
+/** Whether every group but this one is globally N+1 redundant as the model stands. */
+const otherGroupsRedundant = (model: Model, except: string): boolean =>
+  [...new Set(model.nodes.map((n) => n.group))].every((g) => g === except || groupIsRedundant(model, g));
 
 const describeFailures = (failures: Map<FailReason, number>) =>
   [...failures].map(([reason, count]) => `${reason}: ${count}`).join(', ') || 'no online nodes';

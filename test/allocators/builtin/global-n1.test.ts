@@ -22,10 +22,11 @@ describe('global N+1 redundancy', () => {
   });
 
   it('moves an evacuee\'s instances largest first, each onto the node with the most room', () => {
-    // n1's 3 + 2 + 2 GiB: 3 to n3 (5 GiB free), 2 to n2 (4 GiB), 2 to either.
+    // n1's 3 + 2 + 2 GiB: 3 to n3 (5.5 GiB free), 2 to n2 (4.5 GiB), 2 to either,
+    // each leaving some memory free, as htools requires.
     const fits = model({
       ...cluster(
-        [{ name: 'n1', memory: 16384, free: 9216 }, { name: 'n2', memory: 16384, free: 4096 }, { name: 'n3', memory: 16384, free: 5120 }],
+        [{ name: 'n1', memory: 16384, free: 9216 }, { name: 'n2', memory: 16384, free: 4608 }, { name: 'n3', memory: 16384, free: 5632 }],
         [{ name: 'a', node: 'n1', memory: 3072 }, { name: 'b', node: 'n1', memory: 2048 }, { name: 'c', node: 'n1', memory: 2048 }],
       ),
       request: allocate('x', 1),
@@ -44,10 +45,10 @@ describe('global N+1 redundancy', () => {
   });
 
   it('accounts for a tentative placement and for the node it leaves', () => {
-    const m = model({ ...cluster([{ name: 'n1', memory: 8192, free: 4096 }, { name: 'n2', memory: 8192, free: 4096 }], [{ name: 'a', node: 'n1', memory: 4096 }]), request: allocate('x', 1) });
+    const m = model({ ...cluster([{ name: 'n1', memory: 8192, free: 4096 }, { name: 'n2', memory: 8192, free: 4608 }], [{ name: 'a', node: 'n1', memory: 4096 }]), request: allocate('x', 1) });
     const newcomer = { index: 99, name: 'x', memory: 1024, vcpus: 1, disk: 0, template: 'sharedfile', spindles: 1, nodes: [] };
     expect(groupIsRedundant(m, 'g1')).toBe(true);
-    // 1 GiB more on n2 leaves n1's 4 GiB with only 3 GiB to go to.
+    // 1 GiB more on n2 leaves n1's 4 GiB with only 3.5 GiB to go to.
     expect(groupIsRedundant(m, 'g1', { node: 1, instance: newcomer })).toBe(false);
   });
 });

@@ -33,7 +33,10 @@ const write = (name: string, body: unknown) => {
 
 const hbalScore = (input: GanetiInput, node: string): number => {
   const file = write(`scored-${Math.random().toString(36).slice(2)}.json`, applyPlacement(input, node));
-  const out = spawnSync('hbal', ['-I', file, '-l', '0'], { encoding: 'utf8' });
+  // hbal scores one group; with several, the one the placement went to.
+  const groups = input.nodegroups as Record<string, { name: string }>;
+  const group = Object.keys(groups).length > 1 ? ['-G', groups[input.nodes[node]!.group as string]!.name] : [];
+  const out = spawnSync('hbal', ['-I', file, '-l', '0', ...group], { encoding: 'utf8' });
   const match = /Initial score: ([\d.]+)/.exec(out.stdout);
   if (!match) throw new Error(`hbal gave no score: ${out.stdout}${out.stderr}`);
   return Number(match[1]);
@@ -45,6 +48,13 @@ const cases: [string, GanetiInput][] = [
   ['relocate on 20 nodes', relocateInput({ nodes: 20, perNode: 10, seed: 11 })],
   ['allocate where only the global N+1 check refuses', allocateInput({ nodes: 4, perNode: 10, seed: 3, nodeMemory: 24576 }, 4096)],
   ['allocate on a snug cluster', allocateInput({ nodes: 20, perNode: 10, seed: 7, nodeMemory: 30720 }, 4096)],
+  // Two groups (one last-resort), nodes of three sizes, an offline and a drained node,
+  // local-disk instances: the first is refused because the spare group could not be
+  // evacuated, whatever is placed in the other.
+  ['allocate on a mixed cluster whose spare group is not N+1 redundant', allocateInput({ nodes: 12, perNode: 8, seed: 1, nodeMemory: 32768, mixed: true }, 4096)],
+  ['allocate on a mixed cluster of 20 nodes', allocateInput({ nodes: 20, perNode: 8, seed: 2, nodeMemory: 32768, mixed: true }, 4096)],
+  ['allocate on a mixed cluster of 40 nodes', allocateInput({ nodes: 40, perNode: 8, seed: 4, nodeMemory: 32768, mixed: true }, 4096)],
+  ['relocate on a mixed cluster', relocateInput({ nodes: 12, perNode: 8, seed: 1, nodeMemory: 32768, mixed: true })],
 ];
 
 describe('opl-ialloc beside hail', () => {

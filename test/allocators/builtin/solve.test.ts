@@ -42,6 +42,26 @@ describe('built-in allocator: allocate', () => {
     expect(solve({ ...roomy, request: allocate('new', 1024) })).toMatchObject({ success: true, result: ['n3'] });
   });
 
+  it('keeps the whole cluster redundant: a group that already is not blocks every placement, as in hail', () => {
+    const request = cluster(
+      [
+        { name: 'a1', memory: 16384, free: 12288, group: 'ga' }, { name: 'a2', memory: 16384, free: 16384, group: 'ga' },
+        // Group gb cannot empty b1 onto b2 even before anything is placed.
+        { name: 'b1', memory: 16384, free: 4096, group: 'gb' }, { name: 'b2', memory: 16384, free: 8192, group: 'gb' },
+      ],
+      [{ name: 'x', node: 'a1', memory: 4096 }, { name: 'y', node: 'b1', memory: 12288 }, { name: 'z', node: 'b2', memory: 8192 }],
+      { ga: { name: 'alpha' }, gb: { name: 'beta' } },
+    );
+    const answer = solve({ ...request, request: allocate('new', 1024) });
+    expect(answer.success).toBe(false);
+    expect(answer.info).toMatch(/group alpha: FailN1: 2; group beta: FailN1: 2/);
+  });
+
+  it('leaves a node some memory: exactly full is full, as in htools', () => {
+    const two = cluster([{ name: 'n1', memory: 8192, free: 4096 }, { name: 'n2', memory: 8192, free: 8192 }]);
+    expect(solve({ ...two, request: allocate('new', 4096, { mobility_domain: ['n1'] }) }).info).toMatch(/FailMem: 1/);
+  });
+
   it('honours the vcpu ratio of the group policy', () => {
     const small = cluster([{ name: 'n1', memory: 16384, free: 16384, cpus: 1 }, { name: 'n2', memory: 16384, free: 16384, cpus: 1 }]);
     const answer = solve({ ...small, request: allocate('new', 1024, { vcpus: 5 }) });
