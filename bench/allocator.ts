@@ -58,6 +58,9 @@ const inputs: { name: string; shape: InputShape; mode: 'allocate' | 'relocate' }
   // Small and full: the global N+1 check decides, and both must refuse.
   { name: 'tight-4x10', shape: { nodes: 4, perNode: 10, seed: 3, nodeMemory: 24576 }, mode: 'allocate' },
   { name: 'snug-20x10', shape: { nodes: 20, perNode: 10, seed: 7, nodeMemory: 30720 }, mode: 'allocate' },
+  // Two groups, three node sizes, offline and drained nodes, local-disk instances.
+  { name: 'mixed-12x8', shape: { nodes: 12, perNode: 8, seed: 1, nodeMemory: 32768, mixed: true }, mode: 'allocate' },
+  { name: 'mixed-40x8', shape: { nodes: 40, perNode: 8, seed: 4, nodeMemory: 32768, mixed: true }, mode: 'allocate' },
 ];
 
 const dir = mkdtempSync(join(tmpdir(), 'opl-bench-alloc-'));
