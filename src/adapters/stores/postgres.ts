@@ -133,53 +133,56 @@ export const createPostgresEventStore = async (
     if (events.length === 0) throw new Error('append: no events given');
     const client = await pool.connect();
     try {
+      // Five round trips: begin, lock, one read of all the append needs, one write of
+      // events, stream head and notification, commit.
       await client.query('BEGIN');
       await client.query('SELECT pg_advisory_xact_lock($1)', [APPEND_LOCK]);
       const ids = events.map((e) => e.id);
-      const known = await client.query<{ id: string; stream: string; revision: string; position: string }>(
-        'SELECT id, stream, revision, position FROM opl_events WHERE id = ANY($1)',
-        [ids],
+      const seen = await client.query<{ known: { id: string; stream: string; revision: string; position: string }[] | null; revision: string | null; head: string }>(
+        `SELECT
+           (SELECT json_agg(json_build_object('id', id, 'stream', stream, 'revision', revision::text, 'position', position::text))
+              FROM opl_events WHERE id = ANY($1)) AS known,
+           (SELECT revision::text FROM opl_streams WHERE stream = $2) AS revision,
+           (SELECT COALESCE(MAX(position), 0)::text FROM opl_events) AS head`,
+        [ids, stream],
       );
+      const row = seen.rows[0]!;
       const byId = new Map(
-        known.rows.map((r) => [r.id, { ...r, revision: BigInt(r.revision), position: BigInt(r.position) }]),
+        (row.known ?? []).map((r) => [r.id, { ...r, revision: BigInt(r.revision), position: BigInt(r.position) }]),
       );
       const replayed = replayedAppendResult(stream, events, ids.map((id) => byId.get(id)));
       if (replayed) {
         await client.query('ROLLBACK');
         return replayed;
       }
-      const current = await client.query<{ revision: string }>('SELECT revision FROM opl_streams WHERE stream = $1', [
-        stream,
-      ]);
-      const actual = current.rows[0] ? BigInt(current.rows[0].revision) : 'no_stream';
+      const actual = row.revision !== null ? BigInt(row.revision) : 'no_stream';
       checkExpectedRevision(stream, expected, actual);
-      const head = await client.query<{ head: string }>('SELECT COALESCE(MAX(position), 0) AS head FROM opl_events');
-      const firstPosition = BigInt(head.rows[0]!.head) + 1n;
+      const firstPosition = BigInt(row.head) + 1n;
       const firstRevision = revisionAfter(actual);
-      const values: unknown[] = [];
+      const lastRevision = firstRevision + BigInt(events.length - 1);
+      const values: unknown[] = [stream, lastRevision.toString()];
       const tuples = events.map((e, i) => {
         values.push(
           (firstPosition + BigInt(i)).toString(),
           e.id,
-          stream,
           (firstRevision + BigInt(i)).toString(),
           e.type,
           JSON.stringify(e.data),
           JSON.stringify(e.metadata),
         );
-        const b = i * 7;
-        return `($${b + 1}, $${b + 2}, $${b + 3}, $${b + 4}, $${b + 5}, $${b + 6}, $${b + 7})`;
+        const b = 2 + i * 6;
+        return `($${b + 1}::bigint, $${b + 2}, $1, $${b + 3}::bigint, $${b + 4}, $${b + 5}::jsonb, $${b + 6}::jsonb)`;
       });
       await client.query(
-        `INSERT INTO opl_events (position, id, stream, revision, type, data, metadata) VALUES ${tuples.join(', ')}`,
+        `WITH inserted AS (
+           INSERT INTO opl_events (position, id, stream, revision, type, data, metadata) VALUES ${tuples.join(', ')} RETURNING 1
+         ), head AS (
+           INSERT INTO opl_streams (stream, revision) VALUES ($1, $2::bigint)
+           ON CONFLICT (stream) DO UPDATE SET revision = excluded.revision RETURNING 1
+         )
+         SELECT pg_notify('${NOTIFY_CHANNEL}', ''), (SELECT count(*) FROM inserted), (SELECT count(*) FROM head)`,
         values,
       );
-      const lastRevision = firstRevision + BigInt(events.length - 1);
-      await client.query(
-        'INSERT INTO opl_streams (stream, revision) VALUES ($1, $2) ON CONFLICT (stream) DO UPDATE SET revision = excluded.revision',
-        [stream, lastRevision.toString()],
-      );
-      await client.query(`SELECT pg_notify('${NOTIFY_CHANNEL}', '')`);
       await client.query('COMMIT');
       appended.next();
       return { nextRevision: lastRevision, position: firstPosition + BigInt(events.length - 1) };
