@@ -26,7 +26,12 @@ export const createBlockDeviceStorage = (): DiskStorage => {
   const device = (target: DiskTarget) => target.disk.logicalId;
   return {
     async create(target) {
-      const sizes = await Promise.all(target.peers.map((node) => sizeOnNode(node, device(target))));
+      // Every node is checked; the first failure in node order is the one reported, so
+      // the same cluster always gets the same message.
+      const checked = await Promise.allSettled(target.peers.map((node) => sizeOnNode(node, device(target))));
+      const failed = checked.find((c): c is PromiseRejectedResult => c.status === 'rejected');
+      if (failed) throw failed.reason;
+      const sizes = checked.map((c) => (c as PromiseFulfilledResult<number>).value);
       if (new Set(sizes).size > 1) {
         throw new Error(`${device(target)} has different sizes on nodes ${target.peers.join(', ')}: ${sizes.join(', ')} MiB; is it the same device everywhere?`);
       }
