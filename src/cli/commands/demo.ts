@@ -41,6 +41,8 @@ export const demoCommand: Command = {
     await step('', ['group', 'modify', 'rack-b', '--connect-pool', 'nas1']);
     await step('A pool-backed instance: the driver creates its disk and names it', ['instance', 'add', 'app1', '-t', 'ext:nas1', '--memory', '1G', '--vcpus', '1', '-n', 'node5', '--disk', '0:size=1G']);
     await step('Grow a disk by an amount, as Ganeti does', ['instance', 'grow-disk', 'app1', '0', '512M']);
+    await step('No node given: the built-in allocator (opl-ialloc) places it, scoring as Ganeti\'s htools do', ['instance', 'add', 'app2', '-t', 'ext:nas1', '--memory', '1G', '--vcpus', '1', '--disk', '0:size=256M']);
+    await step('Move it live to wherever the allocator says, step by recorded step', ['instance', 'migrate', 'app2']);
     await step('', ['storage', 'pool', 'list']);
     await step('Change an instance, stop one, drain a node', ['instance', 'modify', 'web1', '--tags', 'web,frontend']);
     await step('', ['instance', 'stop', 'web2']);
