@@ -1,3 +1,4 @@
+import type { Iallocators } from '../domain/ports/iallocator.js';
 import * as E from 'fp-ts/lib/Either.js';
 import { parseKillPoint } from '../engine/fault-injection.js';
 import { homedir, hostname, userInfo } from 'node:os';
@@ -53,18 +54,26 @@ export const openSession = async (command: string, parsed: Parsed, io: Io): Prom
   if (killPoint && E.isLeft(killPoint)) throw new UsageError(`${command}: ${killPoint.left}`);
   const killAt = killPoint?.right;
   const store = await openEventStore(location);
+  const iallocators = withBuiltinAllocator(createIallocators(iallocatorSearchPath(io.env)));
   const plane = createControlPlane({
     store,
     hypervisor: createFakeHypervisor(join(dataDir, 'nodes')),
     storage: { ...fileStorage(join(dataDir, 'nodes')), blockdev: createBlockDeviceStorage(), ext: createExtDiskStorage(driverSearchPath(io.env)) },
-    checkOpcode: (opcode) => driverMustExist(opcode, driverSearchPath(io.env)),
-    iallocators: withBuiltinAllocator(createIallocators(iallocatorSearchPath(io.env))),
+    checkOpcode: async (opcode) => (await driverMustExist(opcode, driverSearchPath(io.env))) ?? (await allocatorMustExist(opcode, iallocators, iallocatorSearchPath(io.env))),
+    iallocators,
     iallocatorSearchPath: iallocatorSearchPath(io.env),
     actor: io.env.OPL_ACTOR ?? `${safeUser()}@${hostname()}`,
     ...(killAt && { killAt }),
     onError: (error) => io.err(`opl: engine: ${error instanceof Error ? error.message : String(error)}\n`),
   });
   return { plane, dataDir, format, io, views: () => plane.projector.catchUp() };
+};
+
+/** The cluster's default allocator must be one that can be found, or nothing could use it. */
+const allocatorMustExist = async (opcode: Opcode, iallocators: Iallocators, searchPath: string[]): Promise<DomainError | undefined> => {
+  if ((opcode.type !== 'OP_CLUSTER_SET_PARAMS' && opcode.type !== 'OP_CLUSTER_INIT') || opcode.defaultIallocator === undefined) return undefined;
+  if (await iallocators.find(opcode.defaultIallocator)) return undefined;
+  return new DomainError('not_found', `iallocator '${opcode.defaultIallocator}' was not found (looked for it as a path, and on ${searchPath.join(':')})`);
 };
 
 /** A pool may only name a driver that is there (the seed's "driver existence"). */

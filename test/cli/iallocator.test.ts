@@ -127,6 +127,10 @@ describe('opl: iallocators', () => {
     expect((await site.json<{ same: boolean }[]>('iallocator', 'replay', String(migration.id)))[0]!.same).toBe(true);
     // A diskless instance has no pool: the default allocator may place it in any group.
     await ok(site.opl('instance', 'add', 'plain-auto', '-t', 'diskless', '--memory', '256M', '--vcpus', '1'));
+    const unknown = await site.opl('cluster', 'modify', '--default-iallocator', 'no-such-allocator');
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/iallocator 'no-such-allocator' was not found \(looked for it as a path, and on .*\/usr\/lib\/ganeti\/iallocators\)/);
+    expect((await site.json<{ defaultIallocator: string }>('cluster', 'info')).defaultIallocator).toBe('opl-ialloc');
     await ok(site.opl('cluster', 'modify', '--default-iallocator', 'hail'));
     await ok(site.opl('instance', 'migrate', 'auto'));
     const byHail = (await site.json<Logged[]>('audit', 'log', '--instance', 'auto')).filter((e) => e.type === 'IallocatorConsulted').at(-1)!;
