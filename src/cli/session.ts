@@ -1,11 +1,11 @@
-import type { Iallocators } from '../domain/ports/iallocator.js';
 import * as E from 'fp-ts/lib/Either.js';
-import { parseKillPoint } from '../engine/fault-injection.js';
 import { homedir, hostname, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createFakeHypervisor } from '../adapters/hypervisors/fake.js';
 import { createIallocators, iallocatorSearchPath } from '../adapters/allocators/external.js';
 import { withBuiltinAllocator } from '../adapters/allocators/with-builtin.js';
+import type { Iallocators } from '../domain/ports/iallocator.js';
+import { parseKillPoint } from '../engine/fault-injection.js';
 import { createBlockDeviceStorage } from '../adapters/storage/block-devices.js';
 import { driverSearchPath, findDriver } from '../adapters/storage/driver-runner.js';
 import { createExtDiskStorage } from '../adapters/storage/ext-disks.js';
@@ -32,6 +32,8 @@ export interface Session {
   dataDir: string;
   format: OutputFormat;
   io: Io;
+  /** The allocators `-I` can name (the built-in one included), as the engine finds them. */
+  iallocators: Iallocators;
   views(): Promise<Views>;
 }
 
@@ -54,19 +56,20 @@ export const openSession = async (command: string, parsed: Parsed, io: Io): Prom
   if (killPoint && E.isLeft(killPoint)) throw new UsageError(`${command}: ${killPoint.left}`);
   const killAt = killPoint?.right;
   const store = await openEventStore(location);
-  const iallocators = withBuiltinAllocator(createIallocators(iallocatorSearchPath(io.env)));
+  const allocatorPath = iallocatorSearchPath(io.env);
+  const iallocators = withBuiltinAllocator(createIallocators(allocatorPath));
   const plane = createControlPlane({
     store,
     hypervisor: createFakeHypervisor(join(dataDir, 'nodes')),
     storage: { ...fileStorage(join(dataDir, 'nodes')), blockdev: createBlockDeviceStorage(), ext: createExtDiskStorage(driverSearchPath(io.env)) },
-    checkOpcode: async (opcode) => (await driverMustExist(opcode, driverSearchPath(io.env))) ?? (await allocatorMustExist(opcode, iallocators, iallocatorSearchPath(io.env))),
+    checkOpcode: async (opcode) => (await driverMustExist(opcode, driverSearchPath(io.env))) ?? (await allocatorMustExist(opcode, iallocators, allocatorPath)),
     iallocators,
-    iallocatorSearchPath: iallocatorSearchPath(io.env),
+    iallocatorSearchPath: allocatorPath,
     actor: io.env.OPL_ACTOR ?? `${safeUser()}@${hostname()}`,
     ...(killAt && { killAt }),
     onError: (error) => io.err(`opl: engine: ${error instanceof Error ? error.message : String(error)}\n`),
   });
-  return { plane, dataDir, format, io, views: () => plane.projector.catchUp() };
+  return { plane, dataDir, format, io, iallocators, views: () => plane.projector.catchUp() };
 };
 
 /** The cluster's default allocator must be one that can be found, or nothing could use it. */

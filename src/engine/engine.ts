@@ -211,8 +211,9 @@ export const createEngine = (deps: EngineDeps): Engine => {
     const precondition = await deps.checkOpcode?.(opcode);
     if (precondition) return E.left(refusal(precondition));
     const defaultIallocator = views.cluster.params?.defaultIallocator;
-    const cleanup = opcode.type === 'OP_INSTANCE_MIGRATE' && opcode.cleanup;
-    if ((opcode.type === 'OP_INSTANCE_MIGRATE' || opcode.type === 'OP_INSTANCE_FAILOVER') && !cleanup && !opcode.targetNode && (opcode.iallocator || placedByAllocator(opcode.instanceName))) {
+    // migrate --cleanup moves nothing: it is decided from what the nodes say instead.
+    const cleanupOf = opcode.type === 'OP_INSTANCE_MIGRATE' && opcode.cleanup ? opcode.instanceName : undefined;
+    if ((opcode.type === 'OP_INSTANCE_MIGRATE' || opcode.type === 'OP_INSTANCE_FAILOVER') && cleanupOf === undefined && !opcode.targetNode && (opcode.iallocator || placedByAllocator(opcode.instanceName))) {
       const move = opcode;
       const placed = await consultIallocator(job, index, move.iallocator ?? defaultIallocator!, (state) => {
         const instance = findInstance(state, move.instanceName);
@@ -231,7 +232,7 @@ export const createEngine = (deps: EngineDeps): Engine => {
       opcode = { ...create, primaryNode: placed.right };
     }
     const state = (await projector.reach(lastWrite)).cluster;
-    const observed = opcode.type === 'OP_INSTANCE_MIGRATE' && opcode.cleanup ? await observeInstance(job, index, state, opcode.instanceName) : undefined;
+    const observed = cleanupOf !== undefined ? await observeInstance(job, index, state, cleanupOf) : undefined;
     const context = { newUuid: deps.newId, ...(observed && { observed }) };
     const decision = decideCluster(state, opcode, context);
     if (E.isLeft(decision)) return E.left(refusal(decision.left));

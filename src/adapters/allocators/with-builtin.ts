@@ -11,7 +11,7 @@ export const BUILTIN_PROGRAM = `builtin:${BUILTIN_IALLOCATOR}`;
  * answer are recorded like any other allocator's.
  */
 export const withBuiltinAllocator = (external: Iallocators): Iallocators => ({
-  find: async (name) => (name === BUILTIN_IALLOCATOR || name === BUILTIN_PROGRAM ? BUILTIN_PROGRAM : external.find(name)),
+  find: async (name) => (name === BUILTIN_IALLOCATOR ? BUILTIN_PROGRAM : external.find(name)),
   run: async (program, request, timeoutMs): Promise<IallocatorRun> => {
     if (program !== BUILTIN_PROGRAM) return external.run(program, request, timeoutMs);
     const start = process.hrtime.bigint();

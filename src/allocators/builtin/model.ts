@@ -12,15 +12,13 @@ const Ispec = z.object({
   'cpu-count': z.number().optional(),
   'disk-size': z.number().optional(),
   'disk-count': z.number().optional(),
-  'spindle-use': z.number().optional(),
 }).loose();
 const Ipolicy = z.object({
   minmax: z.array(z.object({ min: Ispec, max: Ispec })).optional(),
   'disk-templates': z.array(z.string()).optional(),
   'vcpu-ratio': z.number().optional(),
-  'spindle-ratio': z.number().optional(),
 }).loose();
-const Disk = z.object({ size: z.number().nonnegative(), spindles: z.number().nullish() }).loose();
+const Disk = z.object({ size: z.number().nonnegative() }).loose();
 const GanetiNode = z.object({
   group: z.string(),
   offline: z.boolean().default(false),
@@ -33,9 +31,6 @@ const GanetiNode = z.object({
   free_disk: z.number().default(0),
   total_cpus: z.number(),
   reserved_cpus: z.number().default(0),
-  total_spindles: z.number().nullish(),
-  free_spindles: z.number().nullish(),
-  ndparams: z.object({ spindle_count: z.number().default(1), exclusive_storage: z.boolean().default(false) }).loose().optional(),
   tags: z.array(z.string()).default([]),
 }).loose();
 const GanetiInstance = z.object({
@@ -45,7 +40,6 @@ const GanetiInstance = z.object({
   disks: z.array(Disk).default([]),
   disk_space_total: z.number().default(0),
   nodes: z.array(z.string()),
-  spindle_use: z.number().default(1),
   tags: z.array(z.string()).default([]),
   admin_state: z.string().default('up'),
 }).loose();
@@ -61,7 +55,6 @@ const NewInstance = z.object({
   disk_template: z.string(),
   disks: z.array(Disk).default([]),
   disk_space_total: z.number().default(0),
-  spindle_use: z.number().default(1),
   required_nodes: z.number().int().default(1),
   tags: z.array(z.string()).default([]),
 });
@@ -90,7 +83,6 @@ export const EXTERNALLY_MIRRORED = new Set(['sharedfile', 'blockdev', 'rbd', 'ex
 
 export interface Policy {
   vcpuRatio: number;
-  spindleRatio: number;
   templates: ReadonlySet<string> | undefined;
   minmax: z.infer<typeof Ipolicy>['minmax'];
 }
@@ -106,9 +98,6 @@ export interface Node {
   freeDisk: number;
   readonly totalCpus: number;
   usedCpus: number;
-  /** Ganeti's "hi spindles": what the node may carry before it counts as full. */
-  readonly spindleLimit: number;
-  usedSpindles: number;
   primaries: number;
   secondaries: number;
   /** Instances living here, by index into the model's instance list. */
@@ -122,7 +111,6 @@ export interface Instance {
   readonly vcpus: number;
   readonly disk: number;
   readonly template: string;
-  readonly spindles: number;
   /** Node indexes: primary first. */
   nodes: number[];
 }
@@ -147,7 +135,6 @@ const policyOf = (own: z.infer<typeof Ipolicy> | undefined, cluster: z.infer<typ
   const merged = { ...cluster, ...own };
   return {
     vcpuRatio: merged['vcpu-ratio'] ?? 4,
-    spindleRatio: merged['spindle-ratio'] ?? 32,
     templates: merged['disk-templates'] ? new Set(merged['disk-templates']) : undefined,
     minmax: merged.minmax,
   };
@@ -169,7 +156,6 @@ export const readModel = (json: unknown): Either<string, Model> => {
   );
   const nodes: Node[] = Object.entries(input.nodes).map(([name, n], index) => {
     if (!groups.has(n.group)) groups.set(n.group, { uuid: n.group, name: n.group, allocPolicy: 'preferred', policy: policyOf(undefined, input.ipolicy) });
-    const spindleCount = n.ndparams?.spindle_count ?? 1;
     return {
       index,
       name,
@@ -181,8 +167,6 @@ export const readModel = (json: unknown): Either<string, Model> => {
       freeDisk: n.free_disk,
       totalCpus: n.total_cpus,
       usedCpus: 0,
-      spindleLimit: groups.get(n.group)!.policy.spindleRatio * spindleCount,
-      usedSpindles: 0,
       primaries: 0,
       secondaries: 0,
       instances: [],
@@ -192,14 +176,13 @@ export const readModel = (json: unknown): Either<string, Model> => {
   const instances: Instance[] = [];
   for (const [name, i] of Object.entries(input.instances)) {
     const on = i.nodes.map((n) => nodeByName.get(n)).filter((n): n is number => n !== undefined);
-    const instance: Instance = { index: instances.length, name, memory: i.memory, vcpus: i.vcpus, disk: diskOf(i), template: i.disk_template, spindles: i.spindle_use, nodes: on };
+    const instance: Instance = { index: instances.length, name, memory: i.memory, vcpus: i.vcpus, disk: diskOf(i), template: i.disk_template, nodes: on };
     instances.push(instance);
     const [primary, ...secondaries] = on;
     if (primary !== undefined) {
       const node = nodes[primary]!;
       node.primaries += 1;
       node.usedCpus += i.vcpus;
-      node.usedSpindles += i.spindle_use;
       node.instances.push(instance.index);
     }
     for (const s of secondaries) nodes[s]!.secondaries += 1;

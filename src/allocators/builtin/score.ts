@@ -75,6 +75,9 @@ const deviation = (count: number, sum: number, squares: number) => {
   return Math.sqrt(Math.max(0, squares / count - mean * mean));
 };
 
+/** htools' offline_all_cnt and offline_pri_cnt weights: per instance on an offline node. */
+export const OFFLINE_WEIGHT = { anyInstance: 4, primary: 16 } as const;
+
 /** The weighted score of the offline-instance counts: constant for one group's choice. */
 export const offlinePenalty = (nodes: Iterable<Node>): number => {
   let all = 0;
@@ -84,7 +87,7 @@ export const offlinePenalty = (nodes: Iterable<Node>): number => {
     all += n.primaries + n.secondaries;
     primaries += n.primaries;
   }
-  return 4 * all + 16 * primaries;
+  return OFFLINE_WEIGHT.anyInstance * all + OFFLINE_WEIGHT.primary * primaries;
 };
 
 /** The score with some nodes changed: each change is a node's figures before and after. */

@@ -11,7 +11,7 @@ import {
   type NewInstanceSpec,
   type Node,
 } from './model.js';
-import { figuresOf, offlinePenalty, scoreWith, type NodeFigures } from './score.js';
+import { OFFLINE_WEIGHT, figuresOf, offlinePenalty, scoreWith, type NodeFigures } from './score.js';
 
 /** Ganeti's iallocator response. */
 export interface AllocatorResponse {
@@ -77,7 +77,8 @@ const bestInGroup = (
   model: Model,
   group: Group,
   instance: Instance,
-  options: { from?: Node; exclude?: ReadonlySet<number>; domain?: ReadonlySet<string>; globalN1: boolean },
+  /** globalN1: for allocate, whether every other group is N+1 redundant as it stands. */
+  options: { from?: Node; exclude?: ReadonlySet<number>; domain?: ReadonlySet<string>; globalN1?: { othersRedundant: boolean } },
   failures: Map<FailReason, number>,
 ): Placement | undefined => {
   const members = model.nodes.filter((n) => n.group === group.uuid);
@@ -101,7 +102,8 @@ const bestInGroup = (
     const changes: [NodeFigures, NodeFigures][] = [[target, plus(target, instance, 1)]];
     let penalty = base;
     if (options.from) {
-      if (options.from.offline) penalty -= 4 + 16;
+      // A primary leaving an offline node takes its offline counts with it.
+      if (options.from.offline) penalty -= OFFLINE_WEIGHT.anyInstance + OFFLINE_WEIGHT.primary;
       else changes.push([figures(options.from), plus(figures(options.from), instance, -1)]);
     }
     scored.push({ node, group, score: penalty + scoreWith(sums, changes) });
@@ -110,7 +112,7 @@ const bestInGroup = (
   if (!options.globalN1) return scored[0];
   // As in hail, the whole cluster must stay redundant: a group left as it is must be so
   // already, or no placement anywhere passes.
-  if (!otherGroupsRedundant(model, group.uuid)) {
+  if (!options.globalN1.othersRedundant) {
     for (const _ of scored) fail('FailN1');
     return undefined;
   }
@@ -121,9 +123,19 @@ const bestInGroup = (
   return undefined;
 };
 
-/** Whether every group but this one is globally N+1 redundant as the model stands. */
-const otherGroupsRedundant = (model: Model, except: string): boolean =>
-  [...new Set(model.nodes.map((n) => n.group))].every((g) => g === except || groupIsRedundant(model, g));
+/**
+ * Whether every group but a given one is globally N+1 redundant as the model stands;
+ * each group is checked at most once, and not at all in a one-group cluster.
+ */
+const othersRedundantIn = (model: Model): ((except: string) => boolean) => {
+  const asIs = new Map<string, boolean>();
+  const redundant = (group: string) => {
+    if (!asIs.has(group)) asIs.set(group, groupIsRedundant(model, group));
+    return asIs.get(group)!;
+  };
+  const groups = [...new Set(model.nodes.map((n) => n.group))];
+  return (except) => groups.every((g) => g === except || redundant(g));
+};
 
 const describeFailures = (failures: Map<FailReason, number>) =>
   [...failures].map(([reason, count]) => `${reason}: ${count}`).join(', ') || 'no online nodes';
@@ -152,7 +164,6 @@ const newInstance = (model: Model, spec: NewInstanceSpec): Instance => ({
   vcpus: spec.vcpus,
   disk: diskOf(spec),
   template: spec.disk_template,
-  spindles: spec.spindle_use,
   nodes: [],
 });
 
@@ -167,6 +178,7 @@ const allocateOne = (model: Model, spec: NewInstanceSpec, domain?: readonly stri
   const allowed = domain && new Set(domain);
   let best: Placement | undefined;
   const reasons: string[] = [];
+  const othersRedundant = othersRedundantIn(model);
   for (const group of groupsByPolicy(model)) {
     const problem = policyProblem(group, instance, spec.disks.length);
     if (problem) {
@@ -174,7 +186,7 @@ const allocateOne = (model: Model, spec: NewInstanceSpec, domain?: readonly stri
       continue;
     }
     const failures = new Map<FailReason, number>();
-    const found = bestInGroup(model, group, instance, { ...(allowed && { domain: allowed }), globalN1: true }, failures);
+    const found = bestInGroup(model, group, instance, { ...(allowed && { domain: allowed }), globalN1: { othersRedundant: othersRedundant(group.uuid) } }, failures);
     if (!found) {
       reasons.push(`group ${group.name}: ${describeFailures(failures)}`);
       continue;
@@ -201,7 +213,7 @@ const relocateOne = (model: Model, name: string, options: { exclude?: ReadonlySe
   const reasons: string[] = [];
   for (const group of groups) {
     const failures = new Map<FailReason, number>();
-    const found = bestInGroup(model, group, instance, { from, ...(options.exclude && { exclude: options.exclude }), ...(allowed && { domain: allowed }), globalN1: false }, failures);
+    const found = bestInGroup(model, group, instance, { from, ...(options.exclude && { exclude: options.exclude }), ...(allowed && { domain: allowed }) }, failures);
     if (!found) reasons.push(`group ${group.name}: ${describeFailures(failures)}`);
     else if (!best || found.score < best.score) best = found;
   }

@@ -1,9 +1,7 @@
 import * as E from 'fp-ts/lib/Either.js';
-import { createIallocators, iallocatorSearchPath } from '../../adapters/allocators/external.js';
-import { withBuiltinAllocator } from '../../adapters/allocators/with-builtin.js';
 import { allocateRequest, changeGroupRequest, nodeEvacuateRequest, relocateRequest } from '../../allocators/request.js';
 import { parseResponse } from '../../allocators/response.js';
-import { findInstance, findNode } from '../../domain/cluster-state.js';
+import { findGroup, findInstance, findNode } from '../../domain/cluster-state.js';
 import { positional } from '../args.js';
 import type { Command } from '../command.js';
 import { json, table } from '../render.js';
@@ -39,16 +37,15 @@ export const iallocatorCommands: Command[] = [
           io.err(`opl: iallocator replay: job ${jobId} consulted no iallocator\n`);
           return 1;
         }
-        const allocators = withBuiltinAllocator(createIallocators(iallocatorSearchPath(io.env)));
         const results = [];
         for (const c of consulted) {
           const name = (parsed.values.with as string | undefined) ?? c.allocator;
-          const program = await allocators.find(name);
+          const program = await s.iallocators.find(name);
           if (!program) {
             results.push({ allocator: name, recorded: c.chosen, now: null, same: false, problem: 'allocator not found' });
             continue;
           }
-          const run = await allocators.run(program, c.request, 60_000);
+          const run = await s.iallocators.run(program, c.request, 60_000);
           const answer = parseResponse(run.stdout);
           const now = E.isRight(answer) && Array.isArray(answer.right.result) ? (answer.right.result as string[]) : null;
           results.push({ allocator: name, recorded: c.chosen, now, same: JSON.stringify(now) === JSON.stringify(c.chosen), problem: c.problem ?? null });
@@ -102,7 +99,7 @@ export const iallocatorCommands: Command[] = [
         }
         const groups = [];
         for (const name of rest) {
-          const group = [...state.groups.values()].find((g) => g.name === name);
+          const group = findGroup(state, name);
           if (!group) return missing('group', name);
           groups.push(group.uuid);
         }

@@ -46,7 +46,7 @@ describe('global N+1 redundancy', () => {
 
   it('accounts for a tentative placement and for the node it leaves', () => {
     const m = model({ ...cluster([{ name: 'n1', memory: 8192, free: 4096 }, { name: 'n2', memory: 8192, free: 4608 }], [{ name: 'a', node: 'n1', memory: 4096 }]), request: allocate('x', 1) });
-    const newcomer = { index: 99, name: 'x', memory: 1024, vcpus: 1, disk: 0, template: 'sharedfile', spindles: 1, nodes: [] };
+    const newcomer = { index: 99, name: 'x', memory: 1024, vcpus: 1, disk: 0, template: 'sharedfile', nodes: [] };
     expect(groupIsRedundant(m, 'g1')).toBe(true);
     // 1 GiB more on n2 leaves n1's 4 GiB with only 3.5 GiB to go to.
     expect(groupIsRedundant(m, 'g1', { node: 1, instance: newcomer })).toBe(false);
