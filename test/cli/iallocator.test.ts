@@ -166,6 +166,15 @@ describe('opl: iallocators', () => {
     const [changed] = answer(change).result as [[string, string, string[]][]];
     expect(changed).toEqual([['plain-auto', 'gb', ['b1']]]);
     expect((await site.opl('iallocator', 'request', 'teleport', 'web')).stderr).toMatch(/mode 'teleport': expected one of relocate, node-evacuate, change-group, allocate/);
+    for (const [args, message] of [
+      [['node-evacuate', 'nowhere'], "opl: iallocator request: node 'nowhere' does not exist\n"],
+      [['relocate', 'ghost'], "opl: iallocator request: instance 'ghost' does not exist\n"],
+      [['change-group', 'web', 'nogroup'], "opl: iallocator request: group 'nogroup' does not exist\n"],
+    ] as const) {
+      const r = await site.opl('iallocator', 'request', ...args);
+      expect([r.code, r.stdout, r.stderr]).toEqual([1, '', message]);
+    }
+    expect((await site.opl('iallocator', 'request', 'relocate', 'web', 'extra')).stderr).toMatch(/iallocator request relocate: unexpected extra/);
   });
 
   it('refuses -n and -I together, and an allocator that is not there', async () => {

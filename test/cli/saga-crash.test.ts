@@ -51,6 +51,15 @@ const moves = [
 ] as const;
 
 describe('opl: a move\'s saga survives SIGKILL at every step', () => {
+  it('refuses a kill point it cannot read, before touching the store', async () => {
+    const site = newSite();
+    site.env.OPL_FAULT_KILL_AT = 'sometime';
+    const r = await site.opl('cluster', 'init', 'never');
+    expect([r.code, r.stderr]).toEqual([2, "opl: cluster init: OPL_FAULT_KILL_AT 'sometime': expected step:N or recorded\n"]);
+    delete site.env.OPL_FAULT_KILL_AT;
+    expect((await site.opl('cluster', 'info')).code).not.toBe(0);
+  });
+
   it.each(moves.flatMap(([what, args]) => killPoints.map((point) => [what, point, args] as const)))('%s killed at %s', async (_what, point, args) => {
     const { site, volumes } = await setUp();
     const jobId = String((await site.json<unknown[]>('job', 'list')).length + 1);

@@ -21,27 +21,24 @@ describe('global N+1 redundancy', () => {
     expect(groupIsRedundant(m, 'g1')).toBe(false);
   });
 
+  /** n1 holds 3 + 2 + 2 GiB; n2 and n3, with this much free, must take them. */
+  const threeTwoTwo = (n2Free: number, n3Free: number) =>
+    model({
+      ...cluster(
+        [{ name: 'n1', memory: 16384, free: 9216 }, { name: 'n2', memory: 16384, free: n2Free }, { name: 'n3', memory: 16384, free: n3Free }],
+        [{ name: 'a', node: 'n1', memory: 3072 }, { name: 'b', node: 'n1', memory: 2048 }, { name: 'c', node: 'n1', memory: 2048 }],
+      ),
+      request: allocate('x', 1),
+    });
+
   it('moves an evacuee\'s instances largest first, each onto the node with the most room', () => {
-    // n1's 3 + 2 + 2 GiB: 3 to n3 (5.5 GiB free), 2 to n2 (4.5 GiB), 2 to either,
-    // each leaving some memory free, as htools requires.
-    const fits = model({
-      ...cluster(
-        [{ name: 'n1', memory: 16384, free: 9216 }, { name: 'n2', memory: 16384, free: 4608 }, { name: 'n3', memory: 16384, free: 5632 }],
-        [{ name: 'a', node: 'n1', memory: 3072 }, { name: 'b', node: 'n1', memory: 2048 }, { name: 'c', node: 'n1', memory: 2048 }],
-      ),
-      request: allocate('x', 1),
-    });
-    expect(groupIsRedundant(fits, 'g1')).toBe(true);
-    // Greedy, as htools is: with 3 and 4 GiB free the 3 GiB goes to the 4, and the two
-    // 2 GiB instances find 1 GiB left on each: refused, though 3 + (2 + 2) would fit.
-    const greedy = model({
-      ...cluster(
-        [{ name: 'n1', memory: 16384, free: 9216 }, { name: 'n2', memory: 16384, free: 3072 }, { name: 'n3', memory: 16384, free: 4096 }],
-        [{ name: 'a', node: 'n1', memory: 3072 }, { name: 'b', node: 'n1', memory: 2048 }, { name: 'c', node: 'n1', memory: 2048 }],
-      ),
-      request: allocate('x', 1),
-    });
-    expect(groupIsRedundant(greedy, 'g1')).toBe(false);
+    // 3 to n3 (5.5 GiB free), 2 to n2 (4.5 GiB), 2 to either, each leaving some memory
+    // free, as htools requires.
+    expect(groupIsRedundant(threeTwoTwo(4608, 5632), 'g1')).toBe(true);
+    // Greedy, as htools is: with 3.5 and 4.5 GiB free the 3 GiB goes to the 4.5 and a
+    // 2 GiB to the 3.5, and the last 2 GiB finds 1.5 GiB on each: refused, though 3 on
+    // n2 and 2 + 2 on n3 would fit.
+    expect(groupIsRedundant(threeTwoTwo(3584, 4608), 'g1')).toBe(false);
   });
 
   it('accounts for a tentative placement and for the node it leaves', () => {

@@ -75,6 +75,13 @@ describe('built-in allocator: allocate', () => {
     expect(answer.info).toMatch(/disk template blockdev is not allowed in group default/);
   });
 
+  it('refuses an instance outside the instance policy\'s sizes, and a two-node template', () => {
+    const bounded = { ...three, ipolicy: { ...three.ipolicy, minmax: [{ min: { 'memory-size': 128, 'cpu-count': 1 }, max: { 'memory-size': 8192, 'cpu-count': 4 } }] } };
+    expect(solve({ ...bounded, request: allocate('fat', 1024, { vcpus: 8 }) }).info).toMatch(/instance fat \(1024 MiB, 8 vcpus, 1 disks\) is outside the instance policy of group default/);
+    expect(solve({ ...bounded, request: allocate('fits', 1024, { vcpus: 4 }) }).success).toBe(true);
+    expect(solve({ ...three, request: allocate('pair', 1024, { disk_template: 'drbd', required_nodes: 2 }) }).info).toMatch(/only single-node placement is supported \(shared storage\); 2 nodes were asked for/);
+  });
+
   it('prefers a preferred group over a last-resort one, whatever the score', () => {
     const request = cluster(
       [{ name: 'p1', memory: 16384, free: 8192, group: 'gp' }, { name: 'p2', memory: 16384, free: 16384, group: 'gp' }, { name: 'l1', memory: 16384, free: 16384, group: 'gl' }, { name: 'l2', memory: 16384, free: 16384, group: 'gl' }],
@@ -95,6 +102,10 @@ describe('built-in allocator: allocate', () => {
 describe('built-in allocator: moves', () => {
   it('relocates an instance off its node to the best other node of its group', () => {
     expect(solve({ ...three, request: { type: 'relocate', name: 'a', relocate_from: ['n1'], required_nodes: 1 } })).toMatchObject({ success: true, result: ['n2'] });
+  });
+
+  it('refuses to relocate an instance the request does not hold', () => {
+    expect(solve({ ...three, request: { type: 'relocate', name: 'ghost', relocate_from: ['n1'] } })).toMatchObject({ success: false, info: 'instance ghost is not in the request' });
   });
 
   it('refuses to relocate an instance whose disks are on its node', () => {
