@@ -3,8 +3,8 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { applyPlacement } from './apply-placement.js';
-import { allocateInput, relocateInput, type GanetiInput, type InputShape } from './ganeti-inputs.js';
+import { hbalScore } from './hbal-score.js';
+import { allocateInput, relocateInput, type InputShape } from './ganeti-inputs.js';
 import { figure } from './measure.js';
 
 /**
@@ -40,19 +40,6 @@ const run = (program: string[], file: string, timeoutS: number): Run => {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-const hbalScore = (dir: string, input: GanetiInput, node: string | undefined): number | null => {
-  if (!node) return null;
-  const file = join(dir, `scored-${node}.json`);
-  writeFileSync(file, JSON.stringify(applyPlacement(input, node)));
-  // -l 0: score the cluster as given, without searching for a better one.
-  // hbal scores one group; with several, the one the placement went to.
-  const groups = input.nodegroups as Record<string, { name: string }>;
-  const group = Object.keys(groups).length > 1 ? ['-G', groups[input.nodes[node]!.group as string]!.name] : [];
-  const out = spawnSync(HBAL, ['-I', file, '-l', '0', ...group], { encoding: 'utf8' });
-  const match = /Initial score: ([\d.]+)/.exec(out.stdout ?? '');
-  return match ? Number(match[1]) : null;
-};
-
 const inputs: { name: string; shape: InputShape; mode: 'allocate' | 'relocate' }[] = [
   ...SIZES.flatMap((nodes) => (['allocate', 'relocate'] as const).map((mode) => ({ name: `${nodes}x10`, shape: { nodes, perNode: 10, seed: nodes }, mode }))),
   // Small and full: the global N+1 check decides, and both must refuse.
@@ -83,8 +70,8 @@ try {
       placed: first.success,
       hailPlaced: hail?.success ?? null,
       sameVerdict: hail ? hail.success === first.success : null,
-      score: hbalScore(dir, input, first.node),
-      hailScore: hail ? hbalScore(dir, input, hail.node) : null,
+      score: first.node ? hbalScore(dir, input, first.node, HBAL) : null,
+      hailScore: hail?.node ? hbalScore(dir, input, hail.node, HBAL) : null,
       node: first.node ?? null,
       hailNode: hail?.node ?? null,
       ...(!first.success && { info: first.info }),

@@ -1,10 +1,10 @@
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { applyPlacement } from '../../../bench/apply-placement.js';
+import { hbalScore } from '../../../bench/hbal-score.js';
 import { allocateInput, relocateInput, type GanetiInput } from '../../../bench/ganeti-inputs.js';
 
 /**
@@ -29,17 +29,6 @@ const write = (name: string, body: unknown) => {
   const file = join(dir, name);
   writeFileSync(file, typeof body === 'string' ? body : JSON.stringify(body));
   return file;
-};
-
-const hbalScore = (input: GanetiInput, node: string): number => {
-  const file = write(`scored-${Math.random().toString(36).slice(2)}.json`, applyPlacement(input, node));
-  // hbal scores one group; with several, the one the placement went to.
-  const groups = input.nodegroups as Record<string, { name: string }>;
-  const group = Object.keys(groups).length > 1 ? ['-G', groups[input.nodes[node]!.group as string]!.name] : [];
-  const out = spawnSync('hbal', ['-I', file, '-l', '0', ...group], { encoding: 'utf8' });
-  const match = /Initial score: ([\d.]+)/.exec(out.stdout);
-  if (!match) throw new Error(`hbal gave no score: ${out.stdout}${out.stderr}`);
-  return Number(match[1]);
 };
 
 const cases: [string, GanetiInput][] = [
@@ -67,7 +56,7 @@ describe('opl-ialloc beside hail', () => {
     expect(mine.success).toBe(theirs.success);
     if (!theirs.success) return;
     expect(mine.result).toHaveLength(1);
-    expect(hbalScore(input, mine.result[0]!)).toBeLessThanOrEqual(hbalScore(input, theirs.result[0]!) + 1e-9);
+    expect(hbalScore(dir, input, mine.result[0]!)).toBeLessThanOrEqual(hbalScore(dir, input, theirs.result[0]!) + 1e-9);
   });
 
   it('reads the request from stdin when given no file, with the same answer', async () => {
