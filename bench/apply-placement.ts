@@ -29,9 +29,6 @@ export const applyPlacement = (input: GanetiInput, node: string): GanetiInput =>
     take(target, instance.memory as number);
     instance.nodes = [node];
   }
-  delete (next as Partial<GanetiInput>).request;
-  // hbal -I wants a request to be present; a no-op relocate of nothing is not valid, so
-  // keep the original request shape, pointing at the new state.
-  next.request = request;
+  // The request stays: `hbal -I` reads an iallocator input and wants one there.
   return next;
 };
