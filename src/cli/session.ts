@@ -10,7 +10,7 @@ import { createBlockDeviceStorage } from '../adapters/storage/block-devices.js';
 import { driverSearchPath, findDriver } from '../adapters/storage/driver-runner.js';
 import { createExtDiskStorage } from '../adapters/storage/ext-disks.js';
 import { createFileDiskStorage } from '../adapters/storage/file-disks.js';
-import { DomainError } from '../domain/errors.js';
+import type { DriverCatalog } from '../domain/ports/driver-catalog.js';
 import { openEventStore, parseStoreLocation } from '../adapters/stores/open.js';
 import type { Opcode } from '../domain/opcodes.js';
 import { createControlPlane, type ControlPlane } from '../engine/control-plane.js';
@@ -62,7 +62,7 @@ export const openSession = async (command: string, parsed: Parsed, io: Io): Prom
     store,
     hypervisor: createFakeHypervisor(join(dataDir, 'nodes')),
     storage: { ...fileStorage(join(dataDir, 'nodes')), blockdev: createBlockDeviceStorage(), ext: createExtDiskStorage(driverSearchPath(io.env)) },
-    checkOpcode: async (opcode) => (await driverMustExist(opcode, driverSearchPath(io.env))) ?? (await allocatorMustExist(opcode, iallocators, allocatorPath)),
+    drivers: driverCatalog(driverSearchPath(io.env)),
     iallocators,
     iallocatorSearchPath: allocatorPath,
     actor: io.env.OPL_ACTOR ?? `${safeUser()}@${hostname()}`,
@@ -72,19 +72,8 @@ export const openSession = async (command: string, parsed: Parsed, io: Io): Prom
   return { plane, dataDir, format, io, iallocators, views: () => plane.projector.catchUp() };
 };
 
-/** The cluster's default allocator must be one that can be found, or nothing could use it. */
-const allocatorMustExist = async (opcode: Opcode, iallocators: Iallocators, searchPath: string[]): Promise<DomainError | undefined> => {
-  if ((opcode.type !== 'OP_CLUSTER_SET_PARAMS' && opcode.type !== 'OP_CLUSTER_INIT') || opcode.defaultIallocator === undefined) return undefined;
-  if (await iallocators.find(opcode.defaultIallocator)) return undefined;
-  return new DomainError('not_found', `iallocator '${opcode.defaultIallocator}' was not found (looked for it as a path, and on ${searchPath.join(':')})`);
-};
-
-/** A pool may only name a driver that is there (the seed's "driver existence"). */
-const driverMustExist = async (opcode: Opcode, searchPath: string[]): Promise<DomainError | undefined> => {
-  if (opcode.type !== 'OP_CLUSTER_SET_PARAMS' || !opcode.addPool) return undefined;
-  if (await findDriver(opcode.addPool.driver, searchPath)) return undefined;
-  return new DomainError('not_found', `storage driver '${opcode.addPool.driver}' was not found in ${searchPath.join(':')}`);
-};
+/** Where pools' drivers are looked for: the engine refuses a pool whose driver is not there. */
+const driverCatalog = (searchPath: string[]): DriverCatalog => ({ searchPath, find: (name) => findDriver(name, searchPath) });
 
 const fileStorage = (nodesDir: string) => {
   const files = createFileDiskStorage(nodesDir);

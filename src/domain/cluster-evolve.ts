@@ -1,6 +1,7 @@
 import type { ClusterEvent } from './events.js';
 import { DEFAULT_BLOCKDEV_PREFIXES, type ClusterState, type NodeUsage } from './cluster-state.js';
 import { BUILTIN_IALLOCATOR } from './templates.js';
+import { beginSaga, endSaga } from './saga-holds.js';
 
 /**
  * Folds one `cluster` event into the state. The fold owns its accumulator: the state
@@ -175,6 +176,13 @@ export const evolveCluster = (state: ClusterState, event: ClusterEvent, revision
       if (instance) instance.adminState = event.type === 'InstanceStarted' ? 'up' : 'down';
       return state;
     }
+    case 'SagaBegun':
+      beginSaga(state, event.data);
+      return state;
+    case 'SagaCompleted':
+    case 'SagaUndone':
+      endSaga(state, event.data.sagaId);
+      return state;
     case 'InstanceModified': {
       const instance = state.instances.get(event.data.instanceUuid);
       if (!instance) return state;

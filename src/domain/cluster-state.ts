@@ -1,4 +1,4 @@
-import type { DiskRecord } from './events.js';
+import type { ClusterEvent, DiskRecord } from './events.js';
 import type { DiskTemplate } from './templates.js';
 
 /**
@@ -73,6 +73,23 @@ export interface NodeUsage {
   instances: number;
 }
 
+/** What a saga holds while it runs: undone, hold by hold, when it ends. */
+export type Hold =
+  | { kind: 'usage'; nodeUuid: string; delta: NodeUsage }
+  | { kind: 'name'; name: string }
+  | { kind: 'device'; path: string }
+  | { kind: 'instance'; instanceUuid: string };
+
+/** A saga whose decision is in the log and whose end is not (yet). */
+export interface PendingSaga {
+  sagaId: string;
+  jobId: number;
+  opIndex: number;
+  /** The events it decided, recorded once it completes. */
+  events: ClusterEvent[];
+  holds: Hold[];
+}
+
 export interface ClusterState {
   params: ClusterParams | null;
   groups: Map<string, GroupConfig>;
@@ -83,6 +100,14 @@ export interface ClusterState {
   nodeByName: Map<string, string>;
   instanceByName: Map<string, string>;
   usage: Map<string, NodeUsage>;
+  /** Sagas begun and not ended, by id; what they hold is indexed below. */
+  sagas: Map<string, PendingSaga>;
+  /** Instance uuid → the saga working on it: nothing else may touch it meanwhile. */
+  busyInstances: Map<string, string>;
+  /** Instance names a saga is about to give (a create, a rename) → that saga. */
+  heldNames: Map<string, string>;
+  /** Devices a saga is adopting → that saga. */
+  heldDevices: Map<string, string>;
   /** Revision of the last `cluster` event folded in; -1n before the stream exists. */
   revision: bigint;
   /** Ganeti's serial_no: how many configuration changes there have been. */
@@ -99,6 +124,10 @@ export const emptyClusterState = (): ClusterState => ({
   nodeByName: new Map(),
   instanceByName: new Map(),
   usage: new Map(),
+  sagas: new Map(),
+  busyInstances: new Map(),
+  heldNames: new Map(),
+  heldDevices: new Map(),
   revision: -1n,
   serial: 0,
 });

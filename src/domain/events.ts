@@ -9,6 +9,13 @@ import { DISK_TEMPLATES } from './templates.js';
 const uuid = z.string().min(1);
 const name = z.string().min(1);
 
+/**
+ * A decided event inside a `SagaBegun`: its payload is checked against its own type's
+ * schema when the saga is folded (see `parseDecidedEvent`), not here, because the
+ * union of cluster events includes `SagaBegun` itself.
+ */
+const decidedEventSchema = z.object({ type: z.string(), data: z.unknown() });
+
 export const diskSchema = z.object({
   index: z.number().int(),
   sizeMib: z.number(),
@@ -102,6 +109,22 @@ export const clusterEventSchemas = {
     vcpus: z.number().optional(),
     tags: z.array(z.string()).optional(),
   }),
+  /**
+   * An opcode's decision, recorded before any of its side effects: `events` are the
+   * events it decided (each checked against its own schema on read), and from here
+   * on what they need — memory, vcpus and disk on a node, a name, an adopted device,
+   * the instance itself — is held, until the saga completes or is undone.
+   */
+  SagaBegun: z.object({
+    sagaId: z.string().min(1),
+    jobId: z.number().int(),
+    opIndex: z.number().int(),
+    events: z.array(decidedEventSchema),
+  }),
+  /** Every step of the saga ran: its holds end, and the decided events (recorded right after, with what the steps learnt) take effect. */
+  SagaCompleted: z.object({ sagaId: z.string().min(1) }),
+  /** The saga failed and what it had done was undone: its holds end and the configuration is as before it began. */
+  SagaUndone: z.object({ sagaId: z.string().min(1), reason: z.string() }),
 } as const;
 
 const opcodeStatus = z.enum(['queued', 'waiting', 'running', 'canceling', 'canceled', 'success', 'error']);
@@ -161,7 +184,39 @@ export const jobEventSchemas = {
     chosen: z.array(z.string()),
     problem: z.string().optional(),
   }),
-  /** A side effect of an opcode finished: recorded before the next one begins. */
+  /**
+   * A saga is about to run one of its steps (or, with `undo`, the undo of one): what
+   * it will do, where, to which volume. `callId` goes with the call itself, so a
+   * successor that finds this intent without an outcome can ask for that very call's
+   * result instead of making the volume twice.
+   */
+  SagaStepIntended: z.object({
+    jobId: z.number().int(),
+    opIndex: z.number().int(),
+    step: z.number().int().positive(),
+    undo: z.boolean(),
+    callId: z.string(),
+    what: z.string(),
+    effect: z.record(z.string(), z.unknown()),
+  }),
+  /** The step's outcome: what the storage or hypervisor answered. */
+  SagaStepSucceeded: z.object({
+    jobId: z.number().int(),
+    opIndex: z.number().int(),
+    step: z.number().int().positive(),
+    undo: z.boolean(),
+    outcome: z.object({ logicalId: z.string().optional(), sizeMib: z.number().optional(), device: z.string().optional() }),
+  }),
+  /** The step failed; `ignored` when the saga goes on without it (a dead source node). */
+  SagaStepFailed: z.object({
+    jobId: z.number().int(),
+    opIndex: z.number().int(),
+    step: z.number().int().positive(),
+    undo: z.boolean(),
+    ignored: z.boolean(),
+    failure: failureSchema,
+  }),
+  /** Written by engines before sagas had intents: a side effect of an opcode finished. */
   OpcodeStepDone: z.object({ jobId: z.number().int(), opIndex: z.number().int(), step: z.string() }),
   OpcodeSucceeded: z.object({ jobId: z.number().int(), opIndex: z.number().int(), result: z.unknown() }),
   OpcodeFailed: z.object({ jobId: z.number().int(), opIndex: z.number().int(), failure: failureSchema }),
@@ -196,4 +251,14 @@ export const parseEvent = (type: string, data: unknown): DomainEvent => {
     throw new Error(`malformed '${type}' event in the log: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
   }
   return { type, data: parsed.data } as DomainEvent;
+};
+
+const SAGA_EVENT_TYPES: ReadonlySet<string> = new Set(['SagaBegun', 'SagaCompleted', 'SagaUndone']);
+
+/** A decided event carried by a `SagaBegun`, checked like any stored event; sagas do not nest. */
+export const parseDecidedEvent = (event: { type: string; data: unknown }): ClusterEvent => {
+  if (!isClusterEventType(event.type) || SAGA_EVENT_TYPES.has(event.type)) {
+    throw new Error(`a saga in the log holds a decided event of type '${event.type}', which no saga decides`);
+  }
+  return parseEvent(event.type, event.data) as ClusterEvent;
 };

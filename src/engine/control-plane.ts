@@ -7,7 +7,7 @@ import type { Hypervisor } from '../domain/ports/hypervisor.js';
 import { FINISHED_JOB_STATUSES, type JobView } from '../projections/job-view.js';
 import { createProjector, type Projector } from '../projections/projector.js';
 import { JOB_QUEUE_STREAM, jobStream } from '../projections/views.js';
-import type { EffectPorts } from './effect-runner.js';
+import type { EffectPorts } from './sagas/effect.js';
 import { createEngine, type Engine, type EngineDeps } from './engine.js';
 import { jobEventRecord, type Recorder } from './job-records.js';
 import { createLeadership, type Leadership } from './leadership.js';
@@ -19,7 +19,7 @@ export interface ControlPlaneOptions {
   store: EventStore;
   hypervisor: Hypervisor;
   storage?: EffectPorts['storage'];
-  checkOpcode?: EngineDeps['checkOpcode'];
+  drivers?: EngineDeps['drivers'];
   iallocators?: EngineDeps['iallocators'];
   iallocatorSearchPath?: string[];
   actor: string;
@@ -78,7 +78,7 @@ export const createControlPlane = (options: ControlPlaneOptions): ControlPlane =
     projector,
     hypervisor: options.hypervisor,
     storage: options.storage ?? {},
-    ...(options.checkOpcode && { checkOpcode: options.checkOpcode }),
+    ...(options.drivers && { drivers: options.drivers }),
     ...(options.iallocators && { iallocators: options.iallocators }),
     ...(options.iallocatorSearchPath && { iallocatorSearchPath: options.iallocatorSearchPath }),
     ...(options.maxConcurrentJobs !== undefined && { maxConcurrentJobs: options.maxConcurrentJobs }),

@@ -10,6 +10,23 @@ export interface LogLine {
   level: 'info' | 'warning' | 'error';
   message: string;
 }
+/** One step of a saga (or the undo of one), as its intent and outcome recorded it. */
+export interface SagaStepRecord {
+  step: number;
+  undo: boolean;
+  callId: string;
+  what: string;
+  effect: Record<string, unknown>;
+  outcome?: { logicalId?: string; sizeMib?: number; device?: string };
+  failure?: Failure;
+  ignored?: boolean;
+}
+/** The saga an opcode began: its decision is in the cluster stream; its steps in the job's. */
+export interface SagaView {
+  sagaId: string;
+  ended?: 'completed' | 'undone';
+  steps: SagaStepRecord[];
+}
 export interface OpcodeView {
   type: StoredOpcode['type'];
   input: StoredOpcode;
@@ -25,6 +42,8 @@ export interface OpcodeView {
   storageCalls: DriverCall[];
   /** Whether a `cluster` event recorded this opcode's effect: a crash after it is a success. */
   effectRecorded: boolean;
+  /** Set once the opcode's saga has begun (its decision is in the log). */
+  saga?: SagaView;
 }
 export interface JobView {
   id: number;
@@ -99,6 +118,28 @@ export const evolveJob = (job: JobView, event: Exclude<JobEvent, { type: 'JobSub
     case 'OpcodeStepDone':
       job.opcodes[event.data.opIndex]?.log.push({ time: at, level: 'info', message: `done: ${event.data.step}` });
       return;
+    case 'SagaStepIntended': {
+      const { jobId: _j, opIndex, ...intent } = event.data;
+      const saga = job.opcodes[opIndex]?.saga;
+      if (!saga) return;
+      saga.steps = saga.steps.filter((s) => s.step !== intent.step || s.undo !== intent.undo);
+      saga.steps.push(intent);
+      return;
+    }
+    case 'SagaStepSucceeded':
+    case 'SagaStepFailed': {
+      const op = job.opcodes[event.data.opIndex];
+      const record = op?.saga?.steps.find((s) => s.step === event.data.step && s.undo === event.data.undo);
+      if (!op || !record) return;
+      if (event.type === 'SagaStepSucceeded') {
+        record.outcome = event.data.outcome;
+        op.log.push({ time: at, level: 'info', message: `done: ${record.what}` });
+      } else {
+        record.failure = event.data.failure;
+        record.ignored = event.data.ignored;
+      }
+      return;
+    }
     case 'StorageDriverCalled': {
       const { jobId: _j, opIndex, ...call } = event.data;
       job.opcodes[opIndex]?.storageCalls.push(call);

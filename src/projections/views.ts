@@ -32,12 +32,15 @@ export const evolveViews = (views: Views, recorded: RecordedEvent): Views => {
   views.lastRecordedAt = recorded.metadata.recordedAt;
   const event = parseEvent(recorded.type, recorded.data);
   if (recorded.stream === CLUSTER_STREAM && isClusterEventType(event.type)) {
-    evolveCluster(views.cluster, event as ClusterEvent, recorded.revision);
+    const clusterEvent = event as ClusterEvent;
+    evolveCluster(views.cluster, clusterEvent, recorded.revision);
     const { jobId, opIndex } = recorded.metadata;
-    if (jobId !== undefined && opIndex !== undefined) {
-      const op = views.jobs.get(jobId)?.opcodes[opIndex];
-      if (op) op.effectRecorded = true;
-    }
+    const op = jobId === undefined || opIndex === undefined ? undefined : views.jobs.get(jobId)?.opcodes[opIndex];
+    if (!op) return views;
+    if (clusterEvent.type === 'SagaBegun') op.saga = { sagaId: clusterEvent.data.sagaId, steps: [] };
+    else if (clusterEvent.type === 'SagaCompleted' && op.saga) op.saga.ended = 'completed';
+    else if (clusterEvent.type === 'SagaUndone' && op.saga) op.saga.ended = 'undone';
+    else op.effectRecorded = true;
     return views;
   }
   const jobEvent = event as JobEvent;

@@ -1,15 +1,27 @@
-import type { ClusterEvent } from '../domain/events.js';
-import type { DiskStorage, StorageContext } from '../domain/ports/disk-storage.js';
-import type { Hypervisor } from '../domain/ports/hypervisor.js';
-import type { DiskTemplate } from '../domain/templates.js';
-import type { Effect } from './effects.js';
+import type { DiskStorage, DiskTarget, StorageContext } from '../../domain/ports/disk-storage.js';
+import type { Hypervisor, HypervisorInstance } from '../../domain/ports/hypervisor.js';
+import type { DiskTemplate } from '../../domain/templates.js';
+
+/** One call into the world: a hypervisor on a node, or a template's storage. */
+export type Effect =
+  | { kind: 'hypervisor'; action: 'start' | 'stop' | 'cleanup'; nodeName: string; instance: HypervisorInstance }
+  | { kind: 'disk'; action: 'create' | 'remove' | 'attach' | 'detach'; target: DiskTarget }
+  | { kind: 'disk'; action: 'grow'; target: DiskTarget; sizeMib: number }
+  | { kind: 'disk'; action: 'rename'; target: DiskTarget; newInstanceName: string; newLogicalId: string };
+
+/** What an effect learnt that the events it serves must record. */
+export interface EffectOutcome {
+  logicalId?: string;
+  sizeMib?: number;
+  device?: string;
+}
 
 export interface EffectPorts {
   hypervisor: Hypervisor;
   storage: Partial<Record<DiskTemplate, DiskStorage>>;
 }
 
-/** The line the job log gets before the effect runs. */
+/** The line the job log gets, and the intent records, before the effect runs. */
 export const describeEffect = (effect: Effect): string => {
   if (effect.kind === 'hypervisor') {
     const verb = { start: 'starting', stop: 'stopping', cleanup: 'cleaning up' }[effect.action];
@@ -36,12 +48,23 @@ export const describeEffect = (effect: Effect): string => {
   }
 };
 
-/** What an effect learnt that the events it stands for must record. */
-export interface EffectOutcome {
-  logicalId?: string;
-  sizeMib?: number;
-  device?: string;
-}
+/** What the intent records of an effect: which call, where, on which volume — for auditors and successors. */
+export const effectSummary = (effect: Effect): Record<string, unknown> =>
+  effect.kind === 'hypervisor'
+    ? { kind: 'hypervisor', action: effect.action, node: effect.nodeName, instance: effect.instance.name, instanceUuid: effect.instance.uuid }
+    : {
+        kind: 'disk',
+        action: effect.action,
+        node: effect.target.nodeName,
+        template: effect.target.template,
+        instance: effect.target.instance.name,
+        instanceUuid: effect.target.instance.uuid,
+        disk: effect.target.disk.index,
+        logicalId: effect.target.disk.logicalId,
+        ...(effect.target.pool && { pool: effect.target.pool.name, driver: effect.target.pool.driver }),
+        ...(effect.action === 'grow' && { sizeMib: effect.sizeMib }),
+        ...(effect.action === 'rename' && { newLogicalId: effect.newLogicalId }),
+      };
 
 export const runEffect = async (ports: EffectPorts, effect: Effect, ctx: StorageContext): Promise<EffectOutcome> => {
   if (effect.kind === 'hypervisor') {
@@ -66,35 +89,4 @@ export const runEffect = async (ports: EffectPorts, effect: Effect, ctx: Storage
     case 'rename':
       return storage.rename(effect.target, effect.newInstanceName, effect.newLogicalId, ctx);
   }
-};
-
-/** Writes what the storage answered into the event the effect stands for (in place). */
-export const recordOutcome = (events: ClusterEvent[], effect: Effect, outcome: EffectOutcome): void => {
-  if (effect.kind !== 'disk') return;
-  const event = events[effect.eventIndex];
-  if (!event) return;
-  const index = effect.target.disk.index;
-  if (event.type === 'InstanceAdded') {
-    const disk = event.data.disks[index];
-    if (disk && outcome.logicalId !== undefined) disk.logicalId = outcome.logicalId;
-    if (disk && outcome.sizeMib !== undefined) disk.sizeMib = outcome.sizeMib;
-  } else if (event.type === 'DiskGrown' && outcome.sizeMib !== undefined) {
-    event.data.sizeMib = outcome.sizeMib;
-  } else if (event.type === 'InstanceRenamed' && outcome.logicalId !== undefined) {
-    event.data.logicalIds[index] = outcome.logicalId;
-  } else if (event.type === 'DisksActivated' && outcome.device !== undefined) {
-    event.data.devices[index] = outcome.device;
-  }
-};
-
-/** The step that takes an effect back, if there is one. */
-export const undoOf = (effect: Effect, outcome: EffectOutcome): Effect | undefined => {
-  if (effect.kind === 'disk' && effect.action === 'create' && !effect.target.disk.adopted) {
-    const disk = { ...effect.target.disk, logicalId: outcome.logicalId ?? effect.target.disk.logicalId };
-    return { ...effect, action: 'remove', target: { ...effect.target, disk } };
-  }
-  if (effect.kind === 'hypervisor' && effect.action === 'start') return { ...effect, action: 'stop' };
-  if (effect.kind === 'hypervisor' && effect.action === 'stop' && effect.restartOnUndo) return { ...effect, action: 'start' };
-  if (effect.kind === 'disk' && effect.action === 'attach') return { ...effect, action: 'detach' };
-  return undefined;
 };

@@ -1,0 +1,116 @@
+import { findInstance, type ClusterState, type Hold, type NodeUsage, type PendingSaga } from './cluster-state.js';
+import { DomainError, wrongState } from './errors.js';
+import { parseDecidedEvent, type ClusterEvent, type EventOf } from './events.js';
+import type { Opcode } from './opcodes.js';
+
+/**
+ * What a saga holds from the moment its decision is in the log: the capacity its
+ * decided events will use, the names and devices they will give, and the instances
+ * they work on. Folding `SagaBegun` takes these; `SagaCompleted` and `SagaUndone`
+ * give them back, so concurrent opcodes are decided against what is already
+ * promised, not only against what is done.
+ */
+export const holdsOf = (state: ClusterState, events: readonly ClusterEvent[]): Hold[] => {
+  const holds: Hold[] = [];
+  for (const event of events) {
+    switch (event.type) {
+      case 'InstanceAdded': {
+        const d = event.data;
+        holds.push({ kind: 'usage', nodeUuid: d.primaryNodeUuid, delta: usage(d.memoryMib, d.vcpus, 1) });
+        holds.push({ kind: 'name', name: d.instanceName }, { kind: 'instance', instanceUuid: d.instanceUuid });
+        for (const disk of d.disks) if (disk.adopted) holds.push({ kind: 'device', path: disk.logicalId });
+        break;
+      }
+      case 'InstanceMoved': {
+        const instance = state.instances.get(event.data.instanceUuid);
+        // The target carries the instance from the start of the move, the source until its end.
+        if (instance) holds.push({ kind: 'usage', nodeUuid: event.data.toNodeUuid, delta: usage(instance.memoryMib, instance.vcpus, 1) });
+        holds.push({ kind: 'instance', instanceUuid: event.data.instanceUuid });
+        break;
+      }
+      case 'InstanceRenamed':
+        holds.push({ kind: 'name', name: event.data.newName }, { kind: 'instance', instanceUuid: event.data.instanceUuid });
+        break;
+      default:
+        if ('instanceUuid' in event.data) holds.push({ kind: 'instance', instanceUuid: event.data.instanceUuid });
+    }
+  }
+  return dedupe(holds);
+};
+
+const usage = (memoryMib: number, vcpus: number, instances: number): NodeUsage => ({ memoryMib, vcpus, instances }) as NodeUsage;
+
+const holdKey = (h: Exclude<Hold, { kind: 'usage' }>): string => (h.kind === 'name' ? h.name : h.kind === 'device' ? h.path : h.instanceUuid);
+
+/** Usage adds up; a name, device or instance is held once however many events name it. */
+const dedupe = (holds: Hold[]): Hold[] => {
+  const seen = new Set<string>();
+  return holds.filter((h) => {
+    if (h.kind === 'usage') return true;
+    const key = `${h.kind}:${holdKey(h)}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+};
+
+const addUsage = (state: ClusterState, nodeUuid: string, delta: NodeUsage, sign: 1 | -1): void => {
+  const current = state.usage.get(nodeUuid) ?? ({ memoryMib: 0, vcpus: 0, instances: 0 } as NodeUsage);
+  const next = { ...current } as Record<string, number>;
+  for (const [key, value] of Object.entries(delta) as [string, number][]) next[key] = (next[key] ?? 0) + sign * value;
+  state.usage.set(nodeUuid, next as unknown as NodeUsage);
+};
+
+const apply = (state: ClusterState, saga: PendingSaga, hold: Hold, sign: 1 | -1): void => {
+  const index = { name: state.heldNames, device: state.heldDevices, instance: state.busyInstances } as const;
+  if (hold.kind === 'usage') return addUsage(state, hold.nodeUuid, hold.delta, sign);
+  const map = index[hold.kind];
+  const key = holdKey(hold);
+  if (sign === 1) map.set(key, saga.sagaId);
+  else if (map.get(key) === saga.sagaId) map.delete(key);
+};
+
+export const beginSaga = (state: ClusterState, data: EventOf<'SagaBegun'>['data']): void => {
+  const events = data.events.map(parseDecidedEvent);
+  const saga: PendingSaga = { sagaId: data.sagaId, jobId: data.jobId, opIndex: data.opIndex, events, holds: holdsOf(state, events) };
+  state.sagas.set(saga.sagaId, saga);
+  for (const hold of saga.holds) apply(state, saga, hold, 1);
+};
+
+/** Gives back what a saga held; its decided events, if it completed, are folded after this. */
+export const endSaga = (state: ClusterState, sagaId: string): void => {
+  const saga = state.sagas.get(sagaId);
+  if (!saga) return;
+  for (const hold of saga.holds) apply(state, saga, hold, -1);
+  state.sagas.delete(sagaId);
+};
+
+/**
+ * Why an opcode may not be decided while other sagas run: it names an instance a
+ * saga is working on, a name a saga is about to give, or a device a saga is adopting.
+ * (Locks keep this from happening under one leader; after a crash, the successor's
+ * locks are new, and this keeps the log's promises all the same.)
+ */
+export const heldProblem = (state: ClusterState, opcode: Opcode): DomainError | undefined => {
+  const by = (sagaId: string | undefined) => {
+    const saga = sagaId === undefined ? undefined : state.sagas.get(sagaId);
+    return saga ? `job ${saga.jobId}` : 'another job';
+  };
+  if ('instanceName' in opcode) {
+    const instance = findInstance(state, opcode.instanceName);
+    const busy = instance && state.busyInstances.get(instance.uuid);
+    if (busy !== undefined) return wrongState(`instance '${opcode.instanceName}' is being changed by ${by(busy)}; wait for it to end`);
+    const held = state.heldNames.get(opcode.instanceName);
+    if (held !== undefined && !instance) return new DomainError('already_exists', `instance '${opcode.instanceName}' is being created by ${by(held)}`);
+  }
+  if (opcode.type === 'OP_INSTANCE_RENAME' && state.heldNames.has(opcode.newName)) {
+    return new DomainError('already_exists', `instance name '${opcode.newName}' is being given by ${by(state.heldNames.get(opcode.newName))}`);
+  }
+  if (opcode.type === 'OP_INSTANCE_CREATE') {
+    for (const [index, disk] of opcode.disks.entries()) {
+      const held = disk.adopt === undefined ? undefined : state.heldDevices.get(disk.adopt);
+      if (held !== undefined) return new DomainError('in_use', `disk ${index}: '${disk.adopt}' is being adopted by ${by(held)}`);
+    }
+  }
+  return undefined;
+};

@@ -1,0 +1,26 @@
+import * as E from 'fp-ts/lib/Either.js';
+import { decideCluster } from '../../domain/cluster-decide.js';
+import { BGL, exclusive } from '../../domain/locks.js';
+import { failure } from '../job-records.js';
+import type { Handlers } from './handler.js';
+
+/** Ganeti's OP_TEST_DELAY: sleeps holding its locks, can be canceled while it sleeps, and can be told to fail. */
+export const debugHandlers = {
+  OP_TEST_DELAY: {
+    locks: (_s, op) => [BGL, ...op.lockInstances.map((name) => exclusive('instance', name))],
+    decide: decideCluster,
+    async run(op, ctx) {
+      const checked = decideCluster(await ctx.state(), op, { newUuid: () => '' });
+      if (E.isLeft(checked)) return E.left(failure('application', checked.left.code, checked.left.message));
+      await ctx.log(`sleeping for ${op.durationSeconds}s`);
+      const until = Date.now() + op.durationSeconds * 1000;
+      while (Date.now() < until) {
+        await new Promise((r) => setTimeout(r, Math.min(100, until - Date.now())));
+        await ctx.projector.catchUp();
+        if (ctx.job.cancelRequested) return E.left(failure('cancelled', 'canceled', 'canceled by request while running'));
+      }
+      if (op.fail) return E.left(failure('application', 'test_failure', 'OP_TEST_DELAY was asked to fail'));
+      return E.right(null);
+    },
+  },
+} satisfies Partial<Handlers>;

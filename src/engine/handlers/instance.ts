@@ -1,0 +1,90 @@
+import * as E from 'fp-ts/lib/Either.js';
+import type { Either } from 'fp-ts/lib/Either.js';
+import { allocateRequest, relocateRequest } from '../../allocators/request.js';
+import { decideCluster, type CleanupObservation } from '../../domain/cluster-decide.js';
+import { findInstance, type ClusterState } from '../../domain/cluster-state.js';
+import type { Failure } from '../../domain/events.js';
+import { BGL, exclusive, instanceLocks, shared } from '../../domain/locks.js';
+import { candidates } from '../../domain/mobility.js';
+import type { OpcodeOf } from '../../domain/opcodes.js';
+import type { Hypervisor } from '../../domain/ports/hypervisor.js';
+import { DTS_EXT_MIRROR } from '../../domain/templates.js';
+import type { HandlerContext, Handlers, Prepared } from './handler.js';
+import { consultIallocator } from './iallocator.js';
+import { observeInstance } from './observe.js';
+
+const decide = decideCluster;
+const onInstance = (state: ClusterState, op: { instanceName: string }) => instanceLocks(state, op.instanceName);
+
+/** With neither -n nor -I, a new instance goes where the cluster's default allocator says. */
+const placeNewInstance = async (op: OpcodeOf<'OP_INSTANCE_CREATE'>, ctx: HandlerContext): Promise<Either<Failure, Prepared<'OP_INSTANCE_CREATE'>>> => {
+  const allocator = op.iallocator ?? (await ctx.state()).params?.defaultIallocator;
+  if (op.primaryNode || !allocator) return E.right({ opcode: op });
+  const placed = await consultIallocator(ctx, allocator, (state) => {
+    const request = allocateRequest(state, op);
+    return { what: `place new instance ${op.instanceName}`, request, domain: request.request.mobility_domain as string[], instance: { name: op.instanceName, memoryMib: op.memoryMib, vcpus: op.vcpus } };
+  });
+  return E.map((node: string) => ({ opcode: { ...op, primaryNode: node } }))(placed);
+};
+
+/**
+ * Where a move goes: -n, or the allocator -I names, or — for instances it could place
+ * (externally mirrored ones) — the cluster's default one; anything else is left to
+ * the decider, which says why it cannot move. `migrate --cleanup` moves nothing: it
+ * looks where the instance runs instead.
+ */
+type MoveOpcode = OpcodeOf<'OP_INSTANCE_MIGRATE'> | OpcodeOf<'OP_INSTANCE_FAILOVER'>;
+interface MovePlan {
+  targetNode?: string;
+  observed?: CleanupObservation;
+}
+const placeMove = async (op: MoveOpcode, ctx: HandlerContext, hypervisor: Hypervisor): Promise<Either<Failure, MovePlan>> => {
+  if (op.type === 'OP_INSTANCE_MIGRATE' && op.cleanup) {
+    const observed = await observeInstance(ctx, hypervisor, op.instanceName);
+    return E.right(observed ? { observed } : {});
+  }
+  const state = await ctx.state();
+  const instance = findInstance(state, op.instanceName);
+  const fallback = instance && DTS_EXT_MIRROR.has(instance.diskTemplate) ? state.params?.defaultIallocator : undefined;
+  const allocator = op.iallocator ?? fallback;
+  if (op.targetNode || !allocator) return E.right({});
+  const placed = await consultIallocator(ctx, allocator, (s) => {
+    const i = findInstance(s, op.instanceName);
+    return i && { what: `relocate ${i.name}`, request: relocateRequest(s, i), domain: candidates(s, i), instance: i };
+  });
+  return E.map((node: string) => ({ targetNode: node }))(placed);
+};
+const prepareMove =
+  (hypervisor: () => Hypervisor) =>
+  async <T extends MoveOpcode>(op: T, ctx: HandlerContext): Promise<Either<Failure, { opcode: T; observed?: CleanupObservation }>> =>
+    E.map(({ targetNode, observed }: MovePlan) => ({ opcode: { ...op, ...(targetNode !== undefined && { targetNode }) }, ...(observed && { observed }) }))(
+      await placeMove(op, ctx, hypervisor()),
+    );
+
+/** Opcodes on instances: each decided, then carried out by the saga of its events. */
+export const instanceHandlers = (hypervisor: () => Hypervisor) =>
+  ({
+    OP_INSTANCE_CREATE: {
+      locks: (_s, op) => [BGL, ...(op.primaryNode ? [shared('node', op.primaryNode)] : []), exclusive('instance', op.instanceName)],
+      prepare: placeNewInstance,
+      decide,
+    },
+    OP_INSTANCE_REMOVE: { locks: onInstance, decide },
+    OP_INSTANCE_STARTUP: { locks: onInstance, decide },
+    OP_INSTANCE_SHUTDOWN: { locks: onInstance, decide },
+    OP_INSTANCE_SET_PARAMS: { locks: onInstance, decide },
+    OP_INSTANCE_GROW_DISK: { locks: onInstance, decide },
+    OP_INSTANCE_ACTIVATE_DISKS: { locks: onInstance, decide },
+    OP_INSTANCE_DEACTIVATE_DISKS: { locks: onInstance, decide },
+    OP_INSTANCE_RENAME: { locks: (s, op) => [...onInstance(s, op), exclusive('instance', op.newName)], decide },
+    OP_INSTANCE_MIGRATE: {
+      locks: (s, op) => [...onInstance(s, op), ...(op.targetNode ? [shared('node', op.targetNode)] : [])],
+      prepare: prepareMove(hypervisor),
+      decide,
+    },
+    OP_INSTANCE_FAILOVER: {
+      locks: (s, op) => [...onInstance(s, op), ...(op.targetNode ? [shared('node', op.targetNode)] : [])],
+      prepare: prepareMove(hypervisor),
+      decide,
+    },
+  }) satisfies Partial<Handlers>;

@@ -1,0 +1,53 @@
+import type { Failure, JobEvent } from '../domain/events.js';
+import type { EventStore, ExpectedRevision, NewEvent } from '../domain/ports/event-store.js';
+import type { JobView } from '../projections/job-view.js';
+import { jobStream } from '../projections/views.js';
+import { jobEventRecord, type Recorder } from './job-records.js';
+
+export type JobRecord = Exclude<JobEvent, { type: 'JobSubmitted' }>;
+
+/**
+ * Everything an engine writes goes through here, so it knows the position of its own
+ * last write and can read its own writes back before it decides anything.
+ */
+export interface JobLog {
+  append(stream: string, events: readonly NewEvent[], expected: ExpectedRevision): Promise<{ nextRevision: bigint; position: bigint }>;
+  record(job: JobView, opIndex: number | undefined, ...events: JobRecord[]): Promise<void>;
+  log(job: JobView, opIndex: number, message: string, level?: 'info' | 'warning' | 'error'): Promise<void>;
+  /** Ends an opcode: success (and the job, if it was the last), or failure (and the job with it). */
+  finish(job: JobView, opIndex: number, outcome: Failure | 'success', result?: unknown): Promise<void>;
+  lastWrite(): bigint;
+}
+
+export const createJobLog = (store: EventStore, recorder: Recorder): JobLog => {
+  let lastWrite = 0n;
+  const append: JobLog['append'] = async (stream, events, expected) => {
+    const result = await store.append(stream, events, expected);
+    if (result.position > lastWrite) lastWrite = result.position;
+    return result;
+  };
+  const record: JobLog['record'] = async (job, opIndex, ...events) => {
+    await append(jobStream(job.id), events.map((e) => jobEventRecord(recorder, e, job.actor, opIndex)), 'any');
+  };
+  return {
+    append,
+    record,
+    log: (job, opIndex, message, level = 'info') => record(job, opIndex, { type: 'OpcodeLog', data: { jobId: job.id, opIndex, level, message } }),
+    async finish(job, opIndex, outcome, result) {
+      if (outcome === 'success') {
+        const done: JobRecord = { type: 'OpcodeSucceeded', data: { jobId: job.id, opIndex, result: result ?? null } };
+        const last = opIndex === job.opcodes.length - 1;
+        await (last ? record(job, opIndex, done, { type: 'JobFinished', data: { jobId: job.id, status: 'success' } }) : record(job, opIndex, done));
+        return;
+      }
+      const status = outcome.kind === 'cancelled' ? 'canceled' : 'error';
+      await record(
+        job,
+        opIndex,
+        { type: 'OpcodeFailed', data: { jobId: job.id, opIndex, failure: outcome } },
+        { type: 'JobFinished', data: { jobId: job.id, status } },
+      );
+    },
+    lastWrite: () => lastWrite,
+  };
+};

@@ -1,0 +1,112 @@
+import * as E from 'fp-ts/lib/Either.js';
+import type { Either } from 'fp-ts/lib/Either.js';
+import type { Failure } from '../domain/events.js';
+import { StorageTimeoutError, type StorageContext } from '../domain/ports/disk-storage.js';
+import type { SagaStepRecord, SagaView } from '../projections/job-view.js';
+import { killDuring, killHereIf, type KillPoint } from './fault-injection.js';
+import { failure } from './job-records.js';
+import { describeEffect, effectSummary, runEffect, type Effect, type EffectOutcome, type EffectPorts } from './sagas/effect.js';
+import type { SagaPlan } from './sagas/index.js';
+
+/** What the runner needs from its opcode: where to record intents and outcomes, and how to reach the world. */
+export interface SagaRunnerDeps {
+  ports: EffectPorts;
+  newId(): string;
+  killAt?: KillPoint;
+  recordIntent(record: Omit<SagaStepRecord, 'outcome' | 'failure' | 'ignored'>): Promise<void>;
+  recordSuccess(step: number, undo: boolean, outcome: EffectOutcome): Promise<void>;
+  recordFailure(step: number, undo: boolean, failure: Failure, ignored: boolean): Promise<void>;
+  log(message: string, level?: 'info' | 'warning' | 'error'): Promise<void>;
+  storage(callId: string): StorageContext;
+}
+
+export interface SagaResult {
+  /** Per step, what it answered; undefined for a step that failed and was ignored, or never ran. */
+  outcomes: (EffectOutcome | undefined)[];
+}
+export interface SagaFailure extends SagaResult {
+  failure: Failure;
+}
+
+type Attempt = { outcome: EffectOutcome } | { failure: Failure };
+
+/**
+ * Runs a saga's steps in order, each between an intent and an outcome recorded in the
+ * job's stream, so that a successor engine can tell what was done. Given what an
+ * earlier engine recorded (`resume`), a step with an outcome is not run again and a
+ * step with only an intent is asked for again under the same call id. A step that
+ * fails has every done step undone, newest first (each undo recorded the same way),
+ * and the failure is returned.
+ */
+export const runSaga = async (deps: SagaRunnerDeps, plan: SagaPlan, resume?: SagaView, giveUp?: Failure): Promise<Either<SagaFailure, SagaResult>> => {
+  const outcomes: (EffectOutcome | undefined)[] = plan.steps.map(() => undefined);
+  const done: number[] = [];
+  const recorded = (step: number, undo: boolean) => resume?.steps.find((s) => s.step === step && s.undo === undo);
+  for (const [i, step] of plan.steps.entries()) {
+    const n = i + 1;
+    const prior = recorded(n, false);
+    if (prior?.outcome) {
+      outcomes[i] = prior.outcome;
+      done.push(i);
+      continue;
+    }
+    if (prior?.failure && prior.ignored) continue;
+    // An engine lost too often gives up: what was done is undone, nothing more is tried.
+    const result: Attempt = giveUp ? { failure: giveUp } : prior?.failure ? { failure: prior.failure } : await attempt(deps, step.effect, n, false, prior, step.mayFail ?? false);
+    if ('outcome' in result) {
+      outcomes[i] = result.outcome;
+      done.push(i);
+      killHereIf(deps.killAt, { step: n });
+      continue;
+    }
+    if (step.mayFail && !giveUp) {
+      await deps.log(`${result.failure.message}; going on without it (--ignore-consistency)`, 'warning');
+      continue;
+    }
+    const undone = await undo(deps, plan, done, outcomes, resume);
+    return E.left({ failure: result.failure, outcomes: outcomes.map((o, j) => (undone.has(j) ? undefined : o)) });
+  }
+  return E.right({ outcomes });
+};
+
+/** Records the intent (unless an earlier engine did), runs the call, records its outcome. */
+const attempt = async (deps: SagaRunnerDeps, effect: Effect, step: number, isUndo: boolean, prior?: SagaStepRecord, mayFail = false): Promise<Attempt> => {
+  const what = describeEffect(effect);
+  const callId = prior?.callId ?? deps.newId();
+  if (!prior) await deps.recordIntent({ step, undo: isUndo, callId, what, effect: effectSummary(effect) });
+  await deps.log(prior ? `${what} (again: the engine that began it was lost)` : what);
+  const running = runEffect(deps.ports, effect, deps.storage(callId));
+  if (!isUndo) await killDuring(deps.killAt, step, running);
+  try {
+    const outcome = await running;
+    await deps.recordSuccess(step, isUndo, outcome);
+    return { outcome };
+  } catch (error) {
+    const code = effect.kind === 'hypervisor' ? 'hypervisor_error' : 'storage_error';
+    const kind = error instanceof StorageTimeoutError ? 'timeout' : 'application';
+    const failed = failure(kind, code, `${what} failed: ${error instanceof Error ? error.message : String(error)}`);
+    await deps.recordFailure(step, isUndo, failed, mayFail);
+    return { failure: failed };
+  }
+};
+
+/**
+ * Takes back the done steps, newest first. What cannot be undone is said in the job
+ * log with what an operator needs to clean it up by hand.
+ */
+const undo = async (deps: SagaRunnerDeps, plan: SagaPlan, done: number[], outcomes: (EffectOutcome | undefined)[], resume?: SagaView): Promise<Set<number>> => {
+  const undone = new Set<number>();
+  for (const i of [...done].reverse()) {
+    const step = plan.steps[i]!;
+    if (!step.undo) continue;
+    undone.add(i);
+    const n = i + 1;
+    const prior = resume?.steps.find((s) => s.step === n && s.undo);
+    if (prior?.outcome) continue;
+    const effect = step.undo(outcomes[i] ?? {});
+    await deps.log(`undoing: ${describeEffect(effect)}`, 'warning');
+    const result = await attempt(deps, effect, n, true, prior);
+    if ('failure' in result) await deps.log(`could not undo (${describeEffect(effect)}): ${result.failure.message}; clean it up by hand`, 'error');
+  }
+  return undone;
+};

@@ -1,0 +1,75 @@
+import type { ClusterState } from '../../domain/cluster-state.js';
+import type { ClusterEvent, ClusterEventType, EventOf } from '../../domain/events.js';
+import { createSaga } from './create.js';
+import { activateSaga, deactivateSaga } from './disks.js';
+import type { EffectOutcome } from './effect.js';
+import { growSaga } from './grow.js';
+import { cleanupSaga, moveSaga } from './move.js';
+import { startSaga, stopSaga } from './power.js';
+import { removeSaga } from './remove.js';
+import { renameSaga } from './rename.js';
+import type { SagaBuilder, SagaContext, SagaPart, Step } from './saga.js';
+import type { InstanceLike } from './targets.js';
+
+/**
+ * Which cluster events stand for side effects, and the saga of each. Every event type
+ * is listed: a new one must say here whether it touches the world, or the build fails.
+ */
+const sagas: { [T in ClusterEventType]: SagaBuilder<T> | 'configuration only' } = {
+  ClusterInitialized: 'configuration only',
+  ClusterModified: 'configuration only',
+  PoolAdded: 'configuration only',
+  PoolRemoved: 'configuration only',
+  PoolConnected: 'configuration only',
+  PoolDisconnected: 'configuration only',
+  GroupAdded: 'configuration only',
+  GroupRenamed: 'configuration only',
+  GroupRemoved: 'configuration only',
+  NodeAdded: 'configuration only',
+  NodeModified: 'configuration only',
+  NodeRemoved: 'configuration only',
+  InstanceModified: 'configuration only',
+  SagaBegun: 'configuration only',
+  SagaCompleted: 'configuration only',
+  SagaUndone: 'configuration only',
+  InstanceAdded: createSaga,
+  InstanceStarted: startSaga,
+  InstanceStopped: stopSaga,
+  DiskGrown: growSaga,
+  InstanceRenamed: renameSaga,
+  InstanceMoved: moveSaga,
+  InstanceCleanedUp: cleanupSaga,
+  DisksActivated: activateSaga,
+  DisksDeactivated: deactivateSaga,
+  InstanceRemoved: removeSaga,
+};
+
+/** Whether recording these events needs a saga (any of them touches the world). */
+export const needsSaga = (events: readonly ClusterEvent[]): boolean => events.some((e) => sagas[e.type] !== 'configuration only');
+
+/** A saga's steps in order, each knowing which decided event it serves. */
+export interface SagaPlan {
+  steps: (Step & { part: number })[];
+  parts: SagaPart[];
+  /** The decided events as recorded once every step ran, in decided order. */
+  finish(outcomes: readonly (EffectOutcome | undefined)[]): ClusterEvent[];
+}
+
+export const planSaga = (state: ClusterState, events: readonly ClusterEvent[]): SagaPlan => {
+  const created = new Map<string, InstanceLike>();
+  const ctx: SagaContext = {
+    state,
+    instance: (uuid) => state.instances.get(uuid) ?? created.get(uuid),
+    remember: (instance) => created.set(instance.uuid, instance),
+  };
+  const parts = events.map((event) => {
+    const build = sagas[event.type] as SagaBuilder<typeof event.type> | 'configuration only';
+    return build === 'configuration only' ? { steps: [], finish: () => event } : build(event as EventOf<typeof event.type>, ctx);
+  });
+  const steps = parts.flatMap((part, index) => part.steps.map((step) => ({ ...step, part: index })));
+  return {
+    steps,
+    parts,
+    finish: (outcomes) => parts.map((part, index) => part.finish(outcomes.filter((_, i) => steps[i]!.part === index))),
+  };
+};

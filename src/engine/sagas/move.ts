@@ -1,0 +1,63 @@
+import type { Effect } from './effect.js';
+import type { SagaBuilder, Step } from './saga.js';
+import { diskTarget, hvInstance, nodeName } from './targets.js';
+
+/**
+ * Moving an instance (live or non-live migration, failover): reach its disks from the
+ * target, move the running instance, let go of the disks on the source. Undone, the
+ * target side is taken back and the instance stays (or runs again) on its source. A
+ * dead source is not waited on: with --ignore-consistency its steps may fail.
+ */
+export const moveSaga: SagaBuilder<'InstanceMoved'> = (event, ctx) => {
+  const d = event.data;
+  const instance = ctx.instance(d.instanceUuid);
+  const from = nodeName(ctx.state, d.fromNodeUuid);
+  const to = nodeName(ctx.state, d.toNodeUuid);
+  if (!instance || !from || !to) return { steps: [], finish: () => event };
+  const hv = hvInstance(instance);
+  const source = d.ignoreSourceFailures ? { mayFail: true } : {};
+  const steps: Step[] = [];
+  for (const disk of instance.disks) {
+    const target = diskTarget(ctx.state, instance, disk, d.toNodeUuid);
+    if (target) steps.push({ effect: { kind: 'disk', action: 'attach', target }, undo: (): Effect => ({ kind: 'disk', action: 'detach', target }) });
+  }
+  const startOnTarget: Step = { effect: { kind: 'hypervisor', action: 'start', nodeName: to, instance: hv }, undo: () => ({ kind: 'hypervisor', action: 'stop', nodeName: to, instance: hv }) };
+  if (d.running && d.how === 'live-migration') {
+    steps.push(startOnTarget, { effect: { kind: 'hypervisor', action: 'cleanup', nodeName: from, instance: hv } });
+  } else if (d.running) {
+    if (!d.sourceOffline) {
+      steps.push({
+        effect: { kind: 'hypervisor', action: 'stop', nodeName: from, instance: hv },
+        undo: () => ({ kind: 'hypervisor', action: 'start', nodeName: from, instance: hv }),
+        ...source,
+      });
+    }
+    steps.push(startOnTarget);
+  }
+  if (!d.sourceOffline) {
+    for (const disk of instance.disks) {
+      const target = diskTarget(ctx.state, instance, disk, d.fromNodeUuid);
+      if (target) steps.push({ effect: { kind: 'disk', action: 'detach', target }, ...source });
+    }
+  }
+  return { steps, finish: () => event };
+};
+
+/** After migrate --cleanup: stop the stray copies and let go of stray disks; an offline node's part may fail. */
+export const cleanupSaga: SagaBuilder<'InstanceCleanedUp'> = (event, ctx) => {
+  const instance = ctx.instance(event.data.instanceUuid);
+  if (!instance) return { steps: [], finish: () => event };
+  const steps: Step[] = [];
+  for (const nodeUuid of event.data.nodeUuids) {
+    const node = nodeName(ctx.state, nodeUuid);
+    if (!node) continue;
+    const offline = ctx.state.nodes.get(nodeUuid)?.offline ?? false;
+    const mayFail = offline ? { mayFail: true } : {};
+    steps.push({ effect: { kind: 'hypervisor', action: 'cleanup', nodeName: node, instance: hvInstance(instance) }, ...mayFail });
+    for (const disk of instance.disks) {
+      const target = diskTarget(ctx.state, instance, disk, nodeUuid);
+      if (target) steps.push({ effect: { kind: 'disk', action: 'detach', target }, ...mayFail });
+    }
+  }
+  return { steps, finish: () => event };
+};
