@@ -120,7 +120,9 @@ describe('opl: drivers that misbehave', () => {
     expect(Date.now() - started).toBeLessThan(20_000);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/driver 'sleeper' create of disk 0 of vm on node a1 did not finish within 1s and was killed/);
-    expect(await domainEvents(site)).toEqual(before);
+    // The decision was recorded before the driver ran, and its undoing after: no instance, nothing held.
+    expect(await domainEvents(site)).toEqual([...before, 'SagaBegun', 'SagaUndone']);
+    expect(await site.json<unknown[]>('instance', 'list')).toEqual([]);
     const calls = await driverCalls(site);
     expect(calls).toMatchObject([{ action: 'create', outcome: 'timeout', exitCode: null }]);
     const job = (await site.json<{ opcodes: { error: { kind: string } }[] }[]>('job', 'list')).at(-1)!;

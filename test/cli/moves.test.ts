@@ -51,7 +51,7 @@ describe('opl: migrate and failover to a chosen node', () => {
     expect(nodes.map((n) => [n.name, n.memoryFree])).toEqual([['a1', 4096], ['a2', 3072], ['b1', 4096]]);
     const events = await site.json<Logged[]>('audit', 'log', '--instance', 'web');
     // add: create + start; the refused migrate: none; the migrate: four steps.
-    expect(events.filter((e) => e.type === 'OpcodeStepDone')).toHaveLength(6);
+    expect(events.filter((e) => e.type === 'SagaStepSucceeded')).toHaveLength(6);
     expect(events.filter((e) => e.type === 'StorageDriverCalled').map((e) => `${e.data.action}@${e.data.node}`)).toEqual(['create@a1', 'attach@a2', 'detach@a1']);
     const replay = await site.json<{ instances: unknown[]; nodes: unknown[] }>('audit', 'replay');
     expect(replay.nodes).toEqual(nodes);

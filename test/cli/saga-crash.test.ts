@@ -71,7 +71,7 @@ describe('opl: a move\'s saga survives SIGKILL at every step', () => {
     delete site.env.OPL_FAULT_KILL_AT;
     expect(victim.signal).toBe('SIGKILL');
     expect((await site.json<Instance>('instance', 'info', 'app')).primaryNode).toBe(point === 'recorded' ? 'a2' : 'a1');
-    const stepsBefore = (await site.json<{ type: string }[]>('audit', 'log', '--job', jobId)).filter((e) => e.type === 'OpcodeStepDone').length;
+    const stepsBefore = (await site.json<{ type: string }[]>('audit', 'log', '--job', jobId)).filter((e) => e.type === 'SagaStepSucceeded').length;
     expect(stepsBefore).toBe(point === 'recorded' ? 4 : Number(point.slice(5)));
     await ok(site.opl('debug', 'delay', '0'));
     const job = await site.json<Job>('job', 'info', jobId);
