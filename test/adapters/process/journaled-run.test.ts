@@ -47,7 +47,10 @@ const crashMidCall = async (s: ReturnType<typeof setup>, callId: string, timeout
   let printed = '';
   engine.stdout.on('data', (c: Buffer) => (printed += c.toString()));
   const gone = new Promise((r) => engine.once('exit', r));
-  await until('the driver to run and its start to be recorded', () => s.calls().length === 1 && existsSync(join(s.journal, callId, 'started')));
+  await until('the driver to run and its start to be recorded', () => {
+    if (engine.exitCode !== null) throw new Error('the stand-in engine exited before the driver ran (is dist/ built?)');
+    return s.calls().length === 1 && existsSync(join(s.journal, callId, 'started'));
+  });
   engine.kill('SIGKILL');
   await gone;
   expect(printed).toBe(''); // the engine died before it learned anything
