@@ -97,7 +97,7 @@ describe('runJournaled', () => {
 
   it('after the caller is SIGKILLed, a retry past the call\'s deadline kills the driver and reports a timeout', async () => {
     const s = setup();
-    const driverPid = await crashMidCall(s, 'call-late', 1500);
+    const driverPid = await crashMidCall(s, 'call-late', 5000);
     const run = await runJournaled(COUNTED, s.options('call-late'));
     expect(run).toMatchObject({ exitCode: null, timedOut: true });
     expect(running(driverPid)).toBe(false);
@@ -107,7 +107,7 @@ describe('runJournaled', () => {
 
   it('at the timeout kills the driver and a grandchild that left for a session of its own', async () => {
     const s = setup();
-    const call = runJournaled(RUNAWAY, s.options('call-runaway', 3000));
+    const call = runJournaled(RUNAWAY, s.options('call-runaway', 5000));
     await until('both processes to run', () => existsSync(join(s.pool, 'driver')));
     const driver = Number(readFileSync(join(s.pool, 'driver'), 'utf8'));
     const grandchild = Number(readFileSync(join(s.pool, 'grandchild'), 'utf8'));
