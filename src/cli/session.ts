@@ -61,7 +61,7 @@ export const openSession = async (command: string, parsed: Parsed, io: Io): Prom
   const plane = createControlPlane({
     store,
     hypervisor: createFakeHypervisor(join(dataDir, 'nodes')),
-    storage: { ...fileStorage(join(dataDir, 'nodes')), blockdev: createBlockDeviceStorage(), ext: createExtDiskStorage(driverSearchPath(io.env)) },
+    storage: { ...fileStorage(join(dataDir, 'nodes')), blockdev: createBlockDeviceStorage(), ext: createExtDiskStorage(driverSearchPath(io.env), { journalDir: join(dataDir, 'driver-calls') }) },
     drivers: driverCatalog(driverSearchPath(io.env)),
     iallocators,
     iallocatorSearchPath: allocatorPath,

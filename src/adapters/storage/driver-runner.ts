@@ -1,6 +1,7 @@
 import { access, constants, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DriverAction, DriverStyle } from '../../domain/driver-protocol.js';
+import { runJournaled } from '../process/journaled-run.js';
 import { runBounded, type BoundedRun } from '../process/run-bounded.js';
 
 /** Ganeti's ExtStorage providers are found here, after OPL_STORAGE_DRIVER_PATH. */
@@ -47,15 +48,19 @@ export type DriverRun = BoundedRun;
 
 /**
  * Runs one driver executable with no arguments and a clean environment: the
- * protocol's variables and PATH, nothing else of ours.
+ * protocol's variables and PATH, nothing else of ours. With a journal, at most once
+ * per call id: a retry of the call gets the first run's result (see runJournaled).
  */
-export const runDriverScript = (path: string, env: Record<string, string>, timeoutMs: number, cwd: string): Promise<DriverRun> =>
-  runBounded(path, {
-    env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', ...env },
-    cwd,
-    timeoutMs,
-    outputLimit: OUTPUT_LIMIT,
-  });
+export const runDriverScript = (
+  path: string,
+  env: Record<string, string>,
+  timeoutMs: number,
+  cwd: string,
+  journal?: { dir: string; callId: string },
+): Promise<DriverRun> => {
+  const options = { env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', ...env }, cwd, timeoutMs, outputLimit: OUTPUT_LIMIT };
+  return journal ? runJournaled(path, { ...options, journal }) : runBounded(path, options);
+};
 
 export interface DriverDiagnosis {
   driver: string;

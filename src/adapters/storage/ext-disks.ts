@@ -12,8 +12,16 @@ import { driverScripts, findDriver, runDriverScript, type DriverRun, type Driver
 
 const STDERR_LINES_LOGGED = 20;
 
+export interface ExtDiskStorageOptions {
+  /**
+   * Where driver calls are journaled: with it, a call that carries a call id runs its
+   * driver at most once, and a retry with that id gets the first run's result.
+   */
+  journalDir?: string;
+}
+
 /** `ext:POOL` disks: every operation is the pool's driver's executable for it. */
-export const createExtDiskStorage = (searchPath: readonly string[]): DiskStorage => {
+export const createExtDiskStorage = (searchPath: readonly string[], options: ExtDiskStorageOptions = {}): DiskStorage => {
   const scriptsFor = async (target: DiskTarget): Promise<{ scripts: DriverScripts; driver: string; pool: string; timeoutMs: number }> => {
     const pool = target.pool;
     if (!pool) throw new Error(`storage pool '${target.disk.pool ?? '?'}' of disk ${target.disk.index} no longer exists`);
@@ -37,7 +45,8 @@ export const createExtDiskStorage = (searchPath: readonly string[]): DiskStorage
     const { scripts, driver, pool, timeoutMs } = await scriptsFor(target);
     const script = await scripts.script(action);
     if (!script) return undefined;
-    const run = await runDriverScript(script, driverEnvironment(action, target, extra), timeoutMs, scripts.dir);
+    const journal = options.journalDir !== undefined && ctx.callId !== undefined ? { dir: options.journalDir, callId: ctx.callId } : undefined;
+    const run = await runDriverScript(script, driverEnvironment(action, target, extra), timeoutMs, scripts.dir, journal);
     const lines = run.stderr.split('\n').filter((l) => l.trim() !== '');
     for (const line of lines.slice(0, STDERR_LINES_LOGGED)) await ctx.log('info', `${driver} ${action}: ${line}`);
     if (lines.length > STDERR_LINES_LOGGED) await ctx.log('info', `${driver} ${action}: (${lines.length - STDERR_LINES_LOGGED} more lines of stderr)`);

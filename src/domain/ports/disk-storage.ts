@@ -32,6 +32,12 @@ export interface DriverCall {
 
 /** How storage reports back while it works: each driver call, and what a driver said. */
 export interface StorageContext {
+  /**
+   * The id of the intent event recorded before this call. A successor engine retrying
+   * the call passes the same id, and gets the first call's result instead of a second
+   * run where the storage can tell (external drivers, with a call journal).
+   */
+  callId?: string;
   recordCall(call: DriverCall): Promise<void>;
   log(level: 'info' | 'warning' | 'error', message: string): Promise<void>;
 }
