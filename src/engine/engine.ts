@@ -91,7 +91,7 @@ export const createEngine = (deps: EngineDeps): Engine => {
         : recordJob(job, opIndex, done));
       return;
     }
-    const status = outcome.kind === 'cancelled' ? 'canceled' : 'error';
+    const status = outcome.kind === 'canceled' ? 'canceled' : 'error';
     await recordJob(
       job,
       opIndex,
@@ -142,7 +142,7 @@ export const createEngine = (deps: EngineDeps): Engine => {
       }
       const op = job.opcodes[index]!;
       if (job.cancelRequested) {
-        await finish(job, index, failure('cancelled', 'canceled', `canceled by request before opcode ${index} ran`));
+        await finish(job, index, failure('canceled', 'canceled', `canceled by request before opcode ${index} ran`));
         return;
       }
       if (op.status === 'running') {
@@ -440,7 +440,7 @@ export const createEngine = (deps: EngineDeps): Engine => {
     while (Date.now() < until) {
       await new Promise((r) => setTimeout(r, Math.min(100, until - Date.now())));
       await projector.catchUp();
-      if (job.cancelRequested) return E.left(failure('cancelled', 'canceled', 'canceled by request while running'));
+      if (job.cancelRequested) return E.left(failure('canceled', 'canceled', 'canceled by request while running'));
     }
     if (opcode.fail) return E.left(failure('application', 'test_failure', 'OP_TEST_DELAY was asked to fail'));
     return E.right(null);
