@@ -1,5 +1,5 @@
 import type { ClusterEvent } from './events.js';
-import { DEFAULT_BLOCKDEV_PREFIXES, type ClusterState, type NodeUsage } from './cluster-state.js';
+import { DEFAULT_BLOCKDEV_PREFIXES, localDiskMib, type ClusterState, type NodeUsage } from './cluster-state.js';
 import { BUILTIN_IALLOCATOR } from './templates.js';
 import { beginSaga, endSaga } from './saga-holds.js';
 
@@ -119,7 +119,7 @@ export const evolveCluster = (state: ClusterState, event: ClusterEvent, revision
         activeDevices: [],
       });
       state.instanceByName.set(d.instanceName, d.instanceUuid);
-      reserve(state, d.primaryNodeUuid, { memoryMib: d.memoryMib, vcpus: d.vcpus, instances: 1 });
+      reserve(state, d.primaryNodeUuid, { memoryMib: d.memoryMib, vcpus: d.vcpus, instances: 1, diskMib: localDiskMib(d) });
       return state;
     }
     case 'InstanceRemoved': {
@@ -129,6 +129,7 @@ export const evolveCluster = (state: ClusterState, event: ClusterEvent, revision
           memoryMib: -instance.memoryMib,
           vcpus: -instance.vcpus,
           instances: -1,
+          diskMib: -localDiskMib(instance),
         });
       }
       state.instances.delete(event.data.instanceUuid);
@@ -136,8 +137,12 @@ export const evolveCluster = (state: ClusterState, event: ClusterEvent, revision
       return state;
     }
     case 'DiskGrown': {
-      const disk = state.instances.get(event.data.instanceUuid)?.disks[event.data.index];
-      if (disk) disk.sizeMib = event.data.sizeMib;
+      const instance = state.instances.get(event.data.instanceUuid);
+      const disk = instance?.disks[event.data.index];
+      if (!instance || !disk) return state;
+      const before = localDiskMib(instance);
+      disk.sizeMib = event.data.sizeMib;
+      reserve(state, instance.primaryNodeUuid, { memoryMib: 0, vcpus: 0, instances: 0, diskMib: localDiskMib(instance) - before });
       return state;
     }
     case 'InstanceRenamed': {
@@ -154,8 +159,9 @@ export const evolveCluster = (state: ClusterState, event: ClusterEvent, revision
     case 'InstanceMoved': {
       const instance = state.instances.get(event.data.instanceUuid);
       if (!instance) return state;
-      const load = { memoryMib: instance.memoryMib, vcpus: instance.vcpus, instances: 1 };
-      reserve(state, event.data.fromNodeUuid, { memoryMib: -load.memoryMib, vcpus: -load.vcpus, instances: -1 });
+      // Local disks cannot move (the decider refuses), but the count follows the primary regardless.
+      const load = { memoryMib: instance.memoryMib, vcpus: instance.vcpus, instances: 1, diskMib: localDiskMib(instance) };
+      reserve(state, event.data.fromNodeUuid, { memoryMib: -load.memoryMib, vcpus: -load.vcpus, instances: -1, diskMib: -load.diskMib });
       reserve(state, event.data.toNodeUuid, load);
       instance.primaryNodeUuid = event.data.toNodeUuid;
       instance.activeDevices = [];
@@ -190,7 +196,7 @@ export const evolveCluster = (state: ClusterState, event: ClusterEvent, revision
       const memoryDelta = d.memoryMib === undefined ? 0 : d.memoryMib - instance.memoryMib;
       const vcpuDelta = d.vcpus === undefined ? 0 : d.vcpus - instance.vcpus;
       if (memoryDelta !== 0 || vcpuDelta !== 0) {
-        reserve(state, instance.primaryNodeUuid, { memoryMib: memoryDelta, vcpus: vcpuDelta, instances: 0 });
+        reserve(state, instance.primaryNodeUuid, { memoryMib: memoryDelta, vcpus: vcpuDelta, instances: 0, diskMib: 0 });
       }
       if (d.memoryMib !== undefined) instance.memoryMib = d.memoryMib;
       if (d.vcpus !== undefined) instance.vcpus = d.vcpus;
@@ -201,8 +207,9 @@ export const evolveCluster = (state: ClusterState, event: ClusterEvent, revision
 };
 
 const reserve = (state: ClusterState, nodeUuid: string, delta: NodeUsage): void => {
-  const usage = state.usage.get(nodeUuid) ?? { memoryMib: 0, vcpus: 0, instances: 0 };
+  const usage = state.usage.get(nodeUuid) ?? { memoryMib: 0, vcpus: 0, instances: 0, diskMib: 0 };
   usage.memoryMib += delta.memoryMib;
+  usage.diskMib += delta.diskMib;
   usage.vcpus += delta.vcpus;
   usage.instances += delta.instances;
   state.usage.set(nodeUuid, usage);

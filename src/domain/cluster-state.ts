@@ -1,5 +1,5 @@
 import type { ClusterEvent, DiskRecord } from './events.js';
-import type { DiskTemplate } from './templates.js';
+import { DTS_LOCAL, type DiskTemplate } from './templates.js';
 
 /**
  * The cluster configuration as the `cluster` stream defines it: one consistent state
@@ -71,6 +71,8 @@ export interface NodeUsage {
   memoryMib: number;
   vcpus: number;
   instances: number;
+  /** Sizes of node-local (DTS_LOCAL: `file`) disks of the instances whose primary the node is. */
+  diskMib: number;
 }
 
 /** What a saga holds while it runs: undone, hold by hold, when it ends. */
@@ -133,10 +135,22 @@ export const emptyClusterState = (): ClusterState => ({
 });
 
 export const nodeUsage = (state: ClusterState, nodeUuid: string): NodeUsage =>
-  state.usage.get(nodeUuid) ?? { memoryMib: 0, vcpus: 0, instances: 0 };
+  state.usage.get(nodeUuid) ?? { memoryMib: 0, vcpus: 0, instances: 0, diskMib: 0 };
 
 export const freeMemoryMib = (state: ClusterState, node: NodeConfig): number =>
   node.memoryMib - nodeUsage(state, node.uuid).memoryMib;
+
+/**
+ * Local disk left on a node, or undefined when the node declares none: a node added
+ * without `--disk` has `diskMib` 0, which means "not accounted", not "full", so its
+ * local disks are limited only by the node itself, as before local disk was counted.
+ */
+export const freeLocalDiskMib = (state: ClusterState, node: NodeConfig): number | undefined =>
+  node.diskMib > 0 ? node.diskMib - nodeUsage(state, node.uuid).diskMib : undefined;
+
+/** What an instance's disks take from its primary node's local disk. */
+export const localDiskMib = (instance: Pick<InstanceConfig, 'diskTemplate' | 'disks'>): number =>
+  DTS_LOCAL.has(instance.diskTemplate) ? instance.disks.reduce((sum, d) => sum + d.sizeMib, 0) : 0;
 
 export const findGroup = (s: ClusterState, name: string) => lookup(s.groups, s.groupByName, name);
 export const findNode = (s: ClusterState, name: string) => lookup(s.nodes, s.nodeByName, name);

@@ -1,16 +1,12 @@
+import { failures, type Failure, type RefusalCode } from './failures.js';
+
 /**
- * The domain's failure vocabulary. Every refusal carries a code an operator (or a
- * script reading `--output json`) can branch on, and a one-line message that says
- * what was wrong and what was expected.
+ * A refusal: the opcode asks for something the configuration does not allow. Its code
+ * is one of the closed list in failures.ts an operator (or a script reading
+ * `--output json`) can branch on; its message is one line that says what was wrong and
+ * what was expected.
  */
-export type DomainErrorCode =
-  | 'not_found'
-  | 'already_exists'
-  | 'invalid_argument'
-  | 'wrong_state'
-  | 'insufficient_resources'
-  | 'in_use'
-  | 'not_supported';
+export type DomainErrorCode = RefusalCode;
 
 export class DomainError extends Error {
   override readonly name = 'DomainError';
@@ -20,15 +16,19 @@ export class DomainError extends Error {
   ) {
     super(message);
   }
+
+  /** The failure a job records for this refusal. */
+  toFailure(): Failure<DomainErrorCode> {
+    return { kind: 'application', code: this.code, message: this.message };
+  }
 }
 
-export const notFound = (what: string, name: string): DomainError =>
-  new DomainError('not_found', `${what} '${name}' does not exist`);
+const refusal = (f: Failure<DomainErrorCode>): DomainError => new DomainError(f.code, f.message);
 
-export const alreadyExists = (what: string, name: string): DomainError =>
-  new DomainError('already_exists', `${what} '${name}' already exists`);
-
-export const invalidArgument = (message: string): DomainError =>
-  new DomainError('invalid_argument', message);
-
-export const wrongState = (message: string): DomainError => new DomainError('wrong_state', message);
+export const notFound = (what: string, name: string): DomainError => refusal(failures.notFound(what, name));
+export const alreadyExists = (what: string, name: string): DomainError => refusal(failures.alreadyExists(what, name));
+export const invalidArgument = (message: string): DomainError => refusal(failures.invalidArgument(message));
+export const wrongState = (message: string): DomainError => refusal(failures.wrongState(message));
+export const insufficientResources = (message: string): DomainError => refusal(failures.insufficientResources(message));
+export const inUse = (message: string): DomainError => refusal(failures.inUse(message));
+export const notSupported = (message: string): DomainError => refusal(failures.notSupported(message));

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { StoredOpcode } from './opcodes.js';
 import { DISK_TEMPLATES } from './templates.js';
+import { FAILURE_KINDS, isFailureCode, type Failure } from './failures.js';
 
 /**
  * Every event type the log may hold, with the schema its stored payload is parsed
@@ -128,13 +129,25 @@ export const clusterEventSchemas = {
 } as const;
 
 const opcodeStatus = z.enum(['queued', 'waiting', 'running', 'canceling', 'canceled', 'success', 'error']);
-export const failureSchema = z.object({
-  /** Temporal's small taxonomy, plus the one an engine crash needs. */
-  kind: z.enum(['application', 'timeout', 'cancelled', 'engine_lost']),
-  code: z.string(),
-  message: z.string(),
-});
-export type Failure = z.infer<typeof failureSchema>;
+/**
+ * A failure as the log holds it, read into today's vocabulary (an upcaster: what is
+ * stored is never rewritten). Logs written before the taxonomy was closed spell the
+ * kind 'cancelled'; it is read as 'canceled'. A code this version does not know (from a
+ * newer writer, or a typo in an old one) is read as 'internal_error' rather than
+ * refusing to read the log, and the stored code is kept at the end of the message.
+ */
+export const failureSchema = z
+  .object({
+    kind: z.preprocess((kind) => (kind === 'cancelled' ? 'canceled' : kind), z.enum(FAILURE_KINDS)),
+    code: z.string(),
+    message: z.string(),
+  })
+  .transform(({ kind, code, message }): Failure =>
+    isFailureCode(code)
+      ? { kind, code, message }
+      : { kind, code: 'internal_error', message: `${message} (recorded with code '${code}', unknown to this version)` },
+  );
+export type { Failure };
 
 export const jobEventSchemas = {
   /** Appended to the `job-queue` stream; the job id is that event's revision + 1. */

@@ -1,4 +1,4 @@
-import { findInstance, type ClusterState, type Hold, type NodeUsage, type PendingSaga } from './cluster-state.js';
+import { findInstance, localDiskMib, nodeUsage, type ClusterState, type Hold, type NodeUsage, type PendingSaga } from './cluster-state.js';
 import { DomainError, wrongState } from './errors.js';
 import { parseDecidedEvent, type ClusterEvent, type EventOf } from './events.js';
 import type { Opcode } from './opcodes.js';
@@ -16,7 +16,7 @@ export const holdsOf = (state: ClusterState, events: readonly ClusterEvent[]): H
     switch (event.type) {
       case 'InstanceAdded': {
         const d = event.data;
-        holds.push({ kind: 'usage', nodeUuid: d.primaryNodeUuid, delta: usage(d.memoryMib, d.vcpus, 1) });
+        holds.push({ kind: 'usage', nodeUuid: d.primaryNodeUuid, delta: usage(d.memoryMib, d.vcpus, 1, localDiskMib(d)) });
         holds.push({ kind: 'name', name: d.instanceName }, { kind: 'instance', instanceUuid: d.instanceUuid });
         for (const disk of d.disks) if (disk.adopted) holds.push({ kind: 'device', path: disk.logicalId });
         break;
@@ -24,7 +24,16 @@ export const holdsOf = (state: ClusterState, events: readonly ClusterEvent[]): H
       case 'InstanceMoved': {
         const instance = state.instances.get(event.data.instanceUuid);
         // The target carries the instance from the start of the move, the source until its end.
-        if (instance) holds.push({ kind: 'usage', nodeUuid: event.data.toNodeUuid, delta: usage(instance.memoryMib, instance.vcpus, 1) });
+        if (instance) holds.push({ kind: 'usage', nodeUuid: event.data.toNodeUuid, delta: usage(instance.memoryMib, instance.vcpus, 1, localDiskMib(instance)) });
+        holds.push({ kind: 'instance', instanceUuid: event.data.instanceUuid });
+        break;
+      }
+      case 'DiskGrown': {
+        const instance = state.instances.get(event.data.instanceUuid);
+        const disk = instance?.disks[event.data.index];
+        // Only local disks take room on the node; the growth is held until it is done.
+        const growth = instance && disk ? localDiskMib({ diskTemplate: instance.diskTemplate, disks: [{ ...disk, sizeMib: event.data.sizeMib - disk.sizeMib }] }) : 0;
+        if (instance && growth > 0) holds.push({ kind: 'usage', nodeUuid: instance.primaryNodeUuid, delta: usage(0, 0, 0, growth) });
         holds.push({ kind: 'instance', instanceUuid: event.data.instanceUuid });
         break;
       }
@@ -38,7 +47,7 @@ export const holdsOf = (state: ClusterState, events: readonly ClusterEvent[]): H
   return dedupe(holds);
 };
 
-const usage = (memoryMib: number, vcpus: number, instances: number): NodeUsage => ({ memoryMib, vcpus, instances }) as NodeUsage;
+const usage = (memoryMib: number, vcpus: number, instances: number, diskMib: number): NodeUsage => ({ memoryMib, vcpus, instances, diskMib });
 
 const holdKey = (h: Exclude<Hold, { kind: 'usage' }>): string => (h.kind === 'name' ? h.name : h.kind === 'device' ? h.path : h.instanceUuid);
 
@@ -55,10 +64,13 @@ const dedupe = (holds: Hold[]): Hold[] => {
 };
 
 const addUsage = (state: ClusterState, nodeUuid: string, delta: NodeUsage, sign: 1 | -1): void => {
-  const current = state.usage.get(nodeUuid) ?? ({ memoryMib: 0, vcpus: 0, instances: 0 } as NodeUsage);
-  const next = { ...current } as Record<string, number>;
-  for (const [key, value] of Object.entries(delta) as [string, number][]) next[key] = (next[key] ?? 0) + sign * value;
-  state.usage.set(nodeUuid, next as unknown as NodeUsage);
+  const current = nodeUsage(state, nodeUuid);
+  state.usage.set(nodeUuid, {
+    memoryMib: current.memoryMib + sign * delta.memoryMib,
+    vcpus: current.vcpus + sign * delta.vcpus,
+    instances: current.instances + sign * delta.instances,
+    diskMib: current.diskMib + sign * delta.diskMib,
+  });
 };
 
 const apply = (state: ClusterState, saga: PendingSaga, hold: Hold, sign: 1 | -1): void => {

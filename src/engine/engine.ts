@@ -115,7 +115,7 @@ export const createEngine = (deps: EngineDeps): Engine => {
       const inFlight = op.saga !== undefined && op.saga.ended === undefined;
       // A saga under way is finished or undone first: a cancel cannot leave half a move.
       if (job.cancelRequested && !inFlight) {
-        await jobLog.finish(job, index, failure('cancelled', 'canceled', `canceled by request before opcode ${index} ran`));
+        await jobLog.finish(job, index, failure('canceled', 'canceled', `canceled by request before opcode ${index} ran`));
         return;
       }
       const recovery = lost ? await recover(job, index, op) : 'run';

@@ -40,7 +40,7 @@ export const createJobLog = (store: EventStore, recorder: Recorder): JobLog => {
         await (last ? record(job, opIndex, done, { type: 'JobFinished', data: { jobId: job.id, status: 'success' } }) : record(job, opIndex, done));
         return;
       }
-      const status = outcome.kind === 'cancelled' ? 'canceled' : 'error';
+      const status = outcome.kind === 'canceled' ? 'canceled' : 'error';
       await record(
         job,
         opIndex,

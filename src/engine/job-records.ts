@@ -1,4 +1,5 @@
 import type { JobEvent, Failure } from '../domain/events.js';
+import type { FailureCode } from '../domain/failures.js';
 import type { EventMetadata, NewEvent } from '../domain/ports/event-store.js';
 
 /** How the engine stamps what it writes: one place for ids, time and causation. */
@@ -29,4 +30,4 @@ export const metadataFor = (r: Recorder, actor: string, jobId: number, opIndex?:
   correlationId: `job-${jobId}`,
 });
 
-export const failure = (kind: Failure['kind'], code: string, message: string): Failure => ({ kind, code, message });
+export const failure = (kind: Failure['kind'], code: FailureCode, message: string): Failure => ({ kind, code, message });

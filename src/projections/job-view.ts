@@ -159,7 +159,7 @@ export const evolveJob = (job: JobView, event: Exclude<JobEvent, { type: 'JobSub
     case 'OpcodeFailed': {
       const op = job.opcodes[event.data.opIndex];
       if (!op) return;
-      op.status = event.data.failure.kind === 'cancelled' ? 'canceled' : 'error';
+      op.status = event.data.failure.kind === 'canceled' ? 'canceled' : 'error';
       op.endedAt = at;
       op.error = event.data.failure;
       return;

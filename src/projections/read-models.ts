@@ -1,4 +1,4 @@
-import { freeMemoryMib, instancesUsingPool, nodeUsage } from '../domain/cluster-state.js';
+import { freeLocalDiskMib, freeMemoryMib, instancesUsingPool, nodeUsage } from '../domain/cluster-state.js';
 import type { JobView } from './job-view.js';
 import type { Views } from './views.js';
 
@@ -42,6 +42,8 @@ export interface NodeInfo {
   cpus: number;
   vcpusUsed: number;
   diskTotal: number;
+  /** Local disk left for `file` disks, in MiB; null when the node declared no local disk (not accounted). */
+  diskFree: number | null;
   offline: boolean;
   drained: boolean;
   vmCapable: boolean;
@@ -153,6 +155,7 @@ export const nodeInfos = (views: Views): NodeInfo[] => {
       cpus: n.cpus,
       vcpusUsed: nodeUsage(s, n.uuid).vcpus,
       diskTotal: n.diskMib,
+      diskFree: freeLocalDiskMib(s, n) ?? null,
       offline: n.offline,
       drained: n.drained,
       vmCapable: n.vmCapable,

@@ -1,5 +1,5 @@
 import * as E from 'fp-ts/lib/Either.js';
-import { decideCluster } from '../../domain/cluster-decide.js';
+import { deciders, inCluster } from '../../domain/decide/index.js';
 import { BGL, exclusive } from '../../domain/locks.js';
 import { failure } from '../job-records.js';
 import type { Handlers } from './handler.js';
@@ -8,16 +8,16 @@ import type { Handlers } from './handler.js';
 export const debugHandlers = {
   OP_TEST_DELAY: {
     locks: (_s, op) => [BGL, ...op.lockInstances.map((name) => exclusive('instance', name))],
-    decide: decideCluster,
+    decide: inCluster(deciders.OP_TEST_DELAY),
     async run(op, ctx) {
-      const checked = decideCluster(await ctx.state(), op, { newUuid: () => '' });
+      const checked = inCluster(deciders.OP_TEST_DELAY)(await ctx.state(), op, { newUuid: () => '' });
       if (E.isLeft(checked)) return E.left(failure('application', checked.left.code, checked.left.message));
       await ctx.log(`sleeping for ${op.durationSeconds}s`);
       const until = Date.now() + op.durationSeconds * 1000;
       while (Date.now() < until) {
         await new Promise((r) => setTimeout(r, Math.min(100, until - Date.now())));
         await ctx.projector.catchUp();
-        if (ctx.job.cancelRequested) return E.left(failure('cancelled', 'canceled', 'canceled by request while running'));
+        if (ctx.job.cancelRequested) return E.left(failure('canceled', 'canceled', 'canceled by request while running'));
       }
       if (op.fail) return E.left(failure('application', 'test_failure', 'OP_TEST_DELAY was asked to fail'));
       return E.right(null);

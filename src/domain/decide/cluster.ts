@@ -1,0 +1,56 @@
+import { type ClusterState, findInstance, instancesUsingPool } from '../cluster-state.js';
+import { alreadyExists, inUse, invalidArgument, notFound, wrongState } from '../errors.js';
+import type { ClusterEvent } from '../events.js';
+import type { OpcodeOf } from '../opcodes.js';
+import { type DecideContext, type Decision, ok, refuse } from './shared.js';
+
+export const decideClusterInit = (state: ClusterState, op: OpcodeOf<'OP_CLUSTER_INIT'>, ctx: DecideContext): Decision => {
+  if (state.params) return refuse(wrongState(`the cluster is already initialised as '${state.params.name}'`));
+  return ok({
+    type: 'ClusterInitialized',
+    data: {
+      clusterName: op.clusterName,
+      clusterUuid: ctx.newUuid(),
+      enabledDiskTemplates: op.enabledDiskTemplates,
+      vcpuRatio: op.vcpuRatio,
+      ...(op.sharedFileStorageDir !== undefined && { sharedFileStorageDir: op.sharedFileStorageDir }),
+      blockdevPrefixes: op.blockdevPrefixes,
+      iallocatorTimeoutSeconds: op.iallocatorTimeoutSeconds,
+      defaultIallocator: op.defaultIallocator,
+    },
+  });
+};
+
+export const decideClusterSetParams = (state: ClusterState, op: OpcodeOf<'OP_CLUSTER_SET_PARAMS'>): Decision => {
+  const { type: _type, addPool, removePool, ...params } = op;
+  const changes = Object.fromEntries(Object.entries(params).filter(([, v]) => v !== undefined)) as typeof params;
+  if (Object.keys(changes).length === 0 && !addPool && !removePool) {
+    return refuse(invalidArgument('cluster modify: nothing to change; give at least one parameter'));
+  }
+  if (op.enabledDiskTemplates) {
+    const enabled = new Set(op.enabledDiskTemplates);
+    const user = [...state.instances.values()].find((i) => !enabled.has(i.diskTemplate));
+    if (user) return refuse(inUse(`disk template '${user.diskTemplate}' is still used by instance '${user.name}'`));
+  }
+  const events: ClusterEvent[] = [];
+  if (Object.keys(changes).length > 0) events.push({ type: 'ClusterModified', data: changes });
+  if (removePool !== undefined) {
+    if (!state.pools.has(removePool)) return refuse(notFound('storage pool', removePool));
+    const users = instancesUsingPool(state, removePool).map((i) => i.name);
+    if (users.length > 0) return refuse(inUse(`storage pool '${removePool}' is used by instances: ${users.sort().join(', ')}`));
+    events.push({ type: 'PoolRemoved', data: { poolName: removePool } });
+  }
+  if (addPool) {
+    if (state.pools.has(addPool.poolName) && addPool.poolName !== removePool) {
+      return refuse(alreadyExists('storage pool', addPool.poolName));
+    }
+    events.push({ type: 'PoolAdded', data: { poolName: addPool.poolName, driver: addPool.driver, params: addPool.params, timeoutSeconds: addPool.timeoutSeconds } });
+  }
+  return ok(...events);
+};
+
+/** Ganeti's OP_TEST_DELAY changes nothing; it only needs the instances it locks to exist. */
+export const decideTestDelay = (state: ClusterState, op: OpcodeOf<'OP_TEST_DELAY'>): Decision => {
+  const missing = op.lockInstances.find((name) => !findInstance(state, name));
+  return missing === undefined ? ok() : refuse(notFound('instance', missing));
+};
