@@ -1,12 +1,10 @@
 import * as E from 'fp-ts/lib/Either.js';
 import type { Either } from 'fp-ts/lib/Either.js';
-import { deciders, inCluster } from '../../domain/decide/index.js';
 import { DomainError } from '../../domain/errors.js';
 import type { Failure } from '../../domain/events.js';
-import { BGL, exclusive, shared } from '../../domain/locks.js';
 import type { OpcodeOf, OpcodeType } from '../../domain/opcodes.js';
 import { failure } from '../job-records.js';
-import type { HandlerContext, Handlers, Prepared } from './handler.js';
+import type { Extras, HandlerContext, Prepared } from './handler.js';
 
 const refused = (error: DomainError): Failure => failure('application', error.code, error.message);
 
@@ -25,15 +23,10 @@ const missingDriver = async (driver: string | undefined, ctx: HandlerContext): P
 const checked = <T extends OpcodeType>(opcode: OpcodeOf<T>, problem: Failure | undefined): Either<Failure, Prepared<T>> =>
   problem ? E.left(problem) : E.right({ opcode });
 
-/** Opcodes that change only the configuration: no saga, the decided events are the whole effect. */
-export const configHandlers = {
-  OP_CLUSTER_INIT: { locks: () => [exclusive('cluster', 'cluster')], prepare: async (op, ctx) => checked(op, await missingAllocator(op.defaultIallocator, ctx)), decide: deciders.OP_CLUSTER_INIT },
-  OP_CLUSTER_SET_PARAMS: { locks: () => [exclusive('cluster', 'cluster')], prepare: async (op, ctx) => checked(op, (await missingDriver(op.addPool?.driver, ctx)) ?? (await missingAllocator(op.defaultIallocator, ctx))), decide: inCluster(deciders.OP_CLUSTER_SET_PARAMS) },
-  OP_GROUP_ADD: { locks: (_s, op) => [BGL, exclusive('group', op.groupName)], decide: inCluster(deciders.OP_GROUP_ADD) },
-  OP_GROUP_REMOVE: { locks: (_s, op) => [BGL, exclusive('group', op.groupName)], decide: inCluster(deciders.OP_GROUP_REMOVE) },
-  OP_GROUP_SET_PARAMS: { locks: (_s, op) => [BGL, exclusive('group', op.groupName)], decide: inCluster(deciders.OP_GROUP_SET_PARAMS) },
-  OP_GROUP_RENAME: { locks: (_s, op) => [BGL, exclusive('group', op.groupName), exclusive('group', op.newName)], decide: inCluster(deciders.OP_GROUP_RENAME) },
-  OP_NODE_ADD: { locks: (_s, op) => [BGL, shared('group', op.groupName), exclusive('node', op.nodeName)], decide: inCluster(deciders.OP_NODE_ADD) },
-  OP_NODE_SET_PARAMS: { locks: (_s, op) => [BGL, exclusive('node', op.nodeName)], decide: inCluster(deciders.OP_NODE_SET_PARAMS) },
-  OP_NODE_REMOVE: { locks: (_s, op) => [BGL, exclusive('node', op.nodeName)], decide: inCluster(deciders.OP_NODE_REMOVE) },
-} satisfies Partial<Handlers>;
+/** What the cluster opcodes check in the world before they are decided. */
+export const clusterPreparations = {
+  OP_CLUSTER_INIT: { prepare: async (op, ctx) => checked(op, await missingAllocator(op.defaultIallocator, ctx)) },
+  OP_CLUSTER_SET_PARAMS: {
+    prepare: async (op, ctx) => checked(op, (await missingDriver(op.addPool?.driver, ctx)) ?? (await missingAllocator(op.defaultIallocator, ctx))),
+  },
+} satisfies Extras;

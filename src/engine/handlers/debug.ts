@@ -1,16 +1,13 @@
 import * as E from 'fp-ts/lib/Either.js';
-import { deciders, inCluster } from '../../domain/decide/index.js';
-import { BGL, exclusive } from '../../domain/locks.js';
+import { logicalUnits } from '../../domain/decide/index.js';
 import { failure } from '../job-records.js';
-import type { Handlers } from './handler.js';
+import type { Extras } from './handler.js';
 
 /** Ganeti's OP_TEST_DELAY: sleeps holding its locks, can be canceled while it sleeps, and can be told to fail. */
 export const debugHandlers = {
   OP_TEST_DELAY: {
-    locks: (_s, op) => [BGL, ...op.lockInstances.map((name) => exclusive('instance', name))],
-    decide: inCluster(deciders.OP_TEST_DELAY),
     async run(op, ctx) {
-      const checked = inCluster(deciders.OP_TEST_DELAY)(await ctx.state(), op, { newUuid: () => '' });
+      const checked = logicalUnits.OP_TEST_DELAY.decide(await ctx.state(), op, { newUuid: () => '' });
       if (E.isLeft(checked)) return E.left(failure('application', checked.left.code, checked.left.message));
       await ctx.log(`sleeping for ${op.durationSeconds}s`);
       const until = Date.now() + op.durationSeconds * 1000;
@@ -23,4 +20,4 @@ export const debugHandlers = {
       return E.right(null);
     },
   },
-} satisfies Partial<Handlers>;
+} satisfies Extras;

@@ -45,3 +45,6 @@ export interface Handler<T extends OpcodeType> {
 }
 
 export type Handlers = { [T in OpcodeType]: Handler<T> };
+
+/** What the engine adds to an opcode's logical unit: preparation that looks at the world, or running it outright. */
+export type Extras = { [T in OpcodeType]?: Pick<Handler<T>, 'prepare' | 'run'> };

@@ -2,19 +2,16 @@ import * as E from 'fp-ts/lib/Either.js';
 import type { Either } from 'fp-ts/lib/Either.js';
 import { allocateRequest, relocateRequest } from '../../allocators/request.js';
 import type { CleanupObservation } from '../../domain/cluster-decide.js';
-import { deciders, inCluster } from '../../domain/decide/index.js';
-import { findInstance, type ClusterState } from '../../domain/cluster-state.js';
+import { findInstance } from '../../domain/cluster-state.js';
 import type { Failure } from '../../domain/events.js';
-import { BGL, exclusive, instanceLocks, shared } from '../../domain/locks.js';
 import { candidates } from '../../domain/mobility.js';
 import type { OpcodeOf } from '../../domain/opcodes.js';
 import type { Hypervisor } from '../../domain/ports/hypervisor.js';
 import { DTS_EXT_MIRROR } from '../../domain/templates.js';
-import type { HandlerContext, Handlers, Prepared } from './handler.js';
+import type { Extras, HandlerContext, Prepared } from './handler.js';
 import { consultIallocator } from './iallocator.js';
 import { observeInstance } from './observe.js';
 
-const onInstance = (state: ClusterState, op: { instanceName: string }) => instanceLocks(state, op.instanceName);
 
 /** With neither -n nor -I, a new instance goes where the cluster's default allocator says. */
 const placeNewInstance = async (op: OpcodeOf<'OP_INSTANCE_CREATE'>, ctx: HandlerContext): Promise<Either<Failure, Prepared<'OP_INSTANCE_CREATE'>>> => {
@@ -61,30 +58,10 @@ const prepareMove =
       await placeMove(op, ctx, hypervisor()),
     );
 
-/** Opcodes on instances: each decided, then carried out by the saga of its events. */
-export const instanceHandlers = (hypervisor: () => Hypervisor) =>
+/** What instance opcodes ask of allocators and nodes before they are decided. */
+export const instancePreparations = (hypervisor: () => Hypervisor) =>
   ({
-    OP_INSTANCE_CREATE: {
-      locks: (_s, op) => [BGL, ...(op.primaryNode ? [shared('node', op.primaryNode)] : []), exclusive('instance', op.instanceName)],
-      prepare: placeNewInstance,
-      decide: inCluster(deciders.OP_INSTANCE_CREATE),
-    },
-    OP_INSTANCE_REMOVE: { locks: onInstance, decide: inCluster(deciders.OP_INSTANCE_REMOVE) },
-    OP_INSTANCE_STARTUP: { locks: onInstance, decide: inCluster(deciders.OP_INSTANCE_STARTUP) },
-    OP_INSTANCE_SHUTDOWN: { locks: onInstance, decide: inCluster(deciders.OP_INSTANCE_SHUTDOWN) },
-    OP_INSTANCE_SET_PARAMS: { locks: onInstance, decide: inCluster(deciders.OP_INSTANCE_SET_PARAMS) },
-    OP_INSTANCE_GROW_DISK: { locks: onInstance, decide: inCluster(deciders.OP_INSTANCE_GROW_DISK) },
-    OP_INSTANCE_ACTIVATE_DISKS: { locks: onInstance, decide: inCluster(deciders.OP_INSTANCE_ACTIVATE_DISKS) },
-    OP_INSTANCE_DEACTIVATE_DISKS: { locks: onInstance, decide: inCluster(deciders.OP_INSTANCE_DEACTIVATE_DISKS) },
-    OP_INSTANCE_RENAME: { locks: (s, op) => [...onInstance(s, op), exclusive('instance', op.newName)], decide: inCluster(deciders.OP_INSTANCE_RENAME) },
-    OP_INSTANCE_MIGRATE: {
-      locks: (s, op) => [...onInstance(s, op), ...(op.targetNode ? [shared('node', op.targetNode)] : [])],
-      prepare: prepareMove(hypervisor),
-      decide: inCluster(deciders.OP_INSTANCE_MIGRATE),
-    },
-    OP_INSTANCE_FAILOVER: {
-      locks: (s, op) => [...onInstance(s, op), ...(op.targetNode ? [shared('node', op.targetNode)] : [])],
-      prepare: prepareMove(hypervisor),
-      decide: inCluster(deciders.OP_INSTANCE_FAILOVER),
-    },
-  }) satisfies Partial<Handlers>;
+    OP_INSTANCE_CREATE: { prepare: placeNewInstance },
+    OP_INSTANCE_MIGRATE: { prepare: prepareMove(hypervisor) },
+    OP_INSTANCE_FAILOVER: { prepare: prepareMove(hypervisor) },
+  }) satisfies Extras;
