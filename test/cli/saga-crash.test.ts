@@ -55,7 +55,7 @@ describe('opl: a move\'s saga survives SIGKILL at every step', () => {
     const site = newSite();
     site.env.OPL_FAULT_KILL_AT = 'sometime';
     const r = await site.opl('cluster', 'init', 'never');
-    expect([r.code, r.stderr]).toEqual([2, "opl: cluster init: OPL_FAULT_KILL_AT 'sometime': expected step:N or recorded\n"]);
+    expect([r.code, r.stderr]).toEqual([2, "opl: cluster init: OPL_FAULT_KILL_AT 'sometime': expected step:N, intent:N, reserved or recorded\n"]);
     delete site.env.OPL_FAULT_KILL_AT;
     expect((await site.opl('cluster', 'info')).code).not.toBe(0);
   });
