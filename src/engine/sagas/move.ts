@@ -23,7 +23,9 @@ export const moveSaga: SagaBuilder<'InstanceMoved'> = (event, ctx) => {
   }
   const startOnTarget: Step = { effect: { kind: 'hypervisor', action: 'start', nodeName: to, instance: hv }, undo: () => ({ kind: 'hypervisor', action: 'stop', nodeName: to, instance: hv }) };
   if (d.running && d.how === 'live-migration') {
-    steps.push(startOnTarget, { effect: { kind: 'hypervisor', action: 'cleanup', nodeName: from, instance: hv } });
+    steps.push(startOnTarget);
+    // Recorded by migrate --cleanup when the primary is offline: the source is not called, as in a failover.
+    if (!d.sourceOffline) steps.push({ effect: { kind: 'hypervisor', action: 'cleanup', nodeName: from, instance: hv }, ...source });
   } else if (d.running) {
     if (!d.sourceOffline) {
       steps.push({

@@ -1,0 +1,109 @@
+import { describe, expect, it } from 'vitest';
+import type { ClusterEvent, EventOf } from '../../../src/domain/events.js';
+import { planSaga } from '../../../src/engine/sagas/index.js';
+import { clusterWith, disk, foldInto, hv, instanceAdded, target } from './fixtures.js';
+
+const d0 = disk(0, '/srv/shared/s1/disk0');
+const d1 = disk(1, '/srv/shared/s1/disk1');
+const running = (): ClusterEvent[] => [instanceAdded('s1', 'sharedfile', [d0, d1]), { type: 'InstanceStarted', data: { instanceUuid: 'uuid-s1', nodeUuid: 'node-n1' } }];
+const moved = (how: EventOf<'InstanceMoved'>['data']['how'], more: Partial<EventOf<'InstanceMoved'>['data']> = {}): EventOf<'InstanceMoved'> => ({
+  type: 'InstanceMoved',
+  data: { instanceUuid: 'uuid-s1', fromNodeUuid: 'node-n1', toNodeUuid: 'node-n2', how, running: true, sourceOffline: false, ignoreSourceFailures: false, ...more },
+});
+const offline = (node: string): ClusterEvent => ({ type: 'NodeModified', data: { nodeUuid: `node-${node}`, offline: true } });
+
+const attach = (d: typeof d0, node: string, peers?: string[]) => ({ effect: { kind: 'disk', action: 'attach', target: target('s1', 'sharedfile', d, node, peers) }, undo: expect.any(Function), part: 0 });
+const detach = (d: typeof d0, node: string, more: object = {}, peers?: string[]) => ({ effect: { kind: 'disk', action: 'detach', target: target('s1', 'sharedfile', d, node, peers) }, ...more, part: 0 });
+const hvStep = (action: string, node: string, more: object = {}) => ({ effect: { kind: 'hypervisor', action, nodeName: node, instance: hv('s1') }, ...more, part: 0 });
+
+describe('move saga', () => {
+  it('live migration: attaches on the target, starts there, cleans up and detaches the source', () => {
+    const plan = planSaga(clusterWith(...running()), [moved('live-migration')]);
+    expect(plan.steps).toEqual([attach(d0, 'n2'), attach(d1, 'n2'), hvStep('start', 'n2', { undo: expect.any(Function) }), hvStep('cleanup', 'n1'), detach(d0, 'n1'), detach(d1, 'n1')]);
+    // Undone, the target is taken back: the instance stopped there, its disks detached there.
+    expect(plan.steps[2]!.undo!({})).toEqual({ kind: 'hypervisor', action: 'stop', nodeName: 'n2', instance: hv('s1') });
+    expect(plan.steps[1]!.undo!({ device: '/dev/x' })).toEqual({ kind: 'disk', action: 'detach', target: target('s1', 'sharedfile', d1, 'n2') });
+    expect(plan.finish(plan.steps.map(() => ({})))).toEqual([moved('live-migration')]);
+  });
+
+  it('non-live migration: stops the source first; undone, restarts it there', () => {
+    const plan = planSaga(clusterWith(...running()), [moved('non-live-migration')]);
+    expect(plan.steps).toEqual([
+      attach(d0, 'n2'),
+      attach(d1, 'n2'),
+      hvStep('stop', 'n1', { undo: expect.any(Function) }),
+      hvStep('start', 'n2', { undo: expect.any(Function) }),
+      detach(d0, 'n1'),
+      detach(d1, 'n1'),
+    ]);
+    expect(plan.steps[2]!.undo!({})).toEqual({ kind: 'hypervisor', action: 'start', nodeName: 'n1', instance: hv('s1') });
+    expect(plan.steps[3]!.undo!({})).toEqual({ kind: 'hypervisor', action: 'stop', nodeName: 'n2', instance: hv('s1') });
+  });
+
+  it('failover of a running instance: stop on the source (restarted there if undone), start on the target', () => {
+    const plan = planSaga(clusterWith(...running()), [moved('failover')]);
+    expect(plan.steps).toEqual([
+      attach(d0, 'n2'),
+      attach(d1, 'n2'),
+      hvStep('stop', 'n1', { undo: expect.any(Function) }),
+      hvStep('start', 'n2', { undo: expect.any(Function) }),
+      detach(d0, 'n1'),
+      detach(d1, 'n1'),
+    ]);
+    expect(plan.steps[2]!.undo!({})).toEqual({ kind: 'hypervisor', action: 'start', nodeName: 'n1', instance: hv('s1') });
+  });
+
+  it('failover of a stopped instance only moves its disks', () => {
+    const plan = planSaga(clusterWith(instanceAdded('s1', 'sharedfile', [d0, d1])), [moved('failover', { running: false })]);
+    expect(plan.steps).toEqual([attach(d0, 'n2'), attach(d1, 'n2'), detach(d0, 'n1'), detach(d1, 'n1')]);
+  });
+
+  it('failover with --ignore-consistency: the source\'s steps may fail, the target\'s may not', () => {
+    const plan = planSaga(clusterWith(...running()), [moved('failover', { ignoreSourceFailures: true })]);
+    expect(plan.steps).toEqual([
+      attach(d0, 'n2'),
+      attach(d1, 'n2'),
+      hvStep('stop', 'n1', { undo: expect.any(Function), mayFail: true }),
+      hvStep('start', 'n2', { undo: expect.any(Function) }),
+      detach(d0, 'n1', { mayFail: true }),
+      detach(d1, 'n1', { mayFail: true }),
+    ]);
+  });
+
+  it('failover from an offline source does not call it at all; its peers leave it out', () => {
+    const state = clusterWith(...running(), offline('n1'));
+    const plan = planSaga(state, [moved('failover', { sourceOffline: true, ignoreSourceFailures: true })]);
+    expect(plan.steps).toEqual([attach(d0, 'n2', ['n2', 'n3']), attach(d1, 'n2', ['n2', 'n3']), hvStep('start', 'n2', { undo: expect.any(Function) })]);
+  });
+
+  it('a live migration recorded by migrate --cleanup from an offline source does not call the source', () => {
+    // The instance was seen running on n2 alone while its primary n1 is offline.
+    const state = clusterWith(...running(), offline('n1'));
+    const plan = planSaga(state, [moved('live-migration', { sourceOffline: true, ignoreSourceFailures: true })]);
+    expect(plan.steps).toEqual([attach(d0, 'n2', ['n2', 'n3']), attach(d1, 'n2', ['n2', 'n3']), hvStep('start', 'n2', { undo: expect.any(Function) })]);
+  });
+
+  it('a diskless instance only moves on the hypervisors', () => {
+    const state = clusterWith(instanceAdded('s1', 'diskless', []), { type: 'InstanceStarted', data: { instanceUuid: 'uuid-s1', nodeUuid: 'node-n1' } });
+    expect(planSaga(state, [moved('live-migration')]).steps).toEqual([hvStep('start', 'n2', { undo: expect.any(Function) }), hvStep('cleanup', 'n1')]);
+  });
+});
+
+describe('cleanup saga (migrate --cleanup)', () => {
+  it('stops stray copies and detaches stray disks on each node; an offline node\'s steps may fail', () => {
+    const state = foldInto(clusterWith(...running()), offline('n3'));
+    const event: ClusterEvent = { type: 'InstanceCleanedUp', data: { instanceUuid: 'uuid-s1', nodeUuids: ['node-n2', 'node-n3'] } };
+    const plan = planSaga(state, [event]);
+    const peers = ['n1', 'n2'];
+    expect(plan.steps).toEqual([
+      hvStep('cleanup', 'n2'),
+      detach(d0, 'n2', {}, peers),
+      detach(d1, 'n2', {}, peers),
+      hvStep('cleanup', 'n3', { mayFail: true }),
+      detach(d0, 'n3', { mayFail: true }, peers),
+      detach(d1, 'n3', { mayFail: true }, peers),
+    ]);
+    expect(plan.steps.every((s) => s.undo === undefined)).toBe(true);
+    expect(plan.finish([{}, {}, {}, undefined, undefined, undefined])).toEqual([event]);
+  });
+});
