@@ -113,7 +113,7 @@ export const heldProblem = (state: ClusterState, opcode: Opcode): DomainError | 
     const busy = instance && state.busyInstances.get(instance.uuid);
     if (busy !== undefined) return wrongState(`instance '${opcode.instanceName}' is being changed by ${by(busy)}; wait for it to end`);
     const held = state.heldNames.get(opcode.instanceName);
-    if (held !== undefined && !instance) return new DomainError('already_exists', `instance '${opcode.instanceName}' is being created by ${by(held)}`);
+    if (held !== undefined && !instance) return new DomainError('already_exists', `instance name '${opcode.instanceName}' is being given by ${by(held)}`);
   }
   if (opcode.type === 'OP_INSTANCE_RENAME' && state.heldNames.has(opcode.newName)) {
     return new DomainError('already_exists', `instance name '${opcode.newName}' is being given by ${by(state.heldNames.get(opcode.newName))}`);

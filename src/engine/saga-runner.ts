@@ -51,16 +51,27 @@ export const runSaga = async (deps: SagaRunnerDeps, plan: SagaPlan, resume?: Sag
       continue;
     }
     if (prior?.failure && prior.ignored) continue;
-    // An engine lost too often gives up: what was done is undone, nothing more is tried.
-    const result: Attempt = giveUp ? { failure: giveUp } : prior?.failure ? { failure: prior.failure } : await attempt(deps, step.effect, n, false, prior, step.mayFail ?? false);
+    if (giveUp) {
+      // An engine lost too often gives up: nothing new is tried, but the call a lost
+      // engine had under way is asked for its answer (by its call id), so that what it
+      // made is known and undone with the rest.
+      const underWay = prior && !prior.failure ? await attempt(deps, step.effect, n, false, prior) : undefined;
+      if (underWay && 'outcome' in underWay) {
+        outcomes[i] = underWay.outcome;
+        done.push(i);
+      }
+      const undone = await undo(deps, plan, done, outcomes, resume);
+      return E.left({ failure: giveUp, outcomes: outcomes.map((o, j) => (undone.has(j) ? undefined : o)) });
+    }
+    const result: Attempt = prior?.failure ? { failure: prior.failure } : await attempt(deps, step.effect, n, false, prior, step.mayFail ?? false);
     if ('outcome' in result) {
       outcomes[i] = result.outcome;
       done.push(i);
       killHereIf(deps.killAt, { step: n });
       continue;
     }
-    if (step.mayFail && !giveUp) {
-      await deps.log(`${result.failure.message}; going on without it (--ignore-consistency)`, 'warning');
+    if (step.mayFail) {
+      await deps.log(`${result.failure.message}; going on without it (${step.goOnBecause ?? '--ignore-consistency'})`, 'warning');
       continue;
     }
     const undone = await undo(deps, plan, done, outcomes, resume);

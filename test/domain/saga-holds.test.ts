@@ -16,7 +16,7 @@ const nothingHeld = (state: ClusterState) => {
   expect(state.heldNames.size).toBe(0);
   expect(state.heldDevices.size).toBe(0);
 };
-const none = { memoryMib: 0, vcpus: 0, instances: 0 };
+const none = { memoryMib: 0, vcpus: 0, instances: 0, diskMib: 0 };
 
 /** i1 runs on n1 with 1024 MiB and 2 vcpus. */
 const withI1 = () => clusterWith(instanceAdded('i1', 'sharedfile', [disk(0, '/srv/shared/i1/disk0')]), { type: 'InstanceStarted', data: { instanceUuid: 'uuid-i1', nodeUuid: 'node-n1' } });
@@ -31,10 +31,10 @@ const renameI1: ClusterEvent = { type: 'InstanceRenamed', data: { instanceUuid: 
 describe('saga holds', () => {
   it('a create holds memory, vcpus and the instance on its primary, its name, its adopted devices and the instance, once each', () => {
     const state = foldInto(withI1(), begun(7, createX));
-    expect(usage(state, 'n2')).toEqual({ memoryMib: 512, vcpus: 1, instances: 1 });
-    expect(usage(state, 'n1')).toEqual({ memoryMib: 1024, vcpus: 2, instances: 1 });
+    expect(usage(state, 'n2')).toEqual({ memoryMib: 512, vcpus: 1, instances: 1, diskMib: 0 });
+    expect(usage(state, 'n1')).toEqual({ memoryMib: 1024, vcpus: 2, instances: 1, diskMib: 0 });
     expect(state.sagas.get('job-7/op-0')!.holds).toEqual([
-      { kind: 'usage', nodeUuid: 'node-n2', delta: { memoryMib: 512, vcpus: 1, instances: 1 } },
+      { kind: 'usage', nodeUuid: 'node-n2', delta: { memoryMib: 512, vcpus: 1, instances: 1, diskMib: 0 } },
       { kind: 'name', name: 'x' },
       { kind: 'instance', instanceUuid: 'uuid-x' },
       { kind: 'device', path: '/dev/disk/by-id/lun-1' },
@@ -47,7 +47,7 @@ describe('saga holds', () => {
 
   it('a completed create leaves exactly the usage its instance has, counted once', () => {
     const state = foldInto(withI1(), begun(7, createX), ...completed(7, ...createX));
-    expect(usage(state, 'n2')).toEqual({ memoryMib: 512, vcpus: 1, instances: 1 });
+    expect(usage(state, 'n2')).toEqual({ memoryMib: 512, vcpus: 1, instances: 1, diskMib: 0 });
     expect(state.instances.get('uuid-x')!.adminState).toBe('up');
     nothingHeld(state);
   });
@@ -61,16 +61,16 @@ describe('saga holds', () => {
 
   it('a move holds the instance on its target from the start; the source carries it until the end', () => {
     const during = foldInto(withI1(), begun(8, [moveI1]));
-    expect(usage(during, 'n1')).toEqual({ memoryMib: 1024, vcpus: 2, instances: 1 });
-    expect(usage(during, 'n2')).toEqual({ memoryMib: 1024, vcpus: 2, instances: 1 });
+    expect(usage(during, 'n1')).toEqual({ memoryMib: 1024, vcpus: 2, instances: 1, diskMib: 0 });
+    expect(usage(during, 'n2')).toEqual({ memoryMib: 1024, vcpus: 2, instances: 1, diskMib: 0 });
     expect([...during.busyInstances]).toEqual([['uuid-i1', 'job-8/op-0']]);
 
     const done = foldInto(withI1(), begun(8, [moveI1]), ...completed(8, moveI1));
-    expect([usage(done, 'n1'), usage(done, 'n2')]).toEqual([none, { memoryMib: 1024, vcpus: 2, instances: 1 }]);
+    expect([usage(done, 'n1'), usage(done, 'n2')]).toEqual([none, { memoryMib: 1024, vcpus: 2, instances: 1, diskMib: 0 }]);
     nothingHeld(done);
 
     const back = foldInto(withI1(), begun(8, [moveI1]), undone(8));
-    expect([usage(back, 'n1'), usage(back, 'n2')]).toEqual([{ memoryMib: 1024, vcpus: 2, instances: 1 }, none]);
+    expect([usage(back, 'n1'), usage(back, 'n2')]).toEqual([{ memoryMib: 1024, vcpus: 2, instances: 1, diskMib: 0 }, none]);
     nothingHeld(back);
   });
 
@@ -90,7 +90,7 @@ describe('saga holds', () => {
     ];
     const state = foldInto(withI1(), begun(10, events));
     expect(state.sagas.get('job-10/op-0')!.holds).toEqual([{ kind: 'instance', instanceUuid: 'uuid-i1' }]);
-    expect(usage(state, 'n1')).toEqual({ memoryMib: 1024, vcpus: 2, instances: 1 });
+    expect(usage(state, 'n1')).toEqual({ memoryMib: 1024, vcpus: 2, instances: 1, diskMib: 0 });
   });
 });
 
@@ -108,7 +108,7 @@ describe('heldProblem', () => {
   });
 
   it('refuses a create of a name a saga is about to give', () => {
-    expect(refusal(busy(), create('x'))).toBe("already_exists: instance 'x' is being created by job 7");
+    expect(refusal(busy(), create('x'))).toBe("already_exists: instance name 'x' is being given by job 7");
   });
 
   it('refuses a rename to a name a saga is about to give', () => {

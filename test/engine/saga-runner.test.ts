@@ -246,12 +246,21 @@ describe('saga runner, resuming what a lost engine began', () => {
     expect(E.isRight(result) && result.right.outcomes[1]).toBeUndefined();
   });
 
-  it('giving up undoes everything done and calls nothing new', async () => {
+  it('giving up asks the call under way for its answer (same call id), then undoes it and everything done, and starts nothing new', async () => {
     const giveUp: Failure = { kind: 'engine_lost', code: 'engine_lost', message: 'the engine was lost 3 times running this opcode' };
     const world = fakeWorld();
     const resume = resumed(record(1, 'old-1', { outcome: { logicalId: 'vol-41', sizeMib: 1024 } }), record(2, 'old-2', { outcome: { sizeMib: 2048 } }), record(3, 'old-3'));
     const result = await runSaga(world.deps, fourSteps(), resume, giveUp);
-    expect(world.timeline).toEqual(['intent 1 undo call-1', 'remove e2#0(vol-41) on n1 [call-1]', 'succeeded 1 undo']);
+    expect(world.timeline).toEqual([
+      'start e2 on n1',
+      'succeeded 3',
+      'intent 3 undo call-1',
+      'stop e2 on n1',
+      'succeeded 3 undo',
+      'intent 1 undo call-2',
+      'remove e2#0(vol-41) on n1 [call-2]',
+      'succeeded 1 undo',
+    ]);
     expect(result).toEqual(E.left({ failure: giveUp, outcomes: [undefined, { sizeMib: 2048 }, undefined, undefined] }));
   });
 });

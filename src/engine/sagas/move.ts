@@ -39,7 +39,9 @@ export const moveSaga: SagaBuilder<'InstanceMoved'> = (event, ctx) => {
   if (!d.sourceOffline) {
     for (const disk of instance.disks) {
       const target = diskTarget(ctx.state, instance, disk, d.fromNodeUuid);
-      if (target) steps.push({ effect: { kind: 'disk', action: 'detach', target }, ...source });
+      // Past the move's point of no return: the instance runs on the target, so a disk
+      // the source cannot let go of is reported, not a reason to stop the instance.
+      if (target) steps.push({ effect: { kind: 'disk', action: 'detach', target }, mayFail: true, ...(!d.ignoreSourceFailures && { goOnBecause: `the instance runs on ${to}; 'opl instance migrate ${instance.name} --cleanup' lets go of it later` }) });
     }
   }
   return { steps, finish: () => event };

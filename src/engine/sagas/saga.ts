@@ -9,6 +9,8 @@ export interface Step {
   undo?: (outcome: EffectOutcome) => Effect;
   /** A step on a source node that may be dead: its failure is logged and the saga goes on. */
   mayFail?: boolean;
+  /** Why going on is right when it fails, for the log (default: the operator said so, --ignore-consistency). */
+  goOnBecause?: string;
 }
 
 /** The steps one decided event stands for, and the event as it is recorded once they ran. */
