@@ -1,5 +1,5 @@
 import type { ClusterEvent } from './events.js';
-import { DEFAULT_BLOCKDEV_PREFIXES, localDiskMib, type ClusterState, type NodeUsage } from './cluster-state.js';
+import { DEFAULT_BLOCKDEV_PREFIXES, emptyClusterState, localDiskMib, type ClusterState, type NodeUsage } from './cluster-state.js';
 import { BUILTIN_IALLOCATOR } from './templates.js';
 import { beginSaga, endSaga } from './saga-holds.js';
 
@@ -38,6 +38,12 @@ export const evolveCluster = (state: ClusterState, event: ClusterEvent, revision
       if (d.blockdevPrefixes !== undefined) state.params.blockdevPrefixes = d.blockdevPrefixes;
       if (d.iallocatorTimeoutSeconds !== undefined) state.params.iallocatorTimeoutSeconds = d.iallocatorTimeoutSeconds;
       if (d.defaultIallocator !== undefined) state.params.defaultIallocator = d.defaultIallocator;
+      return state;
+    }
+    case 'ClusterDestroyed': {
+      // Nodes and instances were gone already; groups and pools go with the cluster.
+      const fresh = emptyClusterState();
+      Object.assign(state, { ...fresh, revision: state.revision, serial: state.serial });
       return state;
     }
     case 'PoolAdded': {

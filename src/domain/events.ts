@@ -48,6 +48,8 @@ export const clusterEventSchemas = {
     iallocatorTimeoutSeconds: z.number().optional(),
     defaultIallocator: z.string().optional(),
   }),
+  /** The cluster's configuration ends here (it had no nodes left); `cluster init` may begin another. */
+  ClusterDestroyed: z.object({ clusterName: name, clusterUuid: uuid }),
   PoolAdded: z.object({ poolName: name, driver: name, params: z.record(z.string(), z.string()), timeoutSeconds: z.number() }),
   PoolRemoved: z.object({ poolName: name }),
   PoolConnected: z.object({ groupUuid: uuid, poolName: name }),

@@ -39,6 +39,8 @@ export const OpClusterSetParams = z.object({
     .optional(),
   removePool: objectName.optional(),
 });
+/** Ganeti's `gnt-cluster destroy`: the cluster's name again, as a safeguard against the wrong data dir. */
+export const OpClusterDestroy = z.object({ type: z.literal('OP_CLUSTER_DESTROY'), clusterName: objectName });
 export const OpGroupSetParams = z.object({
   type: z.literal('OP_GROUP_SET_PARAMS'),
   groupName: objectName,
@@ -135,6 +137,7 @@ export const OpTestDelay = z.object({
 export const Opcode = z.discriminatedUnion('type', [
   OpClusterInit,
   OpClusterSetParams,
+  OpClusterDestroy,
   OpGroupAdd,
   OpGroupRename,
   OpGroupRemove,

@@ -49,6 +49,19 @@ export const decideClusterSetParams = (state: ClusterState, op: OpcodeOf<'OP_CLU
   return ok(...events);
 };
 
+/**
+ * Ganeti's `gnt-cluster destroy`: only an empty cluster (no nodes, hence no instances)
+ * is destroyed; its configuration is gone afterwards and `cluster init` may start
+ * anew. The log keeps everything for auditors.
+ */
+export const decideClusterDestroy = (state: ClusterState, op: OpcodeOf<'OP_CLUSTER_DESTROY'>): Decision => {
+  const params = state.params!;
+  if (op.clusterName !== params.name) return refuse(invalidArgument(`cluster destroy: this cluster is '${params.name}', not '${op.clusterName}'`));
+  const nodes = [...state.nodes.values()].map((n) => n.name).sort();
+  if (nodes.length > 0) return refuse(inUse(`cluster '${params.name}' still has nodes: ${nodes.join(', ')}; remove them first`));
+  return ok({ type: 'ClusterDestroyed', data: { clusterName: params.name, clusterUuid: params.uuid } });
+};
+
 /** Ganeti's OP_TEST_DELAY changes nothing; it only needs the instances it locks to exist. */
 export const decideTestDelay = (state: ClusterState, op: OpcodeOf<'OP_TEST_DELAY'>): Decision => {
   const missing = op.lockInstances.find((name) => !findInstance(state, name));

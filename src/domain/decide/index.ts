@@ -2,7 +2,7 @@ import type { ClusterState } from '../cluster-state.js';
 import { wrongState } from '../errors.js';
 import { BGL, exclusive, instanceLocks, shared, type LockRequest } from '../locks.js';
 import type { Opcode, OpcodeOf, OpcodeType } from '../opcodes.js';
-import { decideClusterInit, decideClusterSetParams, decideTestDelay } from './cluster.js';
+import { decideClusterDestroy, decideClusterInit, decideClusterSetParams, decideTestDelay } from './cluster.js';
 import { decideGroupAdd, decideGroupRemove, decideGroupRename, decideGroupSetParams } from './group.js';
 import { decideInstanceCreate, decideInstanceRemove, decideInstanceRename, decideInstanceSetParams, decideInstanceShutdown, decideInstanceStartup } from './instance.js';
 import { decideInstanceActivateDisks, decideInstanceDeactivateDisks, decideInstanceGrowDisk } from './instance-disks.js';
@@ -46,6 +46,7 @@ const onInstanceAndTarget = (state: ClusterState, op: { instanceName: string; ta
 export const logicalUnits: { readonly [T in OpcodeType]: LogicalUnit<T> } = {
   OP_CLUSTER_INIT: { locks: () => [exclusive('cluster', 'cluster')], decide: decideClusterInit },
   OP_CLUSTER_SET_PARAMS: { locks: () => [exclusive('cluster', 'cluster')], decide: inCluster(decideClusterSetParams) },
+  OP_CLUSTER_DESTROY: { locks: () => [exclusive('cluster', 'cluster')], decide: inCluster(decideClusterDestroy) },
   OP_GROUP_ADD: { locks: (_s, op) => [BGL, exclusive('group', op.groupName)], decide: inCluster(decideGroupAdd) },
   OP_GROUP_RENAME: { locks: (_s, op) => [BGL, exclusive('group', op.groupName), exclusive('group', op.newName)], decide: inCluster(decideGroupRename) },
   OP_GROUP_REMOVE: { locks: (_s, op) => [BGL, exclusive('group', op.groupName)], decide: inCluster(decideGroupRemove) },

@@ -18,6 +18,7 @@ import type { InstanceLike } from './targets.js';
 const sagas: { [T in ClusterEventType]: SagaBuilder<T> | 'configuration only' } = {
   ClusterInitialized: 'configuration only',
   ClusterModified: 'configuration only',
+  ClusterDestroyed: 'configuration only',
   PoolAdded: 'configuration only',
   PoolRemoved: 'configuration only',
   PoolConnected: 'configuration only',

@@ -87,3 +87,21 @@ describe('OP_TEST_DELAY', () => {
       .thenRefused('not_found', "instance 'nope' does not exist"));
 });
 
+
+describe('OP_CLUSTER_DESTROY', () => {
+  it('destroys an empty cluster, naming it', () =>
+    given(clusterInitialized(), { type: 'GroupAdded', data: { groupUuid: 'g', groupName: 'g' } })
+      .when({ type: 'OP_CLUSTER_DESTROY', clusterName: 'c1' })
+      .then({ type: 'ClusterDestroyed', data: { clusterName: 'c1', clusterUuid: 'cluster-c1' } }));
+
+  it('refuses while nodes are left', () =>
+    given(...threeNodes()).when({ type: 'OP_CLUSTER_DESTROY', clusterName: 'c1' }).thenRefused('in_use', "cluster 'c1' still has nodes: n1, n2, n3; remove them first"));
+
+  it('refuses another cluster\'s name: the wrong data dir is not destroyed', () =>
+    given(clusterInitialized()).when({ type: 'OP_CLUSTER_DESTROY', clusterName: 'prod' }).thenRefused('invalid_argument', "cluster destroy: this cluster is 'c1', not 'prod'"));
+
+  it('lets a new cluster be initialised afterwards', () =>
+    given(clusterInitialized(), { type: 'ClusterDestroyed', data: { clusterName: 'c1', clusterUuid: 'cluster-c1' } })
+      .when({ type: 'OP_CLUSTER_INIT', clusterName: 'again' })
+      .then(clusterInitialized({ clusterName: 'again', clusterUuid: 'u1' })));
+});
