@@ -1,5 +1,5 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { quote } from './text.js';
+import { escapeControl, quote } from './text.js';
 import { UsageError } from './usage-error.js';
 
 export type OptionSpec = NonNullable<ParseArgsConfig['options']>;
@@ -62,8 +62,9 @@ const refuseMisuse = (command: string, args: string[], options: OptionSpec): voi
       continue;
     }
     if (token.value === undefined) throw new UsageError(`${command}: ${flag} needs a value`);
-    if (!token.inlineValue && token.value.startsWith('-')) {
-      throw new UsageError(`${command}: ${flag} needs a value, got the option ${quote(token.value)}; a value that starts with '-' is written ${flag}=VALUE`);
+    // As parseArgs does: `--memory -5` may be a forgotten value before another option.
+    if (!token.inlineValue && token.value.length > 1 && token.value.startsWith('-')) {
+      throw new UsageError(`${command}: ${flag} needs a value; to give ${quote(token.value)}, write ${flag}=${escapeControl(token.value)}`);
     }
     const earlier = seen.get(token.name);
     if (earlier !== undefined && !spec.multiple) {

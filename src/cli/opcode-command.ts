@@ -4,7 +4,7 @@ import { defineCommand, type Command, type CommandSpec, type Ctx } from './comma
 import { confirm, FORCE_OPTION } from './confirm.js';
 import type { Opcode, OpcodeType } from '../domain/opcodes.js';
 import type { JobView } from '../projections/job-view.js';
-import { runJob, type Session } from './session.js';
+import { outputFormat, runJob, type Session } from './session.js';
 import { validated } from './validate.js';
 import { withSession } from './commands/with-session.js';
 
@@ -44,13 +44,15 @@ export const opcodeCommand = <const O extends OptionSpec, const A extends readon
   const options = spec.confirm ? { ...spec.options, ...FORCE_OPTION } : spec.options;
   const usage = spec.confirm ? [spec.usage, '[-f]'].filter(Boolean).join(' ') : spec.usage;
   return defineCommand({ ...spec, options, ...(usage && { usage }) }, async (ctx, io) => {
+    outputFormat(ctx.command, ctx.values.output); // refused before the question, not after it
     const op = validated(ctx.command, spec.schema, { type: spec.schema.shape.type.value, ...spec.opcode(ctx) }, spec.flags);
     if (spec.confirm) {
       const force = 'force' in ctx.values && ctx.values.force === true;
       if (!(await confirm(ctx.command, spec.confirm(ctx), force, io))) return 1;
     }
     return withSession(ctx.command, ctx.values, io, async (s) => {
-      const code = await runJob(s, ctx.command, ctx.values, [op], spec.onSuccess && ((job) => spec.onSuccess!(job, ctx)));
+      const { onSuccess } = spec;
+      const code = await runJob(s, ctx.command, ctx.values, [op], onSuccess && ((job) => onSuccess(job, ctx)));
       if (code === 0 && spec.after && !ctx.values.submit && s.format === 'table') io.out(await spec.after(s, ctx));
       return code;
     });
