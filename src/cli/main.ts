@@ -1,5 +1,6 @@
 import { StoreOpenError } from '../domain/ports/event-store.js';
-import type { Command } from './command.js';
+import { GLOBAL_OPTIONS } from './args.js';
+import { GLOBAL_HELP, type Command } from './command.js';
 import { auditCommands } from './commands/audit.js';
 import { clusterCommands } from './commands/cluster.js';
 import { daemonCommands } from './commands/daemon.js';
@@ -11,9 +12,10 @@ import { jobCommands } from './commands/job.js';
 import { nodeCommands } from './commands/node.js';
 import { nodeEvacuateCommands } from './commands/node-evacuate.js';
 import { storageCommands } from './commands/storage.js';
-import { parseCommandArgs } from './args.js';
 import type { Io } from './session.js';
+import { escapeControl, quote } from './text.js';
 import { UsageError } from './usage-error.js';
+import { version } from './version.js';
 
 export const COMMANDS: Command[] = [
   ...clusterCommands,
@@ -29,65 +31,104 @@ export const COMMANDS: Command[] = [
   demoCommand,
 ];
 
-const GLOBAL_HELP = `Global options (every command):
-  --data-dir DIR   where the embedded store and local nodes live (env OPL_DATA_DIR)
-  --store URL      sqlite:PATH, postgres://USER@HOST:PORT/DB[?schema=S] (env OPL_STORE)
-  --output json    machine-readable output on listings, info and jobs
-  --submit         queue the job, print its id and return at once
-  --priority N     job priority, -20 (first) to 19; default 0
-  --depends JOB    run only after job JOB succeeded (repeatable)
-`;
+const listing = (commands: Command[]) => commands.map((c) => `  ${c.usage}\n      ${c.summary}${c.aliases.length ? ` (also: ${c.aliases.join(', ')})` : ''}`).join('\n');
 
-const overview = (): string => {
-  const lines = COMMANDS.map((c) => `  ${c.usage}\n      ${c.summary}`);
-  return `opl — an event-sourced cluster manager in the Ganeti tradition\n\nUsage: opl OBJECT VERB [ARGS] [OPTIONS]\n\n${lines.join('\n')}\n\n${GLOBAL_HELP}`;
-};
+const overview = (): string =>
+  `opl — an event-sourced cluster manager in the Ganeti tradition\n\nUsage: opl OBJECT VERB [ARGS] [OPTIONS]\n\n${listing(COMMANDS)}\n\n${GLOBAL_HELP}`;
 
-const find = (argv: string[]): { command: Command; rest: string[] } | undefined => {
-  for (const length of [3, 2, 1]) {
-    const command = COMMANDS.find((c) => c.path.length === length && c.path.every((p, i) => argv[i] === p));
-    if (command) return { command, rest: argv.slice(length) };
+const objectHelp = (words: string[], commands: Command[]): string =>
+  `Usage: opl ${words.join(' ')} VERB [ARGS] [OPTIONS]   (opl ${words.join(' ')} VERB --help for one)\n\n${listing(commands)}\n\n${GLOBAL_HELP}`;
+
+/** The words that name a command: its path, or its path with an alias for the last word. */
+const spellings = (c: Command): string[][] => [c.path as string[], ...c.aliases.map((a) => [...c.path.slice(0, -1), a])];
+const startsWith = (words: string[], prefix: string[]) => prefix.every((w, i) => words[i] === w);
+const under = (words: string[]) => COMMANDS.filter((c) => spellings(c).some((s) => startsWith(s, words)));
+
+const GLOBALS: Record<string, { type: 'string' | 'boolean' }> = { ...GLOBAL_OPTIONS, version: { type: 'boolean' } };
+
+/**
+ * Splits the line into the command's words and everything else. Global options may
+ * come before or between the words (`opl --data-dir X job list`, `opl job --data-dir X
+ * list`), as an operator used to Ganeti's tools types them; they go to the command.
+ */
+const locate = (argv: string[]) => {
+  const words: string[] = [];
+  const globals: string[] = [];
+  let i = 0;
+  while (i < argv.length) {
+    const arg = argv[i]!;
+    if (arg.startsWith('-') && arg !== '-' && arg !== '--') {
+      const name = arg === '-h' ? 'help' : arg.replace(/^--/, '').split('=')[0]!;
+      const spec = arg.startsWith('--') || arg === '-h' ? GLOBALS[name] : undefined;
+      if (!spec) break; // the command's own option: its words are over
+      const takesNext = spec.type === 'string' && !arg.includes('=') && i + 1 < argv.length;
+      globals.push(...argv.slice(i, takesNext ? i + 2 : i + 1));
+      i += takesNext ? 2 : 1;
+      continue;
+    }
+    if (under([...words, arg]).length === 0) break;
+    words.push(arg);
+    i += 1;
   }
-  return undefined;
+  const command = COMMANDS.find((c) => spellings(c).some((s) => s.length === words.length && startsWith(s, words)));
+  return { words, globals, rest: argv.slice(i), command };
 };
 
 /** Runs one `opl` invocation and returns its exit status; never throws. */
 export const main = async (argv: string[], io: Io): Promise<number> => {
-  if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
-    io.out(overview());
-    return argv.length === 0 ? 2 : 0;
-  }
-  const found = find(argv);
-  if (!found) {
-    const object = COMMANDS.filter((c) => c.path[0] === argv[0]);
-    if (object.length > 0) {
-      const verbs = [...new Set(object.map((c) => c.path.slice(1).join(' ')))].join(', ');
-      io.err(`opl: ${argv[0]}: ${argv[1] === undefined ? 'missing verb' : `unknown verb '${argv[1]}'`}; expected one of ${verbs}\n`);
-    } else {
-      io.err(`opl: unknown command '${argv[0]}'; expected one of ${[...new Set(COMMANDS.map((c) => c.path[0]))].join(', ')} (see opl --help)\n`);
-    }
-    return 2;
-  }
-  const { command, rest } = found;
-  try {
-    const parsed = parseCommandArgs(command.path.join(' '), rest, command.options);
-    if (parsed.values.help) {
-      io.out(`Usage: ${command.usage}\n  ${command.summary}\n\n${GLOBAL_HELP}`);
+  const { words, globals, rest, command } = locate(argv);
+  const asked = (flag: string) => globals.includes(flag);
+  if (!command) {
+    if (words.length === 0 && asked('--version')) {
+      io.out(`opl ${version()}\n`);
       return 0;
     }
-    return await command.run(parsed, io);
+    if (words.length === 0 && rest[0] === 'help' && rest.length <= 2) {
+      const object = rest[1] === undefined ? [] : under([rest[1]]);
+      if (rest[1] === undefined || object.length === 0) io.out(overview());
+      else io.out(objectHelp([rest[1]], object));
+      return 0;
+    }
+    const wantsHelp = asked('--help') || asked('-h') || rest[0] === '--help' || rest[0] === '-h';
+    if (words.length === 0 && (wantsHelp || rest.length === 0)) {
+      io.out(overview());
+      return wantsHelp ? 0 : 2;
+    }
+    if (words.length > 0 && wantsHelp) {
+      io.out(objectHelp(words, under(words)));
+      return 0;
+    }
+    io.err(`opl: ${unknown(words, rest)}\n`);
+    return 2;
+  }
+  try {
+    return await command.run([...globals, ...rest], io);
   } catch (error) {
     if (error instanceof UsageError) {
-      io.err(`opl: ${error.message}\n`);
+      io.err(`opl: ${escapeControl(error.message)}\n`);
       return 2;
     }
     if (error instanceof StoreOpenError) {
-      io.err(`opl: ${error.message}\n`);
+      io.err(`opl: ${escapeControl(error.message)}\n`);
       return 1;
     }
     const message = error instanceof Error ? error.message : String(error);
-    io.err(`opl: ${command.path.join(' ')}: ${message}\n`);
+    io.err(`opl: ${command.name}: ${escapeControl(message)}\n`);
     if (io.env.OPL_DEBUG && error instanceof Error) io.err(`${error.stack}\n`);
     return 1;
   }
+};
+
+/** Why the words named no command, with what would have. */
+const unknown = (words: string[], rest: string[]): string => {
+  if (words.length === 0) {
+    const objects = [...new Set(COMMANDS.map((c) => c.path[0]))];
+    const what = rest[0]!.startsWith('-') ? `option ${quote(rest[0]!)} before the command` : `command ${quote(rest[0]!)}`;
+    return `unknown ${what}; expected one of ${objects.join(', ')} (see opl --help)`;
+  }
+  const next = [...new Set(under(words).flatMap((c) => spellings(c).filter((s) => startsWith(s, words)).map((s) => s[words.length]!)))];
+  const prefix = words.join(' ');
+  return rest[0] === undefined || rest[0].startsWith('-')
+    ? `${prefix}: missing verb; expected one of ${next.join(', ')}`
+    : `${prefix}: unknown verb ${quote(rest[0])}; expected one of ${next.join(', ')}`;
 };

@@ -17,14 +17,17 @@ import { createControlPlane, type ControlPlane } from '../engine/control-plane.j
 import { isJobEventType, type Failure } from '../domain/events.js';
 import type { JobView } from '../projections/job-view.js';
 import type { Views } from '../projections/views.js';
-import { parseNumber, type Parsed } from './args.js';
+import { parseNumber, type GlobalValues } from './args.js';
 import type { OutputFormat } from './render.js';
+import { escapeControl, quote } from './text.js';
 import { UsageError } from './usage-error.js';
 
 export interface Io {
   out(text: string): void;
   err(text: string): void;
   env: NodeJS.ProcessEnv;
+  /** Asks the operator on a terminal; resolves undefined when there is none. Default: stdin. */
+  ask?(question: string): Promise<string | undefined>;
 }
 
 export interface Session {
@@ -40,18 +43,16 @@ export interface Session {
 export const defaultDataDir = (env: NodeJS.ProcessEnv): string =>
   env.OPL_DATA_DIR ?? join(env.XDG_DATA_HOME ?? join(homedir(), '.local', 'share'), 'opledger');
 
-export const outputFormat = (command: string, parsed: Parsed): OutputFormat => {
-  const format = (parsed.values.output as string | undefined) ?? 'table';
-  if (format !== 'table' && format !== 'json') {
-    throw new UsageError(`${command}: --output '${format}': expected table or json`);
-  }
+export const outputFormat = (command: string, text: string | undefined): OutputFormat => {
+  const format = text ?? 'table';
+  if (format !== 'table' && format !== 'json') throw new UsageError(`${command}: --output ${quote(format)}: expected table or json`);
   return format;
 };
 
-export const openSession = async (command: string, parsed: Parsed, io: Io): Promise<Session> => {
-  const format = outputFormat(command, parsed);
-  const dataDir = resolve((parsed.values['data-dir'] as string | undefined) ?? defaultDataDir(io.env));
-  const location = parseStoreLocation((parsed.values.store as string | undefined) ?? io.env.OPL_STORE, dataDir);
+export const openSession = async (command: string, globals: GlobalValues, io: Io): Promise<Session> => {
+  const format = outputFormat(command, globals.output);
+  const dataDir = resolve(globals['data-dir'] ?? defaultDataDir(io.env));
+  const location = parseStoreLocation(globals.store ?? io.env.OPL_STORE, dataDir);
   const killPoint = io.env.OPL_FAULT_KILL_AT ? parseKillPoint(io.env.OPL_FAULT_KILL_AT) : undefined;
   if (killPoint && E.isLeft(killPoint)) throw new UsageError(`${command}: ${killPoint.left}`);
   const killAt = killPoint?.right;
@@ -97,28 +98,28 @@ const stamp = (iso: string) => iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z');
 export const runJob = async (
   session: Session,
   command: string,
-  parsed: Parsed,
+  globals: GlobalValues,
   opcodes: Opcode[],
   onSuccess?: (job: JobView) => string,
 ): Promise<number> => {
-  const priority = parseNumber(command, '--priority', parsed.values.priority as string | undefined) ?? 0;
+  const priority = parseNumber(command, '--priority', globals.priority) ?? 0;
   if (!Number.isInteger(priority) || priority < -20 || priority > 19) {
-    throw new UsageError(`${command}: --priority '${priority}': expected a whole number from -20 to 19`);
+    throw new UsageError(`${command}: --priority ${quote(String(priority))}: expected a whole number from -20 to 19`);
   }
-  const dependsOn = ((parsed.values.depends as string[] | undefined) ?? []).flatMap((d) => d.split(',')).map((d) => {
+  const dependsOn = (globals.depends ?? []).flatMap((d) => d.split(',')).map((d) => {
     const id = Number(d);
-    if (!Number.isInteger(id) || id <= 0) throw new UsageError(`${command}: --depends '${d}': expected a job id`);
+    if (!Number.isInteger(id) || id <= 0) throw new UsageError(`${command}: --depends ${quote(d)}: expected a job id`);
     return id;
   });
   const jobId = await session.plane.submit(opcodes, { priority, dependsOn });
-  if (parsed.values.submit) {
+  if (globals.submit) {
     session.io.out(session.format === 'json' ? `${JSON.stringify({ jobId })}\n` : `${jobId}\n`);
     return 0;
   }
   const job = await session.plane.awaitJob(jobId, (event) => {
     if (event.type === 'OpcodeLog' && isJobEventType(event.type)) {
       const data = event.data as { level: string; message: string };
-      session.io.err(`${stamp(event.metadata.recordedAt)} ${data.level === 'info' ? '*' : data.level.toUpperCase()} ${data.message}\n`);
+      session.io.err(`${stamp(event.metadata.recordedAt)} ${data.level === 'info' ? '*' : data.level.toUpperCase()} ${escapeControl(data.message)}\n`);
     }
   });
   return reportJob(session, job, onSuccess);
@@ -135,7 +136,7 @@ export const reportJob = (session: Session, job: JobView, onSuccess?: (job: JobV
   session.io.err(
     job.status === 'canceled'
       ? `opl: job ${job.id} was canceled\n`
-      : `opl: job ${job.id} failed: ${error?.message ?? 'unknown error'}${error ? ` (${error.code})` : ''}\n`,
+      : `opl: job ${job.id} failed: ${escapeControl(error?.message ?? 'unknown error')}${error ? ` (${error.code})` : ''}\n`,
   );
   return 1;
 };

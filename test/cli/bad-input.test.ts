@@ -35,7 +35,7 @@ describe('opl: bad input gets one clear line, a non-zero exit, and changes nothi
     ['a missing template', ['instance', 'add', 'x', '--memory', '1', '--vcpus', '1', '-n', 'n1'], /instance add: -t TEMPLATE is required/],
     ['both a node and an allocator', ['instance', 'add', 'x', '-t', 'diskless', '--memory', '1', '--vcpus', '1', '-n', 'n1', '-I', 'hail'], /instance add: give the node with -n NODE or an allocator with -I ALLOCATOR, not both/],
     ['a name with a slash', ['group', 'add', 'a/b'], /group add: NAME 'a\/b': must start with a letter or digit/],
-    ['an unknown option', ['node', 'list', '--colour'], /node list: Unknown option '--colour'/],
+    ['an unknown option', ['node', 'list', '--colour'], /node list: unknown option '--colour'/],
     ['a missing argument', ['node', 'info'], /node info: expected NAME, got none/],
     ['an unknown verb', ['instance', 'explode', 'i1'], /instance: unknown verb 'explode'; expected one of add, remove/],
     ['an unknown command', ['frobnicate'], /unknown command 'frobnicate'/],
@@ -60,7 +60,7 @@ describe('opl: bad input gets one clear line, a non-zero exit, and changes nothi
     ['an unknown node', ['instance', 'add', 'x', '-t', 'diskless', '--memory', '1', '--vcpus', '1', '-n', 'nowhere'], /node 'nowhere' does not exist \(not_found\)/],
     ['a duplicate name', ['instance', 'add', 'i1', '-t', 'diskless', '--memory', '1', '--vcpus', '1', '-n', 'n1'], /instance 'i1' already exists \(already_exists\)/],
     ['more memory than the node has free', ['instance', 'add', 'x', '-t', 'diskless', '--memory', '2G', '--vcpus', '1', '-n', 'n1'], /node 'n1' has 1536 MiB of memory free, 2048 MiB needed/],
-    ['removing a node that hosts instances', ['node', 'remove', 'n1'], /node 'n1' still hosts instances: i1 \(in_use\)/],
+    ['removing a node that hosts instances', ['node', 'remove', 'n1', '-f'], /node 'n1' still hosts instances: i1 \(in_use\)/],
     ['a template this engine does not provision', ['instance', 'add', 'x', '-t', 'drbd', '--memory', '1', '--vcpus', '1', '-n', 'n1'], /this engine does not provision 'drbd' disks \(it provisions diskless, file, sharedfile, blockdev, ext\)/],
   ])('records %s as a refused job and writes no domain event', async (_name, args, message) => {
     const before = await snapshot(site);

@@ -56,7 +56,7 @@ describe('opl: blockdev adoption on real loop devices', () => {
     expect((await add('db2', join(byId, 'wwn-lun1'))).stderr).toMatch(/already adopted by instance 'db'/);
     expect((await site.opl('instance', 'grow-disk', 'db', '0', '1G')).stderr).toMatch(/adopted devices; grow them on the storage side/);
 
-    await ok(site.opl('instance', 'remove', 'db'));
+    await ok(site.opl('instance', 'remove', 'db', '-f'));
     expect(statSync(device).isBlockDevice()).toBe(true);
     expect(readFileSync(device).subarray(0, 24).toString()).toBe('precious data on the LUN');
   });
@@ -88,7 +88,7 @@ describe('opl: the looppool reference driver', () => {
     await ok(site.opl('instance', 'deactivate-disks', 'vm'));
     expect(loopsOf(join(dir, 'vm.disk0'))).toBe('');
     await ok(site.opl('instance', 'activate-disks', 'vm'));
-    await ok(site.opl('instance', 'remove', 'vm'));
+    await ok(site.opl('instance', 'remove', 'vm', '-f'));
     expect(loopsOf(dir)).toBe('');
     expect(execFileSync('ls', [dir]).toString()).toBe('');
   });

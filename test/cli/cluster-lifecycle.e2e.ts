@@ -58,7 +58,7 @@ export const describeClusterLifecycle = (storeName: string, storeUrl: () => stri
       const markTime = new Date().toISOString();
       await new Promise((r) => setTimeout(r, 20));
       await ok(site.opl('instance', 'add', 'late', '-t', 'diskless', '--memory', '1G', '--vcpus', '1', '-n', 'n1'));
-      await ok(site.opl('instance', 'remove', 'early'));
+      await ok(site.opl('instance', 'remove', 'early', '-f'));
       const now = await site.json<{ instances: Instance[] }>('audit', 'replay');
       expect(now.instances.map((i) => i.name)).toEqual(['late']);
       const then = await site.json<{ instances: Instance[]; position: number }>('audit', 'replay', '--until-position', String(mark.position));

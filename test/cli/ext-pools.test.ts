@@ -79,7 +79,7 @@ describe('opl: storage pools and drivers', () => {
     const duplicate = await site.opl('cluster', 'modify', '--add-pool', 'nas1', 'filepool');
     expect(duplicate.stderr).toMatch(/storage pool 'nas1' already exists/);
 
-    await ok(site.opl('instance', 'remove', 'e2'));
+    await ok(site.opl('instance', 'remove', 'e2', '-f'));
     expect(readdirSync(site.volumes)).toEqual([]);
     await ok(site.opl('group', 'modify', 'ga', '--disconnect-pool', 'nas1'));
     await ok(site.opl('cluster', 'modify', '--remove-pool', 'nas1'));
@@ -184,7 +184,7 @@ describe('opl: a Ganeti ExtStorage provider, run unchanged', () => {
     await ok(site.opl('instance', 'stop', 'gv'));
     await ok(site.opl('instance', 'rename', 'gv', 'gw'));
     expect((await site.json<Instance>('instance', 'info', 'gw')).disks[0]!.logicalId).toBe(disk.logicalId);
-    await ok(site.opl('instance', 'remove', 'gw'));
+    await ok(site.opl('instance', 'remove', 'gw', '-f'));
     expect(existsSync(join(site.volumes, disk.logicalId))).toBe(false);
   });
 });

@@ -39,8 +39,8 @@ describe('opl: file and sharedfile instances', () => {
     const replay = await site.json<{ instances: Instance[] }>('audit', 'replay');
     expect(replay.instances).toEqual(await site.json('instance', 'list'));
 
-    await ok(site.opl('instance', 'remove', 'www'));
-    await ok(site.opl('instance', 'remove', 'loc'));
+    await ok(site.opl('instance', 'remove', 'www', '-f'));
+    await ok(site.opl('instance', 'remove', 'loc', '-f'));
     expect(existsSync(join(shared, 'www'))).toBe(false);
     expect(existsSync(join(site.dataDir, 'nodes', 'n2', 'file-storage', 'loc'))).toBe(false);
     expect(await site.json('instance', 'list')).toEqual([]);

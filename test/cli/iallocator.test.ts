@@ -174,7 +174,7 @@ describe('opl: iallocators', () => {
       const r = await site.opl('iallocator', 'request', ...args);
       expect([r.code, r.stdout, r.stderr]).toEqual([1, '', message]);
     }
-    expect((await site.opl('iallocator', 'request', 'relocate', 'web', 'extra')).stderr).toMatch(/iallocator request relocate: unexpected extra/);
+    expect((await site.opl('iallocator', 'request', 'relocate', 'web', 'extra')).stderr).toMatch(/iallocator request relocate: unexpected 'extra'/);
   });
 
   it('refuses -n and -I together, and an allocator that is not there', async () => {

@@ -1,18 +1,23 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Command } from '../command.js';
+import { defineCommand } from '../command.js';
 import type { Io } from '../session.js';
 
-/** The guided tour: builds a small cluster in a fresh data dir and shows what the log keeps. */
-export const demoCommand: Command = {
-  path: ['demo'],
-  usage: 'opl demo [--data-dir DIR]',
-  summary: 'build a small cluster in a fresh data dir (default ./opl-demo) and show its jobs and history',
-  options: {},
-  run: async (parsed, io) => {
+/**
+ * The guided tour: builds a small cluster in a fresh data dir and shows what the log
+ * keeps. Neither an opcode nor a view: it runs other commands, so it uses the core.
+ */
+export const demoCommand = defineCommand(
+  {
+    path: ['demo'],
+    args: [],
+    usage: '[--data-dir DIR]',
+    summary: 'build a small cluster in a fresh data dir (default ./opl-demo) and show its jobs and history',
+  },
+  async ({ values }, io) => {
     const { main } = await import('../main.js');
-    const dataDir = resolve((parsed.values['data-dir'] as string | undefined) ?? 'opl-demo');
+    const dataDir = resolve(values['data-dir'] ?? 'opl-demo');
     rmSync(dataDir, { recursive: true, force: true });
     // The bundle is dist/opl.mjs; the reference drivers are in examples/ beside dist/.
     const drivers = fileURLToPath(new URL('../examples/drivers', import.meta.url));
@@ -47,12 +52,14 @@ export const demoCommand: Command = {
     await step('Change an instance, stop one, drain a node', ['instance', 'modify', 'web1', '--tags', 'web,frontend']);
     await step('', ['instance', 'stop', 'web2']);
     await step('', ['node', 'modify', 'node3', '--drained', 'yes']);
-    await step('The cluster now', ['node', 'list']);
+    await step('Remove one: -f answers the [y/N] question Ganeti asks first', ['instance', 'remove', 'db1', '-f']);
+    await step('The cluster now; sizes scaled as Ganeti shows them (--units m for MiB)', ['node', 'list']);
     await step('', ['instance', 'list']);
+    await step("Ganeti's -o picks the fields; +FIELD adds to the default ones", ['instance', 'list', '-o', 'name,pnode,status,oper_ram', '--no-headers', '--separator', ' | ']);
     await step('Every job, who submitted it, how it ended', ['job', 'list']);
     await step("An instance's history from the log, with every storage driver call", ['audit', 'log', '--instance', 'app1']);
     await step('The cluster as it was after its first 60 events', ['audit', 'replay', '--until-position', '60']);
     io.out(`\nThe log and the local nodes are in ${dataDir}; try: OPL_DATA_DIR=${dataDir} OPL_STORAGE_DRIVER_PATH=${drivers} node bin/opl.js instance info app1\n`);
     return 0;
   },
-};
+);

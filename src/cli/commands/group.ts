@@ -1,73 +1,60 @@
 import { OpGroupAdd, OpGroupRemove, OpGroupRename, OpGroupSetParams } from '../../domain/opcodes.js';
-import { groupInfos } from '../../projections/read-models.js';
-import { positional, validated } from '../args.js';
+import { groupInfos, type GroupInfo } from '../../projections/read-models.js';
 import type { Command } from '../command.js';
-import { json, table } from '../render.js';
-import { runJob } from '../session.js';
-import { withSession } from './with-session.js';
+import { listCommand } from '../list-command.js';
+import { opcodeCommand } from '../opcode-command.js';
 
 export const groupCommands: Command[] = [
-  {
+  opcodeCommand({
     path: ['group', 'add'],
-    usage: 'opl group add NAME',
+    args: ['name'],
     summary: 'add a node group',
-    options: {},
-    run: (parsed, io) => {
-      const [name] = positional('group add', parsed, ['name']);
-      const op = validated('group add', OpGroupAdd, { type: 'OP_GROUP_ADD', groupName: name }, { groupName: 'NAME' });
-      return withSession('group add', parsed, io, (s) => runJob(s, 'group add', parsed, [op]));
-    },
-  },
-  {
+    schema: OpGroupAdd,
+    flags: { groupName: 'NAME' },
+    opcode: ({ args: [name] }) => ({ groupName: name }),
+  }),
+  opcodeCommand({
     path: ['group', 'rename'],
-    usage: 'opl group rename OLD NEW',
+    args: ['old', 'new'],
     summary: 'rename a node group',
-    options: {},
-    run: (parsed, io) => {
-      const [from, to] = positional('group rename', parsed, ['old', 'new']);
-      const op = validated('group rename', OpGroupRename, { type: 'OP_GROUP_RENAME', groupName: from, newName: to }, { groupName: 'OLD', newName: 'NEW' });
-      return withSession('group rename', parsed, io, (s) => runJob(s, 'group rename', parsed, [op]));
-    },
-  },
-  {
+    schema: OpGroupRename,
+    flags: { groupName: 'OLD', newName: 'NEW' },
+    opcode: ({ args: [from, to] }) => ({ groupName: from, newName: to }),
+  }),
+  opcodeCommand({
     path: ['group', 'remove'],
-    usage: 'opl group remove NAME',
+    args: ['name'],
     summary: 'remove an empty node group',
-    options: {},
-    run: (parsed, io) => {
-      const [name] = positional('group remove', parsed, ['name']);
-      const op = validated('group remove', OpGroupRemove, { type: 'OP_GROUP_REMOVE', groupName: name }, { groupName: 'NAME' });
-      return withSession('group remove', parsed, io, (s) => runJob(s, 'group remove', parsed, [op]));
-    },
-  },
-  {
+    schema: OpGroupRemove,
+    flags: { groupName: 'NAME' },
+    opcode: ({ args: [name] }) => ({ groupName: name }),
+  }),
+  opcodeCommand({
     path: ['group', 'modify'],
-    usage: 'opl group modify GROUP [--connect-pool POOL] [--disconnect-pool POOL]',
+    args: ['group'],
+    usage: '[--connect-pool POOL] [--disconnect-pool POOL]',
     summary: "make a storage pool reachable from a group's nodes, or not",
     options: { 'connect-pool': { type: 'string' }, 'disconnect-pool': { type: 'string' } },
-    run: (parsed, io) => {
-      const [name] = positional('group modify', parsed, ['group']);
-      const op = validated('group modify', OpGroupSetParams, {
-        type: 'OP_GROUP_SET_PARAMS',
-        groupName: name,
-        connectPool: parsed.values['connect-pool'],
-        disconnectPool: parsed.values['disconnect-pool'],
-      }, { groupName: 'GROUP', connectPool: '--connect-pool', disconnectPool: '--disconnect-pool' });
-      return withSession('group modify', parsed, io, (s) => runJob(s, 'group modify', parsed, [op]));
-    },
-  },
-  {
+    schema: OpGroupSetParams,
+    flags: { groupName: 'GROUP', connectPool: '--connect-pool', disconnectPool: '--disconnect-pool' },
+    opcode: ({ args: [name], values }) => ({
+      groupName: name,
+      connectPool: values['connect-pool'],
+      disconnectPool: values['disconnect-pool'],
+    }),
+  }),
+  listCommand<GroupInfo>({
     path: ['group', 'list'],
-    usage: 'opl group list [--output json]',
     summary: 'list node groups',
-    options: {},
-    run: (parsed, io) => {
-      positional('group list', parsed, []);
-      return withSession('group list', parsed, io, async (s) => {
-        const groups = groupInfos(await s.views());
-        io.out(s.format === 'json' ? json(groups) : table(['Group', 'Nodes', 'Instances', 'Pools', 'UUID'], groups.map((g) => [g.name, g.nodes.length, g.instances, g.pools.join(',') || '-', g.uuid])));
-        return 0;
-      });
+    fields: {
+      name: { title: 'Group', get: (g) => g.name },
+      node_cnt: { title: 'Nodes', get: (g) => g.nodes.length },
+      node_list: { title: 'NodeList', get: (g) => g.nodes.join(',') || '-' },
+      pinst_cnt: { title: 'Instances', get: (g) => g.instances },
+      pools: { title: 'Pools', get: (g) => g.pools.join(',') || '-' },
+      uuid: { title: 'UUID', get: (g) => g.uuid },
     },
-  },
+    defaults: ['name', 'node_cnt', 'pinst_cnt', 'pools', 'uuid'],
+    rows: async (s) => groupInfos(await s.views()),
+  }),
 ];

@@ -1,0 +1,90 @@
+import { findInstance } from '../../domain/cluster-state.js';
+import { mobilityDomain } from '../../domain/mobility.js';
+import { instanceInfos, type InstanceInfo } from '../../projections/read-models.js';
+import type { Command } from '../command.js';
+import { listCommand } from '../list-command.js';
+import { json, keyValues, table } from '../render.js';
+import { quote } from '../text.js';
+import { viewCommand } from '../view-command.js';
+
+const status = (i: InstanceInfo) => (i.adminState === 'up' ? 'running' : 'ADMIN_down');
+const diskUsage = (i: InstanceInfo) => i.disks.reduce((sum, d) => sum + d.size, 0);
+
+export const instanceViews: Command[] = [
+  viewCommand({
+    path: ['instance', 'mobility'],
+    args: ['name'],
+    usage: '[--output json]',
+    summary: 'list every node with whether the instance could move there, and why or why not',
+    view: async (s, { command, args: [name] }) => {
+      const state = (await s.views()).cluster;
+      const instance = findInstance(state, name);
+      if (!instance) {
+        s.io.err(`opl: ${command}: instance ${quote(name)} does not exist\n`);
+        return 1;
+      }
+      const domain = mobilityDomain(state, instance);
+      s.io.out(
+        s.format === 'json'
+          ? json({ instance: instance.name, diskTemplate: instance.diskTemplate, nodes: domain })
+          : table(['Node', 'Group', 'Candidate', 'Reason'], domain.map((c) => [c.node, c.group, c.candidate ? 'yes' : 'no', c.reason])),
+      );
+      return 0;
+    },
+  }),
+  listCommand<InstanceInfo>({
+    path: ['instance', 'list'],
+    summary: 'list instances',
+    fields: {
+      name: { title: 'Instance', get: (i) => i.name },
+      uuid: { title: 'UUID', get: (i) => i.uuid },
+      hypervisor: { title: 'Hypervisor', get: (i) => i.hypervisor },
+      disk_template: { title: 'Template', get: (i) => i.diskTemplate },
+      pnode: { title: 'Primary_node', get: (i) => i.primaryNode },
+      snodes: { title: 'Secondary_Nodes', get: (i) => i.secondaryNodes.join(',') || '-' },
+      status: { title: 'Status', get: status },
+      admin_state: { title: 'InstanceState', get: (i) => i.adminState },
+      memory: { title: 'Memory', get: (i) => i.memory, size: true },
+      oper_ram: { title: 'Oper_ram', get: (i) => (i.adminState === 'up' ? i.memory : null), size: true },
+      vcpus: { title: 'VCPUs', get: (i) => i.vcpus },
+      'disk.count': { title: 'Disks', get: (i) => i.disks.length },
+      disk_usage: { title: 'DiskUsage', get: diskUsage, size: true },
+      tags: { title: 'Tags', get: (i) => i.tags.join(',') || '-' },
+    },
+    defaults: ['name', 'hypervisor', 'disk_template', 'pnode', 'status', 'memory', 'vcpus'],
+    rows: async (s) => instanceInfos(await s.views()),
+  }),
+  viewCommand({
+    path: ['instance', 'info'],
+    args: ['name'],
+    usage: '[--output json]',
+    summary: 'show one instance',
+    view: async (s, { command, args: [name] }) => {
+      const instance = instanceInfos(await s.views()).find((i) => i.name === name);
+      if (!instance) {
+        s.io.err(`opl: ${command}: instance ${quote(name)} does not exist\n`);
+        return 1;
+      }
+      if (s.format === 'json') {
+        s.io.out(json(instance));
+        return 0;
+      }
+      s.io.out(
+        keyValues([
+          ['Instance name', instance.name],
+          ['UUID', instance.uuid],
+          ['State', instance.adminState],
+          ['Disk template', instance.diskTemplate],
+          ['Primary node', instance.primaryNode],
+          ['Secondary nodes', instance.secondaryNodes],
+          ['Hypervisor', instance.hypervisor],
+          ['Memory (MiB)', instance.memory],
+          ['VCPUs', instance.vcpus],
+          ['Disks', instance.disks.length === 0 ? '(none)' : instance.disks.length],
+          ['Tags', instance.tags],
+        ]) + instance.disks.map((d) => `  disk/${d.index}: ${d.size} MiB, ${d.adopted ? 'adopted ' : ''}${d.logicalId}${d.pool ? ` (pool ${d.pool})` : ''}\n`).join(''),
+      );
+      return 0;
+    },
+  }),
+];
