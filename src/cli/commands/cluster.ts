@@ -1,5 +1,5 @@
 import { verifyNodes } from '../../adapters/nodes/verify.js';
-import { OpClusterInit, OpClusterSetParams } from '../../domain/opcodes.js';
+import { OpClusterDestroy, OpClusterInit, OpClusterSetParams } from '../../domain/opcodes.js';
 import { clusterInfo } from '../../projections/read-models.js';
 import type { Command, Ctx } from '../command.js';
 import { opcodeCommand } from '../opcode-command.js';
@@ -81,6 +81,15 @@ export const clusterCommands: Command[] = [
     flags,
     opcode: (ctx) => ({ clusterName: ctx.args[0], ...params(ctx) }),
     onSuccess: (_job, { args: [name] }) => `cluster ${name} initialised\n`,
+  }),
+  opcodeCommand({
+    path: ['cluster', 'destroy'],
+    args: ['name'],
+    summary: "destroy an empty cluster's configuration, naming it (asks first, unless -f); the log keeps its history",
+    schema: OpClusterDestroy,
+    flags: { clusterName: 'NAME' },
+    opcode: ({ args: [name] }) => ({ clusterName: name }),
+    confirm: ({ args: [name] }) => `Destroy cluster '${name}'? Its configuration is gone afterwards (the log keeps its history).`,
   }),
   opcodeCommand({
     path: ['cluster', 'modify'],
