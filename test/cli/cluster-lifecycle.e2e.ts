@@ -56,7 +56,8 @@ export const describeClusterLifecycle = (storeName: string, storeUrl: () => stri
       await ok(site.opl('instance', 'add', 'early', '-t', 'diskless', '--memory', '1G', '--vcpus', '1', '-n', 'n1'));
       const mark = await site.json<{ position: number }>('audit', 'replay');
       const markTime = new Date().toISOString();
-      await new Promise((r) => setTimeout(r, 20));
+      // Later events must carry a later time than the mark: wait for the clock to pass it.
+      while (Date.now() <= Date.parse(markTime)) await new Promise((r) => setTimeout(r, 1));
       await ok(site.opl('instance', 'add', 'late', '-t', 'diskless', '--memory', '1G', '--vcpus', '1', '-n', 'n1'));
       await ok(site.opl('instance', 'remove', 'early', '-f'));
       const now = await site.json<{ instances: Instance[] }>('audit', 'replay');

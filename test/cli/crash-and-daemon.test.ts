@@ -1,5 +1,6 @@
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, watch } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { newSite, ok, type Site } from './opl.js';
@@ -15,6 +16,45 @@ const until = async (what: string, check: () => Promise<boolean>, seconds = 20) 
   throw new Error(`timed out waiting for ${what}`);
 };
 
+/** Resolves once the child has printed TEXT on stderr: no polling interval, so no window to miss. */
+const printed = (child: ChildProcess, text: string, seconds = 60) =>
+  new Promise<void>((resolve, reject) => {
+    let log = '';
+    const onData = (c: Buffer) => {
+      log += c.toString();
+      if (log.includes(text)) finish(resolve);
+    };
+    const onExit = () => finish(() => reject(new Error(`exited before printing '${text}': ${log}`)));
+    const timer = setTimeout(() => finish(() => reject(new Error(`timed out waiting for '${text}': ${log}`))), seconds * 1000);
+    const finish = (settle: () => void) => {
+      clearTimeout(timer);
+      child.stderr!.off('data', onData);
+      child.off('exit', onExit);
+      settle();
+    };
+    child.stderr!.on('data', onData);
+    child.on('exit', onExit);
+  });
+
+/** Resolves once FILE is in DIR (watched with inotify, so as soon as it is renamed there) or once EXITED settles. */
+const appearsOrExits = (dir: string, file: string, exited: Promise<unknown>, seconds = 60) =>
+  new Promise<void>((resolve, reject) => {
+    let settled = false;
+    const finish = (settle: () => void) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      watcher.close();
+      settle();
+    };
+    const watcher = watch(dir, (_event, name) => {
+      if (name === file) finish(resolve);
+    });
+    const timer = setTimeout(() => finish(() => reject(new Error(`timed out waiting for ${file} in ${dir}`))), seconds * 1000);
+    void exited.then(() => finish(resolve));
+    if (existsSync(join(dir, file))) finish(resolve);
+  });
+
 const smallCluster = async (site: Site) => {
   await ok(site.opl('cluster', 'init', 'c'));
   await ok(site.opl('group', 'add', 'g'));
@@ -28,7 +68,8 @@ describe('opl: crashes and the daemon', () => {
     await smallCluster(site);
     const victim = site.spawn('debug', 'delay', '3', '--lock-instance', 'web');
     const victimExited = once(victim, 'exit');
-    await until('the delay job to run', async () => (await site.json<Job[]>('job', 'list')).at(-1)?.status === 'running');
+    // The opcode's first log line: the job is running and its 3 s delay has just begun.
+    await printed(victim, 'sleeping for 3s');
     victim.kill('SIGKILL');
     await victimExited;
     const orphan = (await site.json<Job[]>('job', 'list')).at(-1)!;
@@ -50,9 +91,13 @@ describe('opl: crashes and the daemon', () => {
       const name = `fast${attempt}`;
       const child = site.spawn('instance', 'add', name, '-t', 'diskless', '--memory', '16', '--vcpus', '1', '-n', 'n1');
       const exited = once(child, 'exit');
-      await new Promise((r) => setTimeout(r, 250 + attempt * 40));
+      // The moment the instance runs on the hypervisor, while the engine records that (or just after).
+      await appearsOrExits(join(site.dataDir, 'nodes', 'n1', 'fake-hv'), `${name}.json`, exited);
       child.kill('SIGKILL');
       await exited;
+      // One crash at a time: a fresh engine finishes the orphan before the next victim starts, so
+      // no victim is killed in the middle of recovering its predecessor's job.
+      await ok(site.opl('debug', 'delay', '0'));
     }
     await ok(site.opl('instance', 'list'));
     await ok(site.opl('debug', 'delay', '0'));

@@ -87,15 +87,16 @@ describe('opl: migrate and failover to a chosen node', () => {
     const jobId = String((await site.json<unknown[]>('job', 'list')).length + 1);
     const victim = site.spawn('instance', 'migrate', 'app', '-n', 'a2');
     const exited = once(victim, 'exit');
-    let midAttach = false;
-    for (const deadline = Date.now() + 60_000; !midAttach && Date.now() < deadline; ) {
-      const log = await site.opl('job', 'info', jobId, '--output', 'json');
-      midAttach = log.code === 0 && log.stdout.includes('attaching disk 0 of app');
-      if (!midAttach) await new Promise((r) => setTimeout(r, 100));
-    }
+    // The driver logs its call, then takes 2 s to attach: watch its log (cheap, so polled often)
+    // rather than the job (an opl run per look, slow under load) and kill the engine at once.
+    const callLog = join(volumes, 'calls');
+    const attachingOnTarget = () => existsSync(callLog) && readFileSync(callLog, 'utf8').split('\n').includes('attach app.0 a2');
+    for (const deadline = Date.now() + 60_000; !attachingOnTarget() && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 10));
     victim.kill('SIGKILL');
-    expect(midAttach).toBe(true);
     await exited;
+    const log = await site.opl('job', 'info', jobId, '--output', 'json');
+    const midAttach = attachingOnTarget() && log.code === 0 && log.stdout.includes('attaching disk 0 of app');
+    expect(midAttach).toBe(true);
     expect((await site.json<Instance>('instance', 'info', 'app')).primaryNode).toBe('a1');
 
     await ok(site.opl('debug', 'delay', '0'));

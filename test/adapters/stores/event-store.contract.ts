@@ -1,5 +1,6 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { filter, firstValueFrom, take, toArray } from 'rxjs';
 import { describe, expect, it } from 'vitest';
@@ -32,31 +33,73 @@ const collect = async (events: AsyncIterable<RecordedEvent>): Promise<RecordedEv
   return out;
 };
 
-const runWriter = (url: string, writer: number, count: number) =>
-  new Promise<{ code: number | null; acknowledged: Map<string, bigint> }>((resolve, reject) => {
-    const child = spawn(process.execPath, [writerScript, url, String(writer), String(count)], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const acknowledged = new Map<string, bigint>();
-    let buffer = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      buffer += chunk.toString();
-      const lines = buffer.split('\n');
-      buffer = lines.pop()!;
-      for (const line of lines) {
-        const [id, position] = line.split(' ');
-        acknowledged.set(id!, BigInt(position!));
-      }
-    });
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+interface Writer {
+  child: ChildProcess;
+  /** Event id to position, for every append the writer saw committed (it prints one line each). */
+  acknowledged: Map<string, bigint>;
+  /** Resolves once the writer has acknowledged at least `count` appends; rejects past the deadline or if it exits first. */
+  acknowledgedAtLeast: (count: number, deadlineMs: number) => Promise<void>;
+  exited: Promise<{ code: number | null; acknowledged: Map<string, bigint> }>;
+}
+
+const startWriter = (url: string, writer: number, count: number): Writer => {
+  const child = spawn(process.execPath, [writerScript, url, String(writer), String(count)], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const acknowledged = new Map<string, bigint>();
+  const progress = new EventEmitter();
+  let buffer = '';
+  let stderr = '';
+  child.stdout!.on('data', (chunk: Buffer) => {
+    buffer += chunk.toString();
+    const lines = buffer.split('\n');
+    buffer = lines.pop()!;
+    for (const line of lines) {
+      const [id, position] = line.split(' ');
+      acknowledged.set(id!, BigInt(position!));
+    }
+    progress.emit('acknowledged');
+  });
+  child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+  const exited = new Promise<{ code: number | null; acknowledged: Map<string, bigint> }>((resolve, reject) => {
     child.on('error', reject);
-    child.on('exit', (code) => {
+    // 'close', not 'exit': only then has every line the writer printed been read.
+    child.on('close', (code) => {
+      progress.emit('exit');
       if (code !== 0 && code !== null) reject(new Error(`writer ${writer} failed: ${stderr}`));
       else resolve({ code, acknowledged });
     });
-    (runWriter as { last?: typeof child }).last = child;
   });
+  exited.catch(() => undefined); // a failed writer is reported by whoever awaits it, not as unhandled
+  // Event-driven rather than timed: under load the writer may take seconds just to start.
+  const acknowledgedAtLeast = (wanted: number, deadlineMs: number) =>
+    new Promise<void>((resolve, reject) => {
+      const check = () => {
+        if (acknowledged.size < wanted) return;
+        stop();
+        resolve();
+      };
+      const exitedFirst = () => {
+        stop();
+        reject(new Error(`writer ${writer} exited after ${acknowledged.size} of ${wanted} appends: ${stderr}`));
+      };
+      const timer = setTimeout(() => {
+        stop();
+        reject(new Error(`writer ${writer} acknowledged only ${acknowledged.size} of ${wanted} appends in ${deadlineMs} ms: ${stderr}`));
+      }, deadlineMs);
+      const stop = () => {
+        clearTimeout(timer);
+        progress.off('acknowledged', check);
+        progress.off('exit', exitedFirst);
+      };
+      progress.on('acknowledged', check);
+      progress.on('exit', exitedFirst);
+      check();
+    });
+  return { child, acknowledged, acknowledgedAtLeast, exited };
+};
+
+const runWriter = (url: string, writer: number, count: number) => startWriter(url, writer, count).exited;
 
 /** `crossProcess`: the store can be opened by other processes, so the multi-process points apply. */
 export const describeEventStoreContract = (
@@ -227,11 +270,11 @@ export const describeEventStoreContract = (
 
     it('keeps every acknowledged append when a writer process is killed with SIGKILL', async () => {
       const sut = await setup();
-      const run = runWriter(sut.url!, 9, 100_000);
-      const child = (runWriter as { last?: import('node:child_process').ChildProcess }).last!;
-      await new Promise((r) => setTimeout(r, 700));
-      child.kill('SIGKILL');
-      const { code, acknowledged } = await run;
+      const writer = startWriter(sut.url!, 9, 100_000);
+      // Kill it mid-stream: once it has acknowledged some appends, while it keeps appending.
+      await writer.acknowledgedAtLeast(25, 45_000);
+      writer.child.kill('SIGKILL');
+      const { code, acknowledged } = await writer.exited;
       expect(code).toBeNull();
       expect(acknowledged.size).toBeGreaterThan(0);
       const store = await sut.open();
