@@ -102,7 +102,8 @@ export const createPostgresEventStore = async (
   const listening = listener
     .connect()
     .then(() => listener.query(`LISTEN ${NOTIFY_CHANNEL}`))
-    .then(() => listener.on('notification', () => appended.next()))
+    // One channel serves every schema of the database: each store wakes only for its own.
+    .then(() => listener.on('notification', (note) => note.payload === schema && appended.next()))
     .catch(() => undefined); // polling still delivers everything, only later
   listener.on('error', () => undefined);
 
@@ -180,7 +181,7 @@ export const createPostgresEventStore = async (
            INSERT INTO opl_streams (stream, revision) VALUES ($1, $2::bigint)
            ON CONFLICT (stream) DO UPDATE SET revision = excluded.revision RETURNING 1
          )
-         SELECT pg_notify('${NOTIFY_CHANNEL}', ''), (SELECT count(*) FROM inserted), (SELECT count(*) FROM head)`,
+         SELECT pg_notify('${NOTIFY_CHANNEL}', '${schema}'), (SELECT count(*) FROM inserted), (SELECT count(*) FROM head)`,
         values,
       );
       await client.query('COMMIT');
