@@ -6,7 +6,7 @@ import { FINISHED_JOB_STATUSES, type JobView, type OpcodeView } from '../project
 import { killHereIf } from './fault-injection.js';
 import { createHandlers, handlerOf } from './handlers/index.js';
 import { createJobLog } from './job-log.js';
-import { failure } from './job-records.js';
+import { failures } from '../domain/failures.js';
 import { removeUnrecordedDisks } from './legacy-recovery.js';
 import { createLockTable } from './lock-table.js';
 import { createOpcodeRunner, type OpcodeRunnerDeps } from './opcode-runner.js';
@@ -81,10 +81,10 @@ export const createEngine = (deps: EngineDeps): Engine => {
     }
     if (op.saga?.ended === 'undone') {
       const cause = op.saga.steps.find((s) => s.failure && !s.ignored && !s.undo)?.failure;
-      await jobLog.finish(job, index, cause ?? failure('engine_lost', 'engine_lost', 'the saga was undone by an engine that was then lost'));
+      await jobLog.finish(job, index, cause ?? failures.engineLost('the saga was undone by an engine that was then lost'));
       return 'finished';
     }
-    const lost = failure('engine_lost', 'engine_lost', `the engine running this opcode was lost ${op.attempts} times; giving up`);
+    const lost = failures.engineLost(`the engine running this opcode was lost ${op.attempts} times; giving up`);
     if (op.attempts >= MAX_ATTEMPTS && !op.saga) {
       await jobLog.finish(job, index, lost);
       return 'finished';
@@ -98,7 +98,7 @@ export const createEngine = (deps: EngineDeps): Engine => {
 
   const runJob = async (job: JobView, doomedBecause: string | undefined): Promise<void> => {
     if (doomedBecause !== undefined) {
-      await jobLog.finish(job, nextOpcode(job) ?? 0, failure('application', 'dependency_failed', doomedBecause));
+      await jobLog.finish(job, nextOpcode(job) ?? 0, failures.dependencyFailed(doomedBecause));
       return;
     }
     for (;;) {
@@ -115,7 +115,7 @@ export const createEngine = (deps: EngineDeps): Engine => {
       const inFlight = op.saga !== undefined && op.saga.ended === undefined;
       // A saga under way is finished or undone first: a cancel cannot leave half a move.
       if (job.cancelRequested && !inFlight) {
-        await jobLog.finish(job, index, failure('canceled', 'canceled', `canceled by request before opcode ${index} ran`));
+        await jobLog.finish(job, index, failures.canceled(`canceled by request before opcode ${index} ran`));
         return;
       }
       const recovery = lost ? await recover(job, index, op) : 'run';
@@ -123,7 +123,7 @@ export const createEngine = (deps: EngineDeps): Engine => {
       const opcode = Opcode.safeParse(op.input);
       if (!opcode.success) {
         const problem = opcode.error.issues[0];
-        await jobLog.finish(job, index, failure('application', 'malformed_opcode', `the log holds a malformed ${op.type}: ${problem?.path.join('.') ?? ''} ${problem?.message ?? ''}`.trim()));
+        await jobLog.finish(job, index, failures.malformedOpcode(`the log holds a malformed ${op.type}: ${problem?.path.join('.') ?? ''} ${problem?.message ?? ''}`.trim()));
         return;
       }
       if (!(await acquireLocks(job, index, opcode.data))) continue;

@@ -1,5 +1,4 @@
-import type { JobEvent, Failure } from '../domain/events.js';
-import type { FailureCode } from '../domain/failures.js';
+import type { JobEvent } from '../domain/events.js';
 import type { EventMetadata, NewEvent } from '../domain/ports/event-store.js';
 
 /** How the engine stamps what it writes: one place for ids, time and causation. */
@@ -29,5 +28,3 @@ export const metadataFor = (r: Recorder, actor: string, jobId: number, opIndex?:
   engineId: r.engineId,
   correlationId: `job-${jobId}`,
 });
-
-export const failure = (kind: Failure['kind'], code: FailureCode, message: string): Failure => ({ kind, code, message });

@@ -14,7 +14,8 @@ import { killHereIf, type KillPoint } from './fault-injection.js';
 import type { Handler, HandlerContext, Handlers, Prepared } from './handlers/handler.js';
 import { handlerOf } from './handlers/index.js';
 import type { JobLog } from './job-log.js';
-import { failure, metadataFor, type Recorder } from './job-records.js';
+import { failures } from '../domain/failures.js';
+import { metadataFor, type Recorder } from './job-records.js';
 import { runSaga, type SagaRunnerDeps } from './saga-runner.js';
 import type { EffectPorts } from './sagas/effect.js';
 import { needsSaga, planSaga } from './sagas/index.js';
@@ -34,7 +35,7 @@ export interface OpcodeRunnerDeps extends Recorder, EffectPorts {
 
 export type OpcodeOutcome = Either<Failure, unknown>;
 
-export const refusal = (error: DomainError): Failure => failure('application', error.code, error.message);
+export const refusal = (error: DomainError): Failure => error.toFailure();
 
 /** A short pause before deciding again after a conflict, spread so that racing engines do not collide again in step. */
 const backoff = (retry: number) => new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(200, 5 * 2 ** retry)));
@@ -89,7 +90,7 @@ export const createOpcodeRunner = (deps: OpcodeRunnerDeps) => {
         await backoff(retry);
       }
     }
-    return E.left(failure('application', 'conflict', `the cluster kept changing under this opcode; gave up after ${CONFLICT_RETRIES} tries`));
+    return E.left(failures.conflict(`the cluster kept changing under this opcode; gave up after ${CONFLICT_RETRIES} tries`));
   };
 
   const sagaDeps = (job: JobView, index: number): SagaRunnerDeps => ({
@@ -148,7 +149,7 @@ export const createOpcodeRunner = (deps: OpcodeRunnerDeps) => {
     async resume(job: JobView, index: number, giveUp?: Failure): Promise<OpcodeOutcome> {
       const saga = job.opcodes[index]!.saga!;
       const pending = (await state()).sagas.get(saga.sagaId);
-      if (!pending) return E.left(failure('engine_lost', 'engine_lost', `saga ${saga.sagaId} is not pending in the log`));
+      if (!pending) return E.left(failures.engineLost(`saga ${saga.sagaId} is not pending in the log`));
       await jobLog.log(job, index, giveUp ? `undoing what the lost engines did: ${giveUp.message}` : `going on with the saga the lost engine began (${saga.steps.filter((s) => s.outcome && !s.undo).length} step(s) done)`, giveUp ? 'error' : 'warning');
       return carryOut(job, index, saga.sagaId, pending.events, saga, giveUp);
     },

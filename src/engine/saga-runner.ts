@@ -4,7 +4,7 @@ import type { Failure } from '../domain/events.js';
 import { StorageTimeoutError, type StorageContext } from '../domain/ports/disk-storage.js';
 import type { SagaStepRecord, SagaView } from '../projections/job-view.js';
 import { killDuring, killHereIf, type KillPoint } from './fault-injection.js';
-import { failure } from './job-records.js';
+import { failures } from '../domain/failures.js';
 import { describeEffect, effectSummary, runEffect, type Effect, type EffectOutcome, type EffectPorts } from './sagas/effect.js';
 import type { SagaPlan } from './sagas/index.js';
 
@@ -93,9 +93,9 @@ const attempt = async (deps: SagaRunnerDeps, effect: Effect, step: number, isUnd
     await deps.recordSuccess(step, isUndo, outcome);
     return { outcome };
   } catch (error) {
-    const code = effect.kind === 'hypervisor' ? 'hypervisor_error' : 'storage_error';
     const kind = error instanceof StorageTimeoutError ? 'timeout' : 'application';
-    const failed = failure(kind, code, `${what} failed: ${error instanceof Error ? error.message : String(error)}`);
+    const message = `${what} failed: ${error instanceof Error ? error.message : String(error)}`;
+    const failed = effect.kind === 'hypervisor' ? failures.hypervisorError(message, kind) : failures.storageError(message, kind);
     await deps.recordFailure(step, isUndo, failed, mayFail);
     return { failure: failed };
   }

@@ -3,10 +3,9 @@ import type { Either } from 'fp-ts/lib/Either.js';
 import { DomainError } from '../../domain/errors.js';
 import type { Failure } from '../../domain/events.js';
 import type { OpcodeOf, OpcodeType } from '../../domain/opcodes.js';
-import { failure } from '../job-records.js';
 import type { Extras, HandlerContext, Prepared } from './handler.js';
 
-const refused = (error: DomainError): Failure => failure('application', error.code, error.message);
+const refused = (error: DomainError): Failure => error.toFailure();
 
 /** The cluster's default allocator must be one that can be found, or nothing could use it. */
 const missingAllocator = async (name: string | undefined, ctx: HandlerContext): Promise<Failure | undefined> =>

@@ -3,7 +3,7 @@ import type { Either } from 'fp-ts/lib/Either.js';
 import { parseResponse, validatePlacement } from '../../allocators/response.js';
 import type { ClusterState, InstanceConfig } from '../../domain/cluster-state.js';
 import type { Failure } from '../../domain/events.js';
-import { failure } from '../job-records.js';
+import { failure, failures } from '../../domain/failures.js';
 import type { HandlerContext } from './handler.js';
 
 /** What an allocator is asked: a request, the nodes it may answer with, and what must fit there. */
@@ -33,7 +33,7 @@ export const consultIallocator = async (ctx: HandlerContext, allocator: string, 
     });
   const refused = async (problem: string, run = { exitCode: null as number | null, durationMs: 0, stdout: '' }) => {
     await record(run, [], problem);
-    return E.left(failure('application', 'iallocator_failed', `iallocator '${allocator}': ${problem}`));
+    return E.left(failures.iallocatorFailed(`iallocator '${allocator}': ${problem}`));
   };
   if (!program || !ctx.iallocators) return refused(`not found (looked for it as a path, and on ${ctx.iallocatorSearchPath?.join(':') ?? 'the search path'})`);
   const timeoutSeconds = state.params!.iallocatorTimeoutSeconds;
