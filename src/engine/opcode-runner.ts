@@ -97,7 +97,13 @@ export const createOpcodeRunner = (deps: OpcodeRunnerDeps) => {
     ports: { hypervisor: deps.hypervisor, storage: deps.storage },
     newId: deps.newId,
     ...(deps.killAt !== undefined && { killAt: deps.killAt }),
-    recordIntent: (r) => jobLog.record(job, index, { type: 'SagaStepIntended', data: { jobId: job.id, opIndex: index, ...r } }),
+    recordIntent: (r) =>
+      jobLog.record(
+        job,
+        index,
+        { type: 'SagaStepIntended', data: { jobId: job.id, opIndex: index, ...r } },
+        { type: 'OpcodeLog', data: { jobId: job.id, opIndex: index, level: 'info', message: r.what } },
+      ),
     recordSuccess: (step, undo, outcome) => jobLog.record(job, index, { type: 'SagaStepSucceeded', data: { jobId: job.id, opIndex: index, step, undo, outcome } }),
     recordFailure: (step, undo, f, ignored) => jobLog.record(job, index, { type: 'SagaStepFailed', data: { jobId: job.id, opIndex: index, step, undo, ignored, failure: f } }),
     log: (message, level) => jobLog.log(job, index, message, level),

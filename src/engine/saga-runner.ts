@@ -13,6 +13,7 @@ export interface SagaRunnerDeps {
   ports: EffectPorts;
   newId(): string;
   killAt?: KillPoint;
+  /** Records the intent and, in the same write, its line in the job log (`record.what`). */
   recordIntent(record: Omit<SagaStepRecord, 'outcome' | 'failure' | 'ignored'>): Promise<void>;
   recordSuccess(step: number, undo: boolean, outcome: EffectOutcome): Promise<void>;
   recordFailure(step: number, undo: boolean, failure: Failure, ignored: boolean): Promise<void>;
@@ -84,8 +85,8 @@ export const runSaga = async (deps: SagaRunnerDeps, plan: SagaPlan, resume?: Sag
 const attempt = async (deps: SagaRunnerDeps, effect: Effect, step: number, isUndo: boolean, prior?: SagaStepRecord, mayFail = false): Promise<Attempt> => {
   const what = describeEffect(effect);
   const callId = prior?.callId ?? deps.newId();
-  if (!prior) await deps.recordIntent({ step, undo: isUndo, callId, what, effect: effectSummary(effect) });
-  await deps.log(prior ? `${what} (again: the engine that began it was lost)` : what);
+  if (prior) await deps.log(`${what} (again: the engine that began it was lost)`);
+  else await deps.recordIntent({ step, undo: isUndo, callId, what, effect: effectSummary(effect) });
   const running = runEffect(deps.ports, effect, deps.storage(callId));
   if (!isUndo) await killDuring(deps.killAt, step, running);
   try {

@@ -64,7 +64,11 @@ const fakeWorld = (failing: Failing = () => undefined) => {
   const deps: SagaRunnerDeps = {
     ports: { hypervisor, storage: { file: storage, sharedfile: storage, ext: storage } },
     newId: () => `call-${++ids}`,
-    recordIntent: async (r) => void timeline.push(`intent ${r.step}${undo(r.undo)} ${r.callId}`),
+    // The intent carries the job log's line for the step; written with it, in one append.
+    recordIntent: async (r) => {
+      timeline.push(`intent ${r.step}${undo(r.undo)} ${r.callId}`);
+      logs.push({ level: 'info', message: r.what });
+    },
     recordSuccess: async (step, u) => void timeline.push(`succeeded ${step}${undo(u)}`),
     recordFailure: async (step, u, f, ignored) => void timeline.push(`failed ${step}${undo(u)}${ignored ? ' ignored' : ''}: ${f.kind}/${f.code}`),
     log: async (message, level = 'info') => void logs.push({ level, message }),
