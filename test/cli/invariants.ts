@@ -105,24 +105,55 @@ export const readViews = async (site: Site): Promise<Views> => {
 
 export const readReplay = (site: Site): Promise<Views & { position: number }> => site.json('audit', 'replay');
 
-/** Memory, vcpus and local disk: never negative, never past a limit, and the sums agree with the instances. */
-export const capacityProblems = (views: Views): string[] => {
-  const problems: string[] = [];
-  for (const node of views.nodes) {
+/**
+ * What must hold at every moment of the log, not only at the end: an instance created
+ * and then moved or removed again leaves no trace of an overcommit in the final views.
+ * (While a saga runs its reservation may be counted, so only the limits are checked.)
+ */
+export const limitProblems = (views: Views): string[] =>
+  views.nodes.flatMap((node) => {
     const primaries = views.instances.filter((i) => i.primaryNode === node.name);
     const memoryUsed = primaries.reduce((sum, i) => sum + i.memory, 0);
     const vcpusUsed = primaries.reduce((sum, i) => sum + i.vcpus, 0);
     const vcpuLimit = Math.floor(node.cpus * views.cluster.vcpuRatio);
     const diskUsed = primaries.flatMap((i) => (i.diskTemplate === 'file' ? i.disks : [])).reduce((sum, d) => sum + d.size, 0);
-    if (node.memoryFree < 0) problems.push(`node ${node.name}: memoryFree is ${node.memoryFree} MiB`);
-    if (node.memoryFree !== node.memoryTotal - memoryUsed) problems.push(`node ${node.name}: memoryFree ${node.memoryFree} but its instances leave ${node.memoryTotal - memoryUsed}`);
-    if (node.vcpusUsed !== vcpusUsed) problems.push(`node ${node.name}: vcpusUsed ${node.vcpusUsed} but its instances have ${vcpusUsed}`);
-    if (vcpusUsed > vcpuLimit) problems.push(`node ${node.name}: ${vcpusUsed} vcpus, over its limit of ${vcpuLimit}`);
-    if (node.diskTotal > 0 && diskUsed > node.diskTotal) problems.push(`node ${node.name}: file disks of ${diskUsed} MiB on ${node.diskTotal} MiB of local disk`);
-    if (node.diskFree !== undefined && node.diskFree < 0) problems.push(`node ${node.name}: diskFree is ${node.diskFree} MiB`);
-    if (node.diskFree !== undefined && node.diskTotal > 0 && node.diskFree !== node.diskTotal - diskUsed) {
-      problems.push(`node ${node.name}: diskFree ${node.diskFree} but its file disks leave ${node.diskTotal - diskUsed}`);
-    }
+    return [
+      node.memoryFree < 0 && `node ${node.name}: memoryFree is ${node.memoryFree} MiB`,
+      memoryUsed > node.memoryTotal && `node ${node.name}: instances of ${memoryUsed} MiB on ${node.memoryTotal} MiB`,
+      Math.max(vcpusUsed, node.vcpusUsed) > vcpuLimit && `node ${node.name}: ${Math.max(vcpusUsed, node.vcpusUsed)} vcpus, over its limit of ${vcpuLimit}`,
+      node.diskTotal > 0 && diskUsed > node.diskTotal && `node ${node.name}: file disks of ${diskUsed} MiB on ${node.diskTotal} MiB of local disk`,
+      node.diskFree !== undefined && node.diskFree < 0 && `node ${node.name}: diskFree is ${node.diskFree} MiB`,
+    ].filter((p): p is string => typeof p === 'string');
+  });
+
+/** At the end, besides the limits: the free capacity the nodes show agrees with their instances. */
+export const capacityProblems = (views: Views): string[] => [
+  ...limitProblems(views),
+  ...views.nodes.flatMap((node) => {
+    const primaries = views.instances.filter((i) => i.primaryNode === node.name);
+    const memoryUsed = primaries.reduce((sum, i) => sum + i.memory, 0);
+    const vcpusUsed = primaries.reduce((sum, i) => sum + i.vcpus, 0);
+    const diskUsed = primaries.flatMap((i) => (i.diskTemplate === 'file' ? i.disks : [])).reduce((sum, d) => sum + d.size, 0);
+    return [
+      node.memoryFree !== node.memoryTotal - memoryUsed && `node ${node.name}: memoryFree ${node.memoryFree} but its instances leave ${node.memoryTotal - memoryUsed}`,
+      node.vcpusUsed !== vcpusUsed && `node ${node.name}: vcpusUsed ${node.vcpusUsed} but its instances have ${vcpusUsed}`,
+      node.diskFree !== undefined && node.diskTotal > 0 && node.diskFree !== node.diskTotal - diskUsed && `node ${node.name}: diskFree ${node.diskFree} but its file disks leave ${node.diskTotal - diskUsed}`,
+    ].filter((p): p is string => typeof p === 'string');
+  }),
+];
+
+/**
+ * limitProblems at every cluster event after position AFTER, each from a replay of
+ * the log up to there (a few replays at a time: each is a process).
+ */
+export const historyProblems = async (site: Site, after: number): Promise<string[]> => {
+  const events = await site.json<{ stream: string; position: number; type: string }[]>('audit', 'log');
+  const moments = events.filter((e) => e.stream === 'cluster' && e.position > after);
+  const problems: string[] = [];
+  for (let i = 0; i < moments.length; i += 4) {
+    const batch = moments.slice(i, i + 4);
+    const replays = await Promise.all(batch.map((e) => site.json<Views>('audit', 'replay', '--until-position', String(e.position))));
+    replays.forEach((views, j) => problems.push(...limitProblems(views).map((p) => `after ${batch[j]!.type} at position ${batch[j]!.position}: ${p}`)));
   }
   return problems;
 };

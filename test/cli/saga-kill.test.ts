@@ -30,6 +30,13 @@ import { newSite, ok, type Site } from './opl.js';
 /** How long each driver call sleeps during the killed command: long enough for the successor to start first. */
 const SLOW_SECONDS = '1';
 
+/**
+ * A case is some 15 `opl` processes and a few seconds of driver sleeps: about 15 s on an
+ * idle two-core machine. The bound is generous because the cases run five at a time
+ * and other suites may be running beside them.
+ */
+const CASE_TIMEOUT = 300_000;
+
 type Check = (views: Views) => string[];
 interface Saga {
   name: string;
@@ -99,7 +106,7 @@ const SAGAS: Saga[] = [
     driver: 'slow-filepool',
     prepare: async () => [add('ext:nas', ...twoDisks)],
     command: (site) => removeArgs(site, 'vm'),
-    steps: 3, // stop and clean up on a1, remove disk 0, remove disk 1
+    steps: 4, // stop on a1, clean up on a1, remove disk 0, remove disk 1
     done: absent('vm'),
     undone: exists('vm'),
   },
@@ -202,12 +209,12 @@ const runCase = async (expect: ExpectStatic, saga: Saga, point: string, reached:
 describe('opl: every saga survives SIGKILL at every step, leaving nothing unknown to the log', () => {
   for (const saga of SAGAS) {
     describe.concurrent(saga.name, () => {
-      it.for(killPointsOf(saga.steps))('killed at %s', { timeout: 120_000 }, async (point, { expect }) => {
+      it.for(killPointsOf(saga.steps))('killed at %s', { timeout: CASE_TIMEOUT }, async (point, { expect }) => {
         await runCase(expect, saga, point, true);
       });
       it(`never reaches step:${saga.steps + 1}: it has ${saga.steps} steps`, async ({ expect }) => {
         await runCase(expect, saga, `step:${saga.steps + 1}`, false);
-      }, 120_000);
+      }, CASE_TIMEOUT);
     });
   }
 });
