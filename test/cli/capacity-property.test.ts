@@ -20,40 +20,52 @@ import { newSite, ok, type Site } from './opl.js';
  */
 
 const NODES = ['n1', 'n2', 'n3'];
-const NAMES = ['a', 'b', 'c', 'd'];
 const TEMPLATES = ['diskless', 'sharedfile', 'file', 'ext'] as const;
 
+/**
+ * Which instance a command is about: mostly one of the client's own (so its grows and
+ * moves find something to act on), sometimes the name every client shares (so two
+ * clients create, move and remove the same instance, and race for its volumes).
+ * Capacity is contended either way: there are only three nodes.
+ */
+type Target = 'mine0' | 'mine1' | 'shared';
+const nameOf = (target: Target, client: number): string => (target === 'shared' ? 'x' : `c${client + 1}${target === 'mine0' ? 'a' : 'b'}`);
+
 type Command =
-  | { kind: 'create'; name: string; template: (typeof TEMPLATES)[number]; memory: number; vcpus: number; node: string; disks: number[] }
-  | { kind: 'grow'; name: string; disk: number; amount: number }
-  | { kind: 'migrate' | 'failover'; name: string; node: string }
-  | { kind: 'remove'; name: string };
+  | { kind: 'create'; target: Target; template: (typeof TEMPLATES)[number]; memory: number; vcpus: number; node: string; disks: number[] }
+  | { kind: 'grow'; target: Target; disk: number; amount: number }
+  | { kind: 'migrate' | 'failover'; target: Target; node: string }
+  | { kind: 'remove'; target: Target };
 
-const name = fc.constantFrom(...NAMES);
+const target = fc.constantFrom<Target>('mine0', 'mine0', 'mine1', 'shared');
 const node = fc.constantFrom(...NODES);
+const create = fc.record({ kind: fc.constant('create' as const), target, template: fc.constantFrom(...TEMPLATES), memory: fc.constantFrom(512, 1024, 1536, 2048), vcpus: fc.integer({ min: 1, max: 4 }), node, disks: fc.array(fc.constantFrom(16, 64, 128), { minLength: 1, maxLength: 2 }) });
 const command: fc.Arbitrary<Command> = fc.oneof(
-  { weight: 3, arbitrary: fc.record({ kind: fc.constant('create' as const), name, template: fc.constantFrom(...TEMPLATES), memory: fc.constantFrom(512, 1024, 1536, 2048), vcpus: fc.integer({ min: 1, max: 4 }), node, disks: fc.array(fc.constantFrom(16, 64, 128), { minLength: 1, maxLength: 2 }) }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('grow' as const), name, disk: fc.integer({ min: 0, max: 1 }), amount: fc.constantFrom(16, 64, 128) }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constantFrom('migrate' as const, 'failover' as const), name, node }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('remove' as const), name }) },
+  { weight: 2, arbitrary: create },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('grow' as const), target, disk: fc.integer({ min: 0, max: 1 }), amount: fc.constantFrom(16, 64, 128) }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constantFrom('migrate' as const, 'failover' as const), target, node }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('remove' as const), target }) },
 );
-/** 2 to 4 clients of 1 to 4 commands each; shrinking bounded because every run is real processes. */
-const clients = fc.limitShrink(fc.array(fc.array(command, { minLength: 1, maxLength: 4 }), { minLength: 2, maxLength: 4 }), 12);
+/** A client starts with a create, then up to 3 more commands. */
+const client = fc.tuple(create, fc.array(command, { maxLength: 3 })).map(([first, rest]): Command[] => [first, ...rest]);
+/** 2 to 4 clients; shrinking bounded because every run is real processes. */
+const clients = fc.limitShrink(fc.array(client, { minLength: 2, maxLength: 4 }), 12);
 
-const argsOf = async (site: Site, c: Command): Promise<string[]> => {
+const argsOf = async (site: Site, c: Command, clientIndex: number): Promise<string[]> => {
+  const name = nameOf(c.target, clientIndex);
   switch (c.kind) {
     case 'create':
       return [
-        'instance', 'add', c.name, '-t', c.template === 'ext' ? 'ext:nas' : c.template, '--memory', `${c.memory}M`, '--vcpus', String(c.vcpus), '-n', c.node,
+        'instance', 'add', name, '-t', c.template === 'ext' ? 'ext:nas' : c.template, '--memory', `${c.memory}M`, '--vcpus', String(c.vcpus), '-n', c.node,
         ...(c.template === 'diskless' ? [] : c.disks.flatMap((size, i) => ['--disk', `${i}:size=${size}M`])),
       ];
     case 'grow':
-      return ['instance', 'grow-disk', c.name, String(c.disk), `${c.amount}M`];
+      return ['instance', 'grow-disk', name, String(c.disk), `${c.amount}M`];
     case 'migrate':
     case 'failover':
-      return ['instance', c.kind, c.name, '-n', c.node];
+      return ['instance', c.kind, name, '-n', c.node];
     case 'remove':
-      return removeArgs(site, c.name);
+      return removeArgs(site, name);
   }
 };
 
@@ -64,11 +76,11 @@ const outcomeProblem = (args: string[], o: Outcome): string | undefined => {
   return `opl ${args.join(' ')} ended with ${o.code ?? o.signal}: ${o.stderr.trim()}`;
 };
 
-/** The group, its three nodes (4 GiB, 2 cpus × vcpu-ratio 4, 256 MiB of local disk each). */
+/** The group, its three nodes (3 GiB, 2 cpus × vcpu-ratio 4, 256 MiB of local disk each). */
 const buildBase = async (site: Site) => {
   await ok(site.opl('cluster', 'init', 'prop'));
   await ok(site.opl('group', 'add', 'g'));
-  for (const n of NODES) await ok(site.opl('node', 'add', n, '--group', 'g', '--memory', '4G', '--cpus', '2', '--disk', '256M'));
+  for (const n of NODES) await ok(site.opl('node', 'add', n, '--group', 'g', '--memory', '3G', '--cpus', '2', '--disk', '256M'));
 };
 
 /** A run's own shared dir and filepool pool, so the files of one run are never another's. */
@@ -81,9 +93,9 @@ const attachStorage = async (site: Site): Promise<Layout> => {
   return { dataDir: site.dataDir, sharedDir: shared, pools: [{ name: 'nas', dir: pool, loops: false }] };
 };
 
-const describeRun = (plan: Command[][], outcomes: Outcome[][]): string =>
-  plan
-    .map((cmds, c) => `client ${c + 1}: ${cmds.map((cmd, i) => `${JSON.stringify(cmd)} -> ${outcomes[c]?.[i]?.code === 0 ? 'ok' : (outcomes[c]?.[i]?.stderr.trim().split('\n').at(-1) ?? '?')}`).join('; ')}`)
+const describeRun = (argv: string[][][], outcomes: Outcome[][]): string =>
+  argv
+    .map((cmds, c) => `client ${c + 1}: ${cmds.map((args, i) => `${args.join(' ')} -> ${outcomes[c]?.[i]?.code === 0 ? 'ok' : (outcomes[c]?.[i]?.stderr.trim().split('\n').at(-1) ?? '?')}`).join('; ')}`)
     .join('\n');
 
 /** How often each kind of command (creates by template) succeeded, over all runs: proof the property exercised something. */
@@ -91,7 +103,7 @@ type Tally = Map<string, { ok: number; refused: number }>;
 const kindOf = (c: Command) => (c.kind === 'create' ? `create ${c.template}` : c.kind);
 
 const checkRun = async (site: Site, layout: Layout, plan: Command[][], tally: Tally): Promise<void> => {
-  const argv = await Promise.all(plan.map((cmds) => Promise.all(cmds.map((c) => argsOf(site, c)))));
+  const argv = await Promise.all(plan.map((cmds, client) => Promise.all(cmds.map((c) => argsOf(site, c, client)))));
   const before = (await site.json<{ position: number }>('audit', 'replay')).position;
   const outcomes = await runClients(site, argv);
   plan.flat().forEach((c, i) => {
@@ -104,7 +116,7 @@ const checkRun = async (site: Site, layout: Layout, plan: Command[][], tally: Ta
   const { problems } = await allProblems(site, layout);
   const history = await historyProblems(site, before);
   if (bad.length + problems.length + history.length > 0) {
-    throw new Error(`invariants broken (data dir ${site.dataDir}):\n${[...bad, ...problems, ...history].join('\n')}\n\nthe run:\n${describeRun(plan, outcomes)}`);
+    throw new Error(`invariants broken (data dir ${site.dataDir}):\n${[...bad, ...problems, ...history].join('\n')}\n\nthe run:\n${describeRun(argv, outcomes)}`);
   }
 };
 
@@ -114,7 +126,8 @@ const seed = process.env.OPL_PROPERTY_SEED !== undefined ? Number(process.env.OP
 const holds = async (run: (plan: Command[][], tally: Tally) => Promise<void>, numRuns: number): Promise<Tally> => {
   const tally: Tally = new Map();
   const details = await fc.check(fc.asyncProperty(clients, (plan) => run(plan, tally)), { numRuns, seed });
-  expect(details.failed, fc.defaultReportMessage(details)).toBe(false);
+  const error = details.errorInstance instanceof Error ? details.errorInstance.message : String(details.errorInstance ?? '');
+  expect(details.failed, `${fc.defaultReportMessage(details)}\n\n${error}`).toBe(false);
   expect(details.numRuns).toBe(numRuns);
   console.log(`seed ${seed}: ${[...tally].map(([kind, n]) => `${kind} ${n.ok} ok/${n.refused} refused`).join(', ')}`);
   return tally;
