@@ -3,6 +3,9 @@ import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync } 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { nodeUsage } from '../../src/domain/cluster-state.js';
+import type { RecordedEvent } from '../../src/domain/ports/event-store.js';
+import { emptyViews, evolveViews } from '../../src/projections/views.js';
 import { newSite, OPL, type Site } from './opl.js';
 
 /**
@@ -51,12 +54,8 @@ export const runClients = (site: Site, clients: string[][][]): Promise<Outcome[]
     }),
   );
 
-let removeTakesForce: Promise<boolean> | undefined;
-/** `instance remove` may come to require -f/--force without a terminal: passes it once the command has it. */
-export const removeArgs = async (site: Site, name: string): Promise<string[]> => {
-  removeTakesForce ??= runOpl(site, ['instance', 'remove', '--help']).then((o) => /--force\b/.test(o.stdout + o.stderr));
-  return ['instance', 'remove', name, ...((await removeTakesForce) ? ['-f'] : [])];
-};
+/** `instance remove` without a terminal needs -f (--force): the clients here are scripts. */
+export const removeArgs = async (_site: Site, name: string): Promise<string[]> => ['instance', 'remove', name, '-f'];
 
 /** Waits on an observable condition, bounded; never a fixed sleep. */
 export const until = async (what: string, check: () => Promise<boolean> | boolean, seconds = 30): Promise<void> => {
@@ -143,17 +142,27 @@ export const capacityProblems = (views: Views): string[] => [
 ];
 
 /**
- * limitProblems at every cluster event after position AFTER, each from a replay of
- * the log up to there (a few replays at a time: each is a process).
+ * The limits at every cluster event after position AFTER: the log as `audit log` prints
+ * it, folded here event by event with the projections' own fold, and each node's usage
+ * — what sagas hold included — checked after every cluster event, so an overcommit
+ * that a later move or removal hid is caught all the same.
  */
 export const historyProblems = async (site: Site, after: number): Promise<string[]> => {
-  const events = await site.json<{ stream: string; position: number; type: string }[]>('audit', 'log');
-  const moments = events.filter((e) => e.stream === 'cluster' && e.position > after);
+  const events = await site.json<(Omit<RecordedEvent, 'revision' | 'position'> & { revision: number; position: number })[]>('audit', 'log');
+  const views = emptyViews();
   const problems: string[] = [];
-  for (let i = 0; i < moments.length; i += 4) {
-    const batch = moments.slice(i, i + 4);
-    const replays = await Promise.all(batch.map((e) => site.json<Views>('audit', 'replay', '--until-position', String(e.position))));
-    replays.forEach((views, j) => problems.push(...limitProblems(views).map((p) => `after ${batch[j]!.type} at position ${batch[j]!.position}: ${p}`)));
+  for (const e of events) {
+    evolveViews(views, { ...e, revision: BigInt(e.revision), position: BigInt(e.position) });
+    if (e.stream !== 'cluster' || e.position <= after) continue;
+    const state = views.cluster;
+    for (const node of state.nodes.values()) {
+      const used = nodeUsage(state, node.uuid);
+      const vcpuLimit = Math.floor(node.cpus * (state.params?.vcpuRatio ?? 0));
+      const at = `after ${e.type} at position ${e.position}: node ${node.name}`;
+      if (used.memoryMib > node.memoryMib) problems.push(`${at} holds ${used.memoryMib} MiB of memory and has ${node.memoryMib}`);
+      if (used.vcpus > vcpuLimit) problems.push(`${at} holds ${used.vcpus} vcpus, its limit is ${vcpuLimit}`);
+      if (node.diskMib > 0 && used.diskMib > node.diskMib) problems.push(`${at} holds ${used.diskMib} MiB of local disk and has ${node.diskMib}`);
+    }
   }
   return problems;
 };
