@@ -1,7 +1,7 @@
 // vitest bounds each test and hook but not the run: a worker wedged outside a test, or a handle
 // that keeps vitest from exiting, would hold the caller (CI has 90 minutes) until it is killed
 // with nothing reported. This global setup, which runs in vitest's main process, gives the whole
-// run a deadline instead. OPL_TEST_DEADLINE_MINUTES overrides it (default 40; the suite takes a
+// run a deadline instead. OPL_TEST_DEADLINE_MINUTES overrides it (default 65; the suite takes a
 // few minutes).
 import { readdirSync, readFileSync } from 'node:fs';
 
@@ -27,7 +27,7 @@ const descendants = (pid) => {
 };
 
 export default function setup() {
-  const minutes = Number(process.env.OPL_TEST_DEADLINE_MINUTES ?? 40);
+  const minutes = Number(process.env.OPL_TEST_DEADLINE_MINUTES ?? 65);
   const timer = setTimeout(() => {
     console.error(`vitest: the test run has gone past its ${minutes}-minute deadline; stopping it`);
     // Exiting alone would leave the workers running on as orphans, still spawning test processes.
