@@ -70,13 +70,11 @@ export const logicalUnits: { readonly [T in OpcodeType]: LogicalUnit<T> } = {
 
 /**
  * Decides what an opcode does to the cluster configuration: the events to record, or
- * why it is refused. Pure; the engine runs any side effects the events imply. Nothing
- * but OP_CLUSTER_INIT is decided before the cluster exists, so no decider has to ask.
+ * why it is refused. Pure; the engine runs any side effects the events imply. The
+ * refusal before the cluster exists comes with each unit (`inCluster`), as the engine
+ * uses them too.
  */
 export const decideCluster = (state: ClusterState, opcode: Opcode, ctx: DecideContext): Decision => {
-  if (opcode.type !== 'OP_CLUSTER_INIT' && !state.params) {
-    return refuse(wrongState("the cluster is not initialised; run 'opl cluster init NAME' first"));
-  }
   // The table pairs each type with its decider; TypeScript cannot follow that through a union.
   const decide = logicalUnits[opcode.type].decide as Decider<OpcodeType>;
   return decide(state, opcode, ctx);

@@ -52,7 +52,7 @@ export const poolConnected = (group: string, pool: string): EventOf<'PoolConnect
 export const instanceAdded = (
   name: string,
   node: string,
-  over: Partial<Pick<EventOf<'InstanceAdded'>['data'], 'diskTemplate' | 'memoryMib' | 'vcpus' | 'tags' | 'disks'>> = {},
+  over: Partial<EventOf<'InstanceAdded'>['data']> = {},
 ): EventOf<'InstanceAdded'> => ({
   type: 'InstanceAdded',
   data: {

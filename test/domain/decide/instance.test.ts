@@ -15,22 +15,8 @@ import {
 } from './history.js';
 
 /** What OP_INSTANCE_CREATE records for a new instance: its uuid is the first one drawn. */
-const added = (name: string, node: string, over: Partial<EventOf<'InstanceAdded'>['data']> = {}): EventOf<'InstanceAdded'> => ({
-  type: 'InstanceAdded',
-  data: {
-    instanceUuid: 'u1',
-    instanceName: name,
-    diskTemplate: 'diskless',
-    primaryNodeUuid: nodeUuid(node),
-    secondaryNodeUuids: [],
-    memoryMib: 1024,
-    vcpus: 1,
-    hypervisor: 'fake',
-    tags: [],
-    disks: [],
-    ...over,
-  },
-});
+const added = (name: string, node: string, over: Partial<EventOf<'InstanceAdded'>['data']> = {}): EventOf<'InstanceAdded'> =>
+  instanceAdded(name, node, { instanceUuid: 'u1', ...over });
 const create = { type: 'OP_INSTANCE_CREATE', instanceName: 'i2', diskTemplate: 'diskless', memoryMib: 1024, vcpus: 1, primaryNode: 'n1' } as const;
 const cluster = [...threeNodes(), ...running('i1', 'n1')];
 
