@@ -187,6 +187,37 @@ describe('job engine', () => {
     await p.close();
   });
 
+  it('undoes a saga an engine was lost in too often: the call under way is asked for, then taken back, and what it held is given back', async () => {
+    const store = createMemoryEventStore();
+    const { plane: first, nodesDir } = plane(store);
+    await run(first, ...smallCluster());
+    await first.close().catch(() => undefined);
+    const n1 = first.projector.views.cluster.nodeByName.get('n1')!;
+    const meta = (opIndex?: number) => ({ actor: 'ghost', recordedAt: new Date().toISOString(), engineId: 'dead', jobId: 2, ...(opIndex !== undefined && { opIndex }) });
+    const create = Opcode.parse({ type: 'OP_INSTANCE_CREATE', instanceName: 'i9', diskTemplate: 'diskless', memoryMib: 2048, vcpus: 1, primaryNode: 'n1' });
+    const decided = [
+      { type: 'InstanceAdded', data: { instanceUuid: 'u9', instanceName: 'i9', diskTemplate: 'diskless', primaryNodeUuid: n1, secondaryNodeUuids: [], memoryMib: 2048, vcpus: 1, hypervisor: 'fake', tags: [], disks: [] } },
+      { type: 'InstanceStarted', data: { instanceUuid: 'u9', nodeUuid: n1 } },
+    ];
+    await store.append('job-queue', [{ id: crypto.randomUUID(), type: 'JobSubmitted', data: { opcodes: [create], priority: 0, dependsOn: [], actor: 'ghost', submittedAt: new Date().toISOString() }, metadata: meta() }], 'any');
+    await store.append('job-2', [{ id: crypto.randomUUID(), type: 'OpcodeStarted', data: { jobId: 2, opIndex: 0, attempt: MAX_ATTEMPTS }, metadata: meta(0) }], 'any');
+    await store.append('cluster', [{ id: crypto.randomUUID(), type: 'SagaBegun', data: { sagaId: 'job-2/op-0', jobId: 2, opIndex: 0, events: decided }, metadata: meta(0) }], 'any');
+    await store.append('job-2', [{ id: crypto.randomUUID(), type: 'SagaStepIntended', data: { jobId: 2, opIndex: 0, step: 1, undo: false, callId: 'lost-call', what: 'starting instance i9 on node n1', effect: {} }, metadata: meta(0) }], 'any');
+    // The successor's hypervisor is the same node directory: what it starts and stops is seen there.
+    const p = createControlPlane({ store, hypervisor: createFakeHypervisor(nodesDir), actor: 'tester' });
+    const job = await p.awaitJob(2);
+    expect(job.status).toBe('error');
+    expect(job.opcodes[0]!.error).toMatchObject({ kind: 'engine_lost', code: 'engine_lost' });
+    expect(job.opcodes[0]!.saga?.ended).toBe('undone');
+    expect(job.opcodes[0]!.saga?.steps.map((s) => [s.step, s.undo, s.callId === 'lost-call', s.outcome !== undefined])).toEqual([[1, false, true, true], [1, true, false, true]]);
+    const cluster = p.projector.views.cluster;
+    expect(cluster.instanceByName.has('i9')).toBe(false);
+    expect(cluster.sagas.size).toBe(0);
+    expect(cluster.usage.get(n1)?.memoryMib).toBe(1024);
+    expect(readdirSync(join(nodesDir, 'n1', 'fake-hv'))).toEqual(['i1.json']);
+    await p.close();
+  });
+
   it('gives the lease back once many concurrent waiters in one process are done', async () => {
     const store = createMemoryEventStore();
     const { plane: p } = plane(store);
