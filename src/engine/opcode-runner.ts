@@ -125,8 +125,7 @@ export const createOpcodeRunner = (deps: OpcodeRunnerDeps) => {
       killHereIf(deps.killAt, 'recorded');
       return E.right({ changed: true, recorded: finals.map((e) => e.type), serialNo: Number(written.nextRevision) + 1 });
     }
-    const kept = plan.parts.filter((part, p) => part.keepsOnFailure && plan.steps.every((s, i) => s.part !== p || result.left.outcomes[i] !== undefined));
-    const partial = kept.map((part) => part.finish(result.left.outcomes.filter((_, i) => plan.steps[i]!.part === plan.parts.indexOf(part))));
+    const partial = plan.keptOnFailure(result.left.outcomes);
     await appendCluster(job, index, [{ type: 'SagaUndone', data: { sagaId, reason: result.left.failure.message } }, ...partial], 'any');
     return E.left(result.left.failure);
   };

@@ -54,6 +54,8 @@ export interface SagaPlan {
   parts: SagaPart[];
   /** The decided events as recorded once every step ran, in decided order. */
   finish(outcomes: readonly (EffectOutcome | undefined)[]): ClusterEvent[];
+  /** After a failure: the events of the parts that keep what they did, every step of theirs done. */
+  keptOnFailure(outcomes: readonly (EffectOutcome | undefined)[]): ClusterEvent[];
 }
 
 export const planSaga = (state: ClusterState, events: readonly ClusterEvent[]): SagaPlan => {
@@ -68,9 +70,15 @@ export const planSaga = (state: ClusterState, events: readonly ClusterEvent[]): 
     return build === 'configuration only' ? { steps: [], finish: () => event } : build(event as EventOf<typeof event.type>, ctx);
   });
   const steps = parts.flatMap((part, index) => part.steps.map((step) => ({ ...step, part: index })));
+  const ofPart = (outcomes: readonly (EffectOutcome | undefined)[], part: number) => outcomes.filter((_, i) => steps[i]!.part === part);
   return {
     steps,
     parts,
-    finish: (outcomes) => parts.map((part, index) => part.finish(outcomes.filter((_, i) => steps[i]!.part === index))),
+    finish: (outcomes) => parts.map((part, index) => part.finish(ofPart(outcomes, index))),
+    keptOnFailure: (outcomes) =>
+      parts.flatMap((part, index) => {
+        const own = ofPart(outcomes, index);
+        return part.keepsOnFailure && own.every((o) => o !== undefined) ? [part.finish(own)] : [];
+      }),
   };
 };

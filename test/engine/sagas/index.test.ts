@@ -46,6 +46,10 @@ describe('planSaga over several decided events', () => {
     ]);
     expect(plan.parts.map((p) => p.keepsOnFailure ?? false)).toEqual([true, true, false]);
     expect(plan.finish(plan.steps.map(() => ({})))).toEqual(events);
+    // A removal that fails at its second disk keeps the stop and the detaches, not the removal.
+    expect(plan.keptOnFailure([{}, {}, {}, {}, {}, undefined])).toEqual(events.slice(0, 2));
+    // One that fails at the second detach keeps only the stop.
+    expect(plan.keptOnFailure([{}, {}, undefined, undefined, undefined, undefined])).toEqual(events.slice(0, 1));
   });
 
   it('records configuration-only events as decided, between the parts that have steps', () => {
