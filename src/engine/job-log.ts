@@ -1,4 +1,5 @@
 import type { Failure, JobEvent } from '../domain/events.js';
+import type { StorageContext } from '../domain/ports/disk-storage.js';
 import type { EventStore, ExpectedRevision, NewEvent } from '../domain/ports/event-store.js';
 import type { JobView } from '../projections/job-view.js';
 import { jobStream } from '../projections/views.js';
@@ -18,6 +19,13 @@ export interface JobLog {
   finish(job: JobView, opIndex: number, outcome: Failure | 'success', result?: unknown): Promise<void>;
   lastWrite(): bigint;
 }
+
+/** How storage reports into an opcode's job: each driver call, and what a driver said; `callId` ties a call to its intent. */
+export const storageContext = (jobLog: JobLog, job: JobView, opIndex: number, callId?: string): StorageContext => ({
+  ...(callId !== undefined && { callId }),
+  recordCall: (call) => jobLog.record(job, opIndex, { type: 'StorageDriverCalled', data: { jobId: job.id, opIndex, ...call } }),
+  log: (level, message) => jobLog.log(job, opIndex, message, level),
+});
 
 export const createJobLog = (store: EventStore, recorder: Recorder): JobLog => {
   let lastWrite = 0n;

@@ -1,6 +1,6 @@
 import type { JobView } from '../projections/job-view.js';
 import type { Projector } from '../projections/projector.js';
-import type { JobLog } from './job-log.js';
+import { storageContext, type JobLog } from './job-log.js';
 import { describeEffect, runEffect, type Effect, type EffectPorts } from './sagas/effect.js';
 
 /**
@@ -35,10 +35,7 @@ export const removeUnrecordedDisks = async (deps: EffectPorts & { projector: Pro
     };
     await deps.jobLog.log(job, index, `undoing: ${describeEffect(effect)}`, 'warning');
     try {
-      await runEffect(deps, effect, {
-        recordCall: (c) => deps.jobLog.record(job, index, { type: 'StorageDriverCalled', data: { jobId: job.id, opIndex: index, ...c } }),
-        log: (level, message) => deps.jobLog.log(job, index, message, level),
-      });
+      await runEffect(deps, effect, storageContext(deps.jobLog, job, index));
     } catch (error) {
       await deps.jobLog.log(job, index, `could not undo (${describeEffect(effect)}): ${error instanceof Error ? error.message : String(error)}; clean it up by hand`, 'error');
     }

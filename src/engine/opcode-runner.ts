@@ -13,7 +13,7 @@ import { CLUSTER_STREAM } from '../projections/views.js';
 import { killHereIf, type KillPoint } from './fault-injection.js';
 import type { Handler, HandlerContext, Handlers, Prepared } from './handlers/handler.js';
 import { handlerOf } from './handlers/index.js';
-import type { JobLog } from './job-log.js';
+import { storageContext, type JobLog } from './job-log.js';
 import { failures } from '../domain/failures.js';
 import { metadataFor, type Recorder } from './job-records.js';
 import { runSaga, type SagaRunnerDeps } from './saga-runner.js';
@@ -107,11 +107,7 @@ export const createOpcodeRunner = (deps: OpcodeRunnerDeps) => {
     recordSuccess: (step, undo, outcome) => jobLog.record(job, index, { type: 'SagaStepSucceeded', data: { jobId: job.id, opIndex: index, step, undo, outcome } }),
     recordFailure: (step, undo, f, ignored) => jobLog.record(job, index, { type: 'SagaStepFailed', data: { jobId: job.id, opIndex: index, step, undo, ignored, failure: f } }),
     log: (message, level) => jobLog.log(job, index, message, level),
-    storage: (callId) => ({
-      callId,
-      recordCall: (call) => jobLog.record(job, index, { type: 'StorageDriverCalled', data: { jobId: job.id, opIndex: index, ...call } }),
-      log: (level, message) => jobLog.log(job, index, message, level),
-    }),
+    storage: (callId) => storageContext(jobLog, job, index, callId),
   });
 
   /** Carries a recorded decision out, or on from where a lost engine left it, and records how it ended. */
