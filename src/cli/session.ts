@@ -13,7 +13,7 @@ import { createFileDiskStorage } from '../adapters/storage/file-disks.js';
 import type { DriverCatalog } from '../domain/ports/driver-catalog.js';
 import { openEventStore, parseStoreLocation } from '../adapters/stores/open.js';
 import type { Opcode } from '../domain/opcodes.js';
-import { createControlPlane, type ControlPlane } from '../engine/control-plane.js';
+import { UnknownDependencyError, createControlPlane, type ControlPlane } from '../engine/control-plane.js';
 import { isJobEventType, type Failure } from '../domain/events.js';
 import type { JobView } from '../projections/job-view.js';
 import type { Views } from '../projections/views.js';
@@ -56,6 +56,7 @@ export const openSession = async (command: string, globals: GlobalValues, io: Io
   const killPoint = io.env.OPL_FAULT_KILL_AT ? parseKillPoint(io.env.OPL_FAULT_KILL_AT) : undefined;
   if (killPoint && E.isLeft(killPoint)) throw new UsageError(`${command}: ${killPoint.left}`);
   const killAt = killPoint?.right;
+  const leaseTtlMs = leaseTtl(command, io.env.OPL_LEASE_TTL_MS);
   const store = await openEventStore(location);
   const allocatorPath = iallocatorSearchPath(io.env);
   const iallocators = withBuiltinAllocator(createIallocators(allocatorPath));
@@ -68,9 +69,23 @@ export const openSession = async (command: string, globals: GlobalValues, io: Io
     iallocatorSearchPath: allocatorPath,
     actor: io.env.OPL_ACTOR ?? `${safeUser()}@${hostname()}`,
     ...(killAt && { killAt }),
+    ...(leaseTtlMs !== undefined && { leaseTtlMs }),
     onError: (error) => io.err(`opl: engine: ${error instanceof Error ? error.message : String(error)}\n`),
   });
   return { plane, dataDir, format, io, iallocators, views: () => plane.projector.catchUp() };
+};
+
+/**
+ * How long the leader lease lasts unless renewed (default 10 s): how long a frozen
+ * leader keeps the others waiting. Short values are for tests and labs.
+ */
+const leaseTtl = (command: string, text: string | undefined): number | undefined => {
+  if (text === undefined || text === '') return undefined;
+  const ms = Number(text);
+  if (!/^\d+$/.test(text) || ms < 200 || ms > 3_600_000) {
+    throw new UsageError(`${command}: OPL_LEASE_TTL_MS ${quote(text)}: expected a whole number of milliseconds from 200 to 3600000`);
+  }
+  return ms;
 };
 
 /** Where pools' drivers are looked for: the engine refuses a pool whose driver is not there. */
@@ -111,7 +126,13 @@ export const runJob = async (
     if (!Number.isInteger(id) || id <= 0) throw new UsageError(`${command}: --depends ${quote(d)}: expected a job id`);
     return id;
   });
-  const jobId = await session.plane.submit(opcodes, { priority, dependsOn });
+  let jobId: number;
+  try {
+    jobId = await session.plane.submit(opcodes, { priority, dependsOn });
+  } catch (error) {
+    if (error instanceof UnknownDependencyError) throw new UsageError(`${command}: --depends ${error.jobId}: ${error.message}`);
+    throw error;
+  }
   if (globals.submit) {
     session.io.out(session.format === 'json' ? `${JSON.stringify({ jobId })}\n` : `${jobId}\n`);
     return 0;

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { Subject, firstValueFrom, type Subscription } from 'rxjs';
+import type { Subscription } from 'rxjs';
 import type { Opcode } from '../domain/opcodes.js';
-import type { EventStore, RecordedEvent } from '../domain/ports/event-store.js';
+import { FencedError, type EventStore, type RecordedEvent } from '../domain/ports/event-store.js';
 import type { Hypervisor } from '../domain/ports/hypervisor.js';
 import { FINISHED_JOB_STATUSES, type JobView } from '../projections/job-view.js';
 import { createProjector, type Projector } from '../projections/projector.js';
@@ -10,7 +10,7 @@ import { JOB_QUEUE_STREAM, jobStream } from '../projections/views.js';
 import type { EffectPorts } from './sagas/effect.js';
 import { createEngine, type Engine, type EngineDeps } from './engine.js';
 import { jobEventRecord, type Recorder } from './job-records.js';
-import { createLeadership, type Leadership } from './leadership.js';
+import { LEADER_LEASE, createLeadership, type Leadership } from './leadership.js';
 
 /** How often a waiting client looks whether the leader has let go. */
 const LEASE_POLL_MS = 50;
@@ -29,6 +29,14 @@ export interface ControlPlaneOptions {
   maxConcurrentJobs?: number;
   killAt?: EngineDeps['killAt'];
   onError?: (error: unknown) => void;
+}
+
+/** A job may depend only on jobs submitted before it: any other id would keep it waiting forever. */
+export class UnknownDependencyError extends Error {
+  override readonly name = 'UnknownDependencyError';
+  constructor(readonly jobId: number) {
+    super(`job ${jobId} does not exist (yet): a job can depend only on jobs submitted before it`);
+  }
 }
 
 export interface SubmitOptions {
@@ -62,15 +70,46 @@ export const createControlPlane = (options: ControlPlaneOptions): ControlPlane =
     newId: options.newId ?? randomUUID,
   };
   const projector = createProjector(store);
-  const lost = new Subject<void>();
+  /**
+   * A term: one stretch of leading under one fencing token, shared by every caller in
+   * this process that needs an engine (a client waiting for its job, the daemon).
+   * It ends when the last of them steps down, or at once when the lease is lost.
+   */
+  interface Term {
+    token: bigint;
+    users: number;
+    ended: boolean;
+    started: Promise<void>;
+    over: Promise<void>;
+    end: () => void;
+  }
+  let term: Term | undefined;
+  /** Taking and giving back the lease happen one at a time, so a step-down never releases a lease a later lead has just taken. */
+  let transitions: Promise<unknown> = Promise.resolve();
+  const serially = <T>(fn: () => Promise<T>): Promise<T> => {
+    const next = transitions.then(fn);
+    transitions = next.catch(() => undefined);
+    return next;
+  };
+  const reported = new Set<bigint>();
+
+  /** Another engine leads now: stop writing at once, say so in one line, let the clients wait as followers. */
+  const stepAside = (fenced: FencedError): void => {
+    if (!reported.has(fenced.token)) {
+      reported.add(fenced.token);
+      options.onError?.(new Error(`${fenced.message}; stepping down, the new leader goes on with its jobs`));
+    }
+    const t = term;
+    if (!t || t.ended || t.token !== fenced.token) return;
+    t.ended = true;
+    term = undefined;
+    leadership.abandon();
+    void engine.halt(fenced);
+    t.end();
+  };
   const leadership: Leadership = createLeadership(store, engineId, {
     ...(options.leaseTtlMs !== undefined && { ttlMs: options.leaseTtlMs }),
-    onLost: () => {
-      // Another engine judged us gone and leads now: take no further jobs.
-      leaders = 0;
-      void engine.drain();
-      lost.next();
-    },
+    onLost: (token, epoch) => stepAside(new FencedError(LEADER_LEASE, token, epoch, engineId)),
   });
   const engine: Engine = createEngine({
     ...recorder,
@@ -84,23 +123,43 @@ export const createControlPlane = (options: ControlPlaneOptions): ControlPlane =
     ...(options.maxConcurrentJobs !== undefined && { maxConcurrentJobs: options.maxConcurrentJobs }),
     ...(options.killAt !== undefined && { killAt: options.killAt }),
     ...(options.onError && { onError: options.onError }),
+    onFenced: stepAside,
   });
-  let leaders = 0;
 
-  const lead = async (): Promise<boolean> => {
-    if (!(await leadership.tryTake())) return false;
-    leaders += 1;
-    if (leaders === 1) await engine.start();
-    return true;
-  };
-  const stepDown = async (): Promise<void> => {
-    leaders -= 1;
-    if (leaders > 0) return;
-    await engine.drain();
-    await leadership.release();
-  };
+  /** Joins the current term, or takes the lease and begins one; undefined if another engine leads. */
+  const lead = (): Promise<Term | undefined> =>
+    serially(async () => {
+      const token = await leadership.tryTake();
+      if (token === undefined) return undefined;
+      if (!term || term.token !== token) {
+        let end = () => undefined as void;
+        const over = new Promise<void>((resolve) => (end = resolve));
+        term = { token, users: 0, ended: false, started: engine.start({ lease: LEADER_LEASE, token }), over, end };
+      }
+      const t = term;
+      t.users += 1;
+      await t.started;
+      return t;
+    });
+  const stepDown = (t: Term): Promise<void> =>
+    serially(async () => {
+      t.users -= 1;
+      // A term ended by a take-over is already halted; the lease is another's.
+      if (t.users > 0 || t.ended) return;
+      t.ended = true;
+      if (term === t) term = undefined;
+      await engine.drain();
+      t.end();
+      await leadership.release();
+    });
 
   const submit = async (opcodes: Opcode[], submitOptions: SubmitOptions = {}): Promise<number> => {
+    // Ids only grow, so a job that exists now was submitted before this one: depending
+    // only on existing jobs rules out depending on itself, on a later job, and cycles.
+    const missing = (submitOptions.dependsOn ?? []).filter((id) => !projector.views.jobs.has(id));
+    if (missing.length > 0) await projector.catchUp();
+    const unknown = (submitOptions.dependsOn ?? []).find((id) => !projector.views.jobs.has(id));
+    if (unknown !== undefined) throw new UnknownDependencyError(unknown);
     const result = await store.append(
       JOB_QUEUE_STREAM,
       [
@@ -135,10 +194,10 @@ export const createControlPlane = (options: ControlPlaneOptions): ControlPlane =
     await projector.catchUp();
     if (!views.jobs.has(jobId)) throw new Error(`job ${jobId} does not exist`);
     const ownStream = jobStream(jobId);
-    let leading = false;
+    /** The term this wait takes part in; cleared when it ends (the lease lost), so the wait goes on as a follower. */
+    let leading: Term | undefined;
     let subscription: Subscription | undefined;
     let poll: NodeJS.Timeout | undefined;
-    let lostSubscription: Subscription | undefined;
     let attempt: Promise<void> | undefined;
     try {
       return await new Promise<JobView>((resolve, reject) => {
@@ -155,7 +214,8 @@ export const createControlPlane = (options: ControlPlaneOptions): ControlPlane =
           error: reject,
         });
         const tryLead = () => {
-          if (leading || attempt) return;
+          if ((leading && !leading.ended) || attempt) return;
+          leading = undefined;
           attempt = lead()
             .then((took) => {
               leading = took;
@@ -165,9 +225,6 @@ export const createControlPlane = (options: ControlPlaneOptions): ControlPlane =
               attempt = undefined;
             });
         };
-        lostSubscription = lost.subscribe(() => {
-          leading = false;
-        });
         poll = setInterval(tryLead, LEASE_POLL_MS);
         tryLead();
         check();
@@ -175,21 +232,23 @@ export const createControlPlane = (options: ControlPlaneOptions): ControlPlane =
     } finally {
       if (poll) clearInterval(poll);
       subscription?.unsubscribe();
-      lostSubscription?.unsubscribe();
       // An attempt to lead may still be under way; it must settle before we know
       // whether there is leadership to give back.
       await attempt;
-      if (leading) await stepDown();
+      if (leading && !leading.ended) await stepDown(leading);
     }
   };
 
   const serve = async (stop: AbortSignal, onLeading?: () => void): Promise<void> => {
     const stopped = new Promise<void>((resolve) => stop.addEventListener('abort', () => resolve(), { once: true }));
     while (!stop.aborted) {
-      if (await lead()) {
+      const t = await lead();
+      if (t) {
         onLeading?.();
-        await Promise.race([stopped, firstValueFrom(lost)]);
-        await stepDown();
+        // Lost or stopped, the term is given up; lost, the loop waits to lead again and,
+        // leading again, starts the engine afresh under the new token.
+        await Promise.race([stopped, t.over]);
+        await stepDown(t);
         continue;
       }
       await Promise.race([stopped, new Promise((r) => setTimeout(r, 1000))]);
@@ -205,7 +264,10 @@ export const createControlPlane = (options: ControlPlaneOptions): ControlPlane =
     awaitJob,
     serve,
     close: async () => {
-      // Whatever this process still leads, it lets go of: no renewal outlives it.
+      // Jobs of a run that lost its lease may still be ending (they write nothing more):
+      // the store stays open until they have. Whatever this process still leads, it
+      // lets go of: no renewal outlives it.
+      await engine.drain();
       await leadership.release();
       await store.close();
     },

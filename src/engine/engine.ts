@@ -5,7 +5,8 @@ import { Opcode } from '../domain/opcodes.js';
 import { FINISHED_JOB_STATUSES, type JobView, type OpcodeView } from '../projections/job-view.js';
 import { killHereIf } from './fault-injection.js';
 import { createHandlers, handlerOf } from './handlers/index.js';
-import { createJobLog } from './job-log.js';
+import { FencedError, type Fence } from '../domain/ports/event-store.js';
+import { createJobLog, type WriteFence } from './job-log.js';
 import { failures } from '../domain/failures.js';
 import { removeUnrecordedDisks } from './legacy-recovery.js';
 import { createLockTable } from './lock-table.js';
@@ -19,13 +20,20 @@ export interface EngineDeps extends Omit<OpcodeRunnerDeps, 'jobLog' | 'handlers'
   maxConcurrentJobs?: number;
   /** Where the engine reports what it could not write to the log (the log itself failing). */
   onError?: (error: unknown) => void;
+  /** Told once per run that a write was refused: another engine took the lease over. */
+  onFenced?: (error: FencedError) => void;
 }
 
 export interface Engine {
-  /** Begins taking jobs from the queue (the caller holds the leader lease). */
-  start(): Promise<void>;
+  /**
+   * Begins taking jobs from the queue under the leader lease whose token is `fence`
+   * (every write carries it); first waits for an earlier run to have drained.
+   */
+  start(fence?: Fence): Promise<void>;
   /** Stops taking new jobs and resolves once the running ones have ended. */
   drain(): Promise<void>;
+  /** Stops at once: no further write reaches the store, no new step begins; then drains. */
+  halt(reason: FencedError): Promise<void>;
   running(): number;
 }
 
@@ -38,7 +46,20 @@ export const createEngine = (deps: EngineDeps): Engine => {
   const { projector } = deps;
   const views = projector.views;
   const maxJobs = deps.maxConcurrentJobs ?? 25;
-  const jobLog = createJobLog(deps.store, deps);
+  let fence: Fence | undefined;
+  let halted: FencedError | undefined;
+  let stopping: Promise<void> | undefined;
+  const guard: WriteFence = {
+    fence: () => fence,
+    halted: () => halted,
+    fenced: (error) => {
+      if (halted) return;
+      halted = error;
+      accepting = false;
+      deps.onFenced?.(error);
+    },
+  };
+  const jobLog = createJobLog(deps.store, deps, guard);
   const handlers = createHandlers(() => deps.hypervisor);
   const opcodes = createOpcodeRunner({ ...deps, jobLog, handlers });
   const locks = createLockTable();
@@ -58,7 +79,10 @@ export const createEngine = (deps: EngineDeps): Engine => {
       const ready = job.cancelRequested ? ({ kind: 'ready' } as const) : readiness(job, views.jobs);
       if (ready.kind === 'blocked') continue;
       const task = runJob(job, ready.kind === 'doomed' ? ready.reason : undefined)
-        .catch((error: unknown) => deps.onError?.(error))
+        // A fenced engine's jobs end here, reported once through onFenced.
+        .catch((error: unknown) => {
+          if (!(error instanceof FencedError)) deps.onError?.(error);
+        })
         .finally(() => {
           running.delete(job.id);
           requestTick();
@@ -160,9 +184,26 @@ export const createEngine = (deps: EngineDeps): Engine => {
     }
   };
 
+  const drain = (): Promise<void> => {
+    accepting = false;
+    // One drain at a time, shared: a start waits for it, and no drain ends a later run's subscription.
+    stopping ??= (async () => {
+      while (running.size > 0) await Promise.allSettled([...running.values()]);
+      subscription?.unsubscribe();
+      subscription = undefined;
+    })().finally(() => {
+      stopping = undefined;
+    });
+    return stopping;
+  };
+
   return {
-    async start() {
+    async start(token) {
+      // A run that lost its lease may still be ending its jobs: they must be gone first.
+      while (stopping) await stopping;
       if (accepting) return;
+      fence = token;
+      halted = undefined;
       // The previous leader's last writes happened before it let go of the lease, so
       // reading to the head now sees every job as it really is, not as it last looked.
       await projector.catchUp();
@@ -170,10 +211,10 @@ export const createEngine = (deps: EngineDeps): Engine => {
       subscription = projector.live().subscribe({ next: requestTick, error: (e: unknown) => deps.onError?.(e) });
       requestTick();
     },
-    async drain() {
-      accepting = false;
-      while (running.size > 0) await Promise.allSettled([...running.values()]);
-      subscription?.unsubscribe();
+    drain,
+    halt(reason) {
+      guard.fenced(reason);
+      return drain();
     },
     running: () => running.size,
   };

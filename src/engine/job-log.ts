@@ -1,6 +1,6 @@
 import type { Failure, JobEvent } from '../domain/events.js';
 import type { StorageContext } from '../domain/ports/disk-storage.js';
-import type { EventStore, ExpectedRevision, NewEvent } from '../domain/ports/event-store.js';
+import { FencedError, type EventStore, type ExpectedRevision, type Fence, type NewEvent } from '../domain/ports/event-store.js';
 import type { JobView } from '../projections/job-view.js';
 import { jobStream } from '../projections/views.js';
 import { jobEventRecord, type Recorder } from './job-records.js';
@@ -27,10 +27,30 @@ export const storageContext = (jobLog: JobLog, job: JobView, opIndex: number, ca
   log: (level, message) => jobLog.log(job, opIndex, message, level),
 });
 
-export const createJobLog = (store: EventStore, recorder: Recorder): JobLog => {
+/**
+ * Which lease the engine writes under. Every write carries its token; once a write is
+ * refused (or the engine learns it lost the lease), `halted` says why and nothing more
+ * is sent to the store: a fenced engine neither writes nor starts anything new.
+ */
+export interface WriteFence {
+  fence(): Fence | undefined;
+  halted(): FencedError | undefined;
+  fenced(error: FencedError): void;
+}
+
+export const createJobLog = (store: EventStore, recorder: Recorder, guard?: WriteFence): JobLog => {
   let lastWrite = 0n;
   const append: JobLog['append'] = async (stream, events, expected) => {
-    const result = await store.append(stream, events, expected);
+    const halted = guard?.halted();
+    if (halted) throw halted;
+    const fence = guard?.fence();
+    let result;
+    try {
+      result = await store.append(stream, events, expected, fence && { fence });
+    } catch (error) {
+      if (error instanceof FencedError) guard?.fenced(error);
+      throw error;
+    }
     if (result.position > lastWrite) lastWrite = result.position;
     return result;
   };

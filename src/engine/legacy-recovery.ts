@@ -1,3 +1,4 @@
+import { FencedError } from '../domain/ports/event-store.js';
 import type { JobView } from '../projections/job-view.js';
 import type { Projector } from '../projections/projector.js';
 import { storageContext, type JobLog } from './job-log.js';
@@ -37,6 +38,7 @@ export const removeUnrecordedDisks = async (deps: EffectPorts & { projector: Pro
     try {
       await runEffect(deps, effect, storageContext(deps.jobLog, job, index));
     } catch (error) {
+      if (error instanceof FencedError) throw error;
       await deps.jobLog.log(job, index, `could not undo (${describeEffect(effect)}): ${error instanceof Error ? error.message : String(error)}; clean it up by hand`, 'error');
     }
   }

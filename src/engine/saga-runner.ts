@@ -2,6 +2,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import type { Either } from 'fp-ts/lib/Either.js';
 import type { Failure } from '../domain/events.js';
 import { StorageTimeoutError, type StorageContext } from '../domain/ports/disk-storage.js';
+import { FencedError } from '../domain/ports/event-store.js';
 import type { SagaStepRecord, SagaView } from '../projections/job-view.js';
 import { killDuring, killHereIf, type KillPoint } from './fault-injection.js';
 import { failures } from '../domain/failures.js';
@@ -94,6 +95,8 @@ const attempt = async (deps: SagaRunnerDeps, effect: Effect, step: number, isUnd
     await deps.recordSuccess(step, isUndo, outcome);
     return { outcome };
   } catch (error) {
+    // Fenced: another engine leads now and owns this saga; nothing more is recorded or undone here.
+    if (error instanceof FencedError) throw error;
     const kind = error instanceof StorageTimeoutError ? 'timeout' : 'application';
     const message = `${what} failed: ${error instanceof Error ? error.message : String(error)}`;
     const failed = effect.kind === 'hypervisor' ? failures.hypervisorError(message, kind) : failures.storageError(message, kind);

@@ -12,6 +12,9 @@ export type Readiness =
 export const readiness = (job: JobView, jobs: ReadonlyMap<number, JobView>): Readiness => {
   const blocking: number[] = [];
   for (const id of job.dependsOn) {
+    // Only an earlier job can be waited for: a job waiting on itself or on a later one
+    // (written by a client that did not check) would wait forever, or in a cycle.
+    if (id >= job.id) return { kind: 'doomed', reason: `job ${job.id} depends on job ${id}, which was not submitted before it` };
     const dep = jobs.get(id);
     if (!dep) return { kind: 'doomed', reason: `job ${job.id} depends on job ${id}, which does not exist` };
     if (!FINISHED_JOB_STATUSES.has(dep.status)) blocking.push(id);

@@ -22,7 +22,13 @@ describe('scheduling rules', () => {
     expect(readiness(job(9, 0, [1]), jobs)).toEqual({ kind: 'ready' });
     expect(readiness(job(9, 0, [1, 2]), jobs)).toEqual({ kind: 'blocked', on: [2] });
     expect(readiness(job(9, 0, [3]), jobs)).toMatchObject({ kind: 'doomed', reason: expect.stringContaining("ended in 'error'") });
-    expect(readiness(job(9, 0, [42]), jobs)).toMatchObject({ kind: 'doomed', reason: expect.stringContaining('does not exist') });
+    expect(readiness(job(9, 0, [5]), jobs)).toMatchObject({ kind: 'doomed', reason: expect.stringContaining('does not exist') });
+  });
+  it('dooms a job that depends on itself or on a later job, instead of leaving it waiting forever', () => {
+    const jobs = new Map([[1, job(1, 0, [], 'success')], [9, job(9, 0, [9])], [10, job(10, 0, [], 'running')]]);
+    expect(readiness(job(9, 0, [9]), jobs)).toEqual({ kind: 'doomed', reason: 'job 9 depends on job 9, which was not submitted before it' });
+    expect(readiness(job(9, 0, [1, 10]), jobs)).toEqual({ kind: 'doomed', reason: 'job 9 depends on job 10, which was not submitted before it' });
+    expect(readiness(job(9, 0, [42]), jobs)).toMatchObject({ kind: 'doomed', reason: expect.stringContaining('not submitted before it') });
   });
   it('finds the first opcode that has not succeeded', () => {
     const j = job(1);

@@ -1,11 +1,13 @@
 import { Subject } from 'rxjs';
 import {
   checkExpectedRevision,
+  checkFence,
+  type AppendOptions,
   revisionAfter,
   type AppendResult,
   type EventStore,
   type ExpectedRevision,
-  type Lease,
+  type HeldLease,
   type LeaseStore,
   type NewEvent,
   type RecordedEvent,
@@ -19,14 +21,18 @@ export const createMemoryEventStore = (): EventStore => {
   const streams = new Map<string, RecordedEvent[]>();
   const byId = new Map<string, RecordedEvent>();
   const appended = new Subject<void>();
-  const leaseTable = new Map<string, Lease>();
+  const leaseTable = new Map<string, HeldLease>();
+  /** Epochs outlive releases: a lease taken again is a take-over. */
+  const epochs = new Map<string, bigint>();
 
   const append = async (
     stream: string,
     events: readonly NewEvent[],
     expected: ExpectedRevision,
+    options?: AppendOptions,
   ): Promise<AppendResult> => {
     if (events.length === 0) throw new Error('append: no events given');
+    if (options?.fence) checkFence(options.fence, epochs.get(options.fence.lease) ?? 0n, events);
     const replayed = replayedAppendResult(stream, events, events.map((e) => byId.get(e.id)));
     if (replayed) return replayed;
     const existing = streams.get(stream);
@@ -65,9 +71,11 @@ export const createMemoryEventStore = (): EventStore => {
   const leases: LeaseStore = {
     tryAcquire: async (name, candidate, canTake) => {
       const current = leaseTable.get(name);
-      if (current && current.holder !== candidate.holder && !canTake(current)) return false;
-      leaseTable.set(name, { ...candidate });
-      return true;
+      if (current && current.holder !== candidate.holder && !canTake(current)) return null;
+      const epoch = current?.holder === candidate.holder ? current.epoch : (epochs.get(name) ?? 0n) + 1n;
+      epochs.set(name, epoch);
+      leaseTable.set(name, { ...candidate, epoch });
+      return epoch;
     },
     release: async (name, holder) => {
       if (leaseTable.get(name)?.holder === holder) leaseTable.delete(name);

@@ -3,11 +3,13 @@ import { Subject } from 'rxjs';
 import {
   StoreOpenError,
   checkExpectedRevision,
+  checkFence,
+  type AppendOptions,
   revisionAfter,
   type AppendResult,
   type EventStore,
   type ExpectedRevision,
-  type Lease,
+  type HeldLease,
   type LeaseStore,
   type NewEvent,
   type ReadAllOptions,
@@ -94,8 +96,26 @@ const describe = (error: unknown): string => {
   return code === 'SQLITE_NOTADB' ? 'the file is not an SQLite database' : message;
 };
 
+/**
+ * Stores made before leases had a fencing token get the epoch column at open. Leases
+ * are not history (the events' format is untouched), so adding it in place is safe;
+ * the check and the ALTER share one write transaction, so racing opens add it once.
+ */
+const addLeaseEpoch = (db: Database.Database): void => {
+  const has = () => (db.prepare('PRAGMA table_info(opl_leases)').all() as { name: string }[]).some((c) => c.name === 'epoch');
+  if (has()) return;
+  db.transaction(() => {
+    if (!has()) db.exec('ALTER TABLE opl_leases ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0');
+  }).immediate();
+};
+
+type LeaseRow = Omit<HeldLease, 'epoch'> & { epoch: number };
+const heldLease = (row: LeaseRow | undefined): HeldLease | undefined =>
+  row && row.holder !== '' ? { ...row, epoch: BigInt(row.epoch) } : undefined;
+
 export const createSqliteEventStore = (path: string, options: { pollMs?: number } = {}): EventStore => {
   const db = openDatabase(path);
+  addLeaseEpoch(db);
   const appended = new Subject<void>();
 
   const stmt = {
@@ -112,11 +132,13 @@ export const createSqliteEventStore = (path: string, options: { pollMs?: number 
         'SELECT position, id, stream, revision, type, data, metadata FROM opl_events WHERE stream = ? AND revision >= ? ORDER BY revision LIMIT ?',
       )
       .raw(),
-    lease: db.prepare('SELECT holder, pid, host, expires_at AS expiresAt FROM opl_leases WHERE name = ?'),
+    lease: db.prepare('SELECT holder, pid, host, expires_at AS expiresAt, epoch FROM opl_leases WHERE name = ?'),
+    leaseEpoch: db.prepare('SELECT epoch FROM opl_leases WHERE name = ?').pluck(),
     putLease: db.prepare(
-      'INSERT INTO opl_leases (name, holder, pid, host, expires_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, pid = excluded.pid, host = excluded.host, expires_at = excluded.expires_at',
+      'INSERT INTO opl_leases (name, holder, pid, host, expires_at, epoch) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, pid = excluded.pid, host = excluded.host, expires_at = excluded.expires_at, epoch = excluded.epoch',
     ),
-    dropLease: db.prepare('DELETE FROM opl_leases WHERE name = ? AND holder = ?'),
+    // The row stays, holder emptied: its epoch must outlive the holder.
+    dropLease: db.prepare("UPDATE opl_leases SET holder = '', pid = 0, host = '', expires_at = 0 WHERE name = ? AND holder = ?"),
   };
 
   const pageStatements = new Map<string, Database.Statement>();
@@ -146,7 +168,9 @@ export const createSqliteEventStore = (path: string, options: { pollMs?: number 
   };
 
   const appendNow = db.transaction(
-    (stream: string, events: readonly NewEvent[], expected: ExpectedRevision): AppendResult => {
+    (stream: string, events: readonly NewEvent[], expected: ExpectedRevision, fence?: AppendOptions['fence']): AppendResult => {
+      // Read inside the append's write transaction: no take-over can slip in between.
+      if (fence) checkFence(fence, BigInt((stmt.leaseEpoch.get(fence.lease) as number | undefined) ?? 0), events);
       const stored = events.map((e) => {
         const row = stmt.byId.get(e.id) as { id: string; stream: string; revision: number; position: number } | undefined;
         return row && ({ ...row, revision: BigInt(row.revision), position: BigInt(row.position) } satisfies StoredIdentity);
@@ -170,23 +194,25 @@ export const createSqliteEventStore = (path: string, options: { pollMs?: number 
   const leases: LeaseStore = {
     tryAcquire: async (name, candidate, canTake) =>
       db
-        .transaction((): boolean => {
-          const current = stmt.lease.get(name) as Lease | undefined;
-          if (current && current.holder !== candidate.holder && !canTake(current)) return false;
-          stmt.putLease.run(name, candidate.holder, candidate.pid, candidate.host, candidate.expiresAt);
-          return true;
+        .transaction((): bigint | null => {
+          const row = stmt.lease.get(name) as LeaseRow | undefined;
+          const current = heldLease(row);
+          if (current && current.holder !== candidate.holder && !canTake(current)) return null;
+          const epoch = current?.holder === candidate.holder ? current.epoch : BigInt(row?.epoch ?? 0) + 1n;
+          stmt.putLease.run(name, candidate.holder, candidate.pid, candidate.host, candidate.expiresAt, epoch);
+          return epoch;
         })
         .immediate(),
     release: async (name, holder) => {
       stmt.dropLease.run(name, holder);
     },
-    current: async (name) => (stmt.lease.get(name) as Lease | undefined) ?? null,
+    current: async (name) => heldLease(stmt.lease.get(name) as LeaseRow | undefined) ?? null,
   };
 
   return {
-    append: async (stream, events, expected) => {
+    append: async (stream, events, expected, appendOptions) => {
       if (events.length === 0) throw new Error('append: no events given');
-      const result = appendNow.immediate(stream, events, expected);
+      const result = appendNow.immediate(stream, events, expected, appendOptions?.fence);
       appended.next();
       return result;
     },

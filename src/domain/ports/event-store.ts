@@ -44,8 +44,26 @@ export interface ReadAllOptions {
   filter?: { streamPrefix?: string; types?: readonly string[] };
 }
 
+/**
+ * An engine's write carries the fencing token of the lease it leads by: the store
+ * refuses it, inside the append's transaction, once the lease has a later epoch.
+ */
+export interface Fence {
+  lease: string;
+  token: bigint;
+}
+
+export interface AppendOptions {
+  fence?: Fence;
+}
+
 export interface EventStore {
-  append(stream: string, events: readonly NewEvent[], expectedRevision: ExpectedRevision): Promise<AppendResult>;
+  append(
+    stream: string,
+    events: readonly NewEvent[],
+    expectedRevision: ExpectedRevision,
+    options?: AppendOptions,
+  ): Promise<AppendResult>;
   readStream(stream: string, fromRevision?: bigint): AsyncIterable<RecordedEvent>;
   /** From `fromPosition` inclusive (default: the start), in global order. */
   readAll(fromPosition?: bigint, options?: ReadAllOptions): AsyncIterable<RecordedEvent>;
@@ -67,15 +85,27 @@ export interface Lease {
   expiresAt: number;
 }
 
-/** A named lease kept beside the log: who leads, and until when. */
+/** A lease as the store holds it: with its epoch, the fencing token of its holder. */
+export interface HeldLease extends Lease {
+  epoch: bigint;
+}
+
+/**
+ * A named lease kept beside the log: who leads, and until when. Each lease has an
+ * epoch that outlives its holders: it is raised whenever the lease passes to a holder
+ * that did not hold it a moment before (a take-over, or taking a free lease), and
+ * kept when the holder renews it.
+ */
 export interface LeaseStore {
   /**
    * Takes or renews the lease for `candidate.holder` if it is free, already held by
    * the candidate, or `canTake(current)` says the current holder is gone. Atomic.
+   * Resolves with the lease's epoch (the holder's fencing token), or null if not taken.
    */
-  tryAcquire(name: string, candidate: Lease, canTake: (current: Lease) => boolean): Promise<boolean>;
+  tryAcquire(name: string, candidate: Lease, canTake: (current: Lease) => boolean): Promise<bigint | null>;
+  /** Lets go of the lease if `holder` holds it; its epoch stays. */
   release(name: string, holder: string): Promise<void>;
-  current(name: string): Promise<Lease | null>;
+  current(name: string): Promise<HeldLease | null>;
 }
 
 export class WrongExpectedRevisionError extends Error {
@@ -95,6 +125,29 @@ export class IdempotencyConflictError extends Error {
     super(`event id ${eventId} was already appended as part of a different batch`);
   }
 }
+
+/** An engine's write refused because another engine took its lease over since it was granted. */
+export class FencedError extends Error {
+  override readonly name = 'FencedError';
+  constructor(
+    readonly lease: string,
+    readonly token: bigint,
+    /** The lease's epoch now; undefined when the engine saw only that it lost the lease. */
+    readonly current: bigint | undefined,
+    readonly engine: string = 'this engine',
+  ) {
+    super(
+      `engine ${engine}'s lease (epoch ${token}) was taken over (${current === undefined ? 'a later epoch' : `epoch ${current}`}): this engine may not write`,
+    );
+  }
+}
+
+/** Shared by every adapter: a write whose token is older than the lease's epoch is refused. */
+export const checkFence = (fence: Fence | undefined, epoch: bigint, events: readonly NewEvent[]): void => {
+  if (fence && fence.token < epoch) {
+    throw new FencedError(fence.lease, fence.token, epoch, events.find((e) => e.metadata.engineId)?.metadata.engineId);
+  }
+};
 
 export class StoreOpenError extends Error {
   override readonly name = 'StoreOpenError';

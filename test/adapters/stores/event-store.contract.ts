@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { filter, firstValueFrom, take, toArray } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import {
+  FencedError,
   IdempotencyConflictError,
   WrongExpectedRevisionError,
   type EventStore,
@@ -221,15 +222,64 @@ export const describeEventStoreContract = (
     it('keeps leases exclusive until released or judged gone', () =>
       withStore(async (store) => {
         const lease = (holder: string) => ({ holder, pid: 1, host: 'h', expiresAt: Date.now() + 60_000 });
-        expect(await store.leases.tryAcquire('leader', lease('a'), () => false)).toBe(true);
-        expect(await store.leases.tryAcquire('leader', lease('b'), () => false)).toBe(false);
-        expect(await store.leases.tryAcquire('leader', lease('a'), () => false)).toBe(true);
+        expect(await store.leases.tryAcquire('leader', lease('a'), () => false)).toBe(1n);
+        expect(await store.leases.tryAcquire('leader', lease('b'), () => false)).toBeNull();
+        expect(await store.leases.tryAcquire('leader', lease('a'), () => false)).toBe(1n);
         expect((await store.leases.current('leader'))?.holder).toBe('a');
-        expect(await store.leases.tryAcquire('leader', lease('b'), (current) => current.holder === 'a')).toBe(true);
+        expect(await store.leases.tryAcquire('leader', lease('b'), (current) => current.holder === 'a')).toBe(2n);
         await store.leases.release('leader', 'a');
         expect((await store.leases.current('leader'))?.holder).toBe('b');
         await store.leases.release('leader', 'b');
         expect(await store.leases.current('leader')).toBeNull();
+      }));
+
+    it('raises the fencing token at every take-over and keeps it on renewal, across releases', () =>
+      withStore(async (store) => {
+        const lease = (holder: string) => ({ holder, pid: 1, host: 'h', expiresAt: Date.now() + 60_000 });
+        const gone = () => true;
+        expect(await store.leases.tryAcquire('leader', lease('a'), gone)).toBe(1n);
+        expect(await store.leases.tryAcquire('leader', lease('a'), gone)).toBe(1n);
+        expect(await store.leases.current('leader')).toMatchObject({ holder: 'a', epoch: 1n });
+        expect(await store.leases.tryAcquire('leader', lease('b'), gone)).toBe(2n);
+        expect(await store.leases.tryAcquire('leader', lease('b'), gone)).toBe(2n);
+        // Released and taken again, even by the same holder: a new epoch, not a renewal.
+        await store.leases.release('leader', 'b');
+        expect(await store.leases.tryAcquire('leader', lease('b'), gone)).toBe(3n);
+        expect(await store.leases.tryAcquire('leader', lease('a'), gone)).toBe(4n);
+        // Leases are independent of each other.
+        expect(await store.leases.tryAcquire('other', lease('a'), gone)).toBe(1n);
+        expect((await store.leases.current('leader'))?.epoch).toBe(4n);
+      }));
+
+    it('refuses, atomically, an append fenced with an older token; unfenced and current ones are accepted', () =>
+      withStore(async (store) => {
+        const lease = (holder: string) => ({ holder, pid: 1, host: 'h', expiresAt: Date.now() + 60_000 });
+        const first = (await store.leases.tryAcquire('leader', lease('a'), () => false))!;
+        const stale = { fence: { lease: 'leader', token: first } };
+        await store.append('s', [newEvent('A')], 'any', stale);
+        const second = (await store.leases.tryAcquire('leader', lease('b'), () => true))!;
+        expect(second).toBeGreaterThan(first);
+        const before = await collect(store.readAll());
+        const batch = [newEvent('B', { n: 1 }), { ...newEvent('C'), metadata: { actor: 'x', recordedAt: 'now', engineId: 'engine-a' } }];
+        const refused = store.append('s', batch, 'any', stale);
+        await expect(refused).rejects.toBeInstanceOf(FencedError);
+        await expect(store.append('new-stream', [newEvent('D')], 'no_stream', stale)).rejects.toThrow(
+          /lease \(epoch 1\) was taken over \(epoch 2\): this engine may not write/,
+        );
+        // Nothing of either batch was written: not the events, not the stream heads.
+        expect(await collect(store.readAll())).toEqual(before);
+        await expect(store.append('new-stream', [newEvent('D')], 'no_stream')).resolves.toMatchObject({ nextRevision: 0n });
+        // The new holder's token is current; an unfenced client write (a submit) is always accepted.
+        await store.append('s', [newEvent('E')], 0n, { fence: { lease: 'leader', token: second } });
+        await store.append('s', [newEvent('F')], 'any');
+        expect((await collect(store.readStream('s'))).map((e) => e.type)).toEqual(['A', 'E', 'F']);
+        // A fence on a lease nobody ever took is at epoch 0: any token passes.
+        await store.append('s', [newEvent('G')], 'any', { fence: { lease: 'unused', token: 1n } });
+        // The error says whose write it was when the events carry an engine id.
+        const error = await store.append('s', batch, 'any', stale).catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(FencedError);
+        expect(error).toMatchObject({ token: first, current: second });
+        expect((error as Error).message).toBe("engine engine-a's lease (epoch 1) was taken over (epoch 2): this engine may not write");
       }));
 
     it('gives concurrent in-process appends distinct, gap-free positions', () =>
