@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { createPostgresEventStore } from '../../../src/adapters/stores/postgres.js';
-import { StoreOpenError } from '../../../src/domain/ports/event-store.js';
-import { describeEventStoreContract } from './event-store.contract.js';
+import pg from 'pg';
+import { FencedError, StoreOpenError } from '../../../src/domain/ports/event-store.js';
+import { describeEventStoreContract, newEvent } from './event-store.contract.js';
 import { PG_URL, freshSchemaUrl } from './pg-url.js';
 
 describeEventStoreContract('postgres', async () => {
@@ -15,5 +16,40 @@ describe('postgres store: bad locations', () => {
   });
   it('refuses a schema name that is not a plain identifier', async () => {
     await expect(createPostgresEventStore(`${PG_URL}?schema=x;drop`)).rejects.toThrow(/schema/);
+  });
+});
+
+describe('postgres store: stores made before leases had a fencing token', () => {
+  it('gets the epoch column at open, keeping its events and leases; opening again changes nothing', async () => {
+    const url = freshSchemaUrl();
+    const schema = new URL(url).searchParams.get('schema')!;
+    const old = await createPostgresEventStore(url);
+    await old.append('s', [newEvent('A'), newEvent('B')], 'no_stream');
+    await old.leases.tryAcquire('leader', { holder: 'a', pid: 1, host: 'h', expiresAt: Date.now() + 60_000 }, () => false);
+    await old.close();
+    const raw = new pg.Client({ connectionString: PG_URL });
+    await raw.connect();
+    try {
+      await raw.query(`ALTER TABLE ${schema}.opl_leases DROP COLUMN epoch`);
+      const events = (await raw.query(`SELECT * FROM ${schema}.opl_events ORDER BY position`)).rows;
+      for (let i = 0; i < 2; i++) {
+        const store = await createPostgresEventStore(url);
+        try {
+          expect(await store.leases.current('leader')).toMatchObject({ holder: 'a', epoch: 0n });
+        } finally {
+          await store.close();
+        }
+      }
+      const store = await createPostgresEventStore(url);
+      try {
+        expect(await store.leases.tryAcquire('leader', { holder: 'b', pid: 1, host: 'h', expiresAt: 0 }, () => true)).toBe(1n);
+        await expect(store.append('s', [newEvent('C')], 'any', { fence: { lease: 'leader', token: 0n } })).rejects.toBeInstanceOf(FencedError);
+      } finally {
+        await store.close();
+      }
+      expect((await raw.query(`SELECT * FROM ${schema}.opl_events ORDER BY position`)).rows).toEqual(events);
+    } finally {
+      await raw.end();
+    }
   });
 });
