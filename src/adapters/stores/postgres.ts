@@ -3,15 +3,13 @@ import { Subject } from 'rxjs';
 import {
   StoreOpenError,
   checkExpectedRevision,
-  checkFence,
   revisionAfter,
   type AppendResult,
   type EventStore,
-  type HeldLease,
-  type LeaseStore,
   type RecordedEvent,
 } from '../../domain/ports/event-store.js';
 import { replayedAppendResult } from './idempotency.js';
+import { LEASE_EPOCH, checkPostgresFence, createPostgresLeases } from './postgres-leases.js';
 import { pollingSubscription, readAllPaged, readPages, type ReadPage } from './paging.js';
 
 /*
@@ -43,27 +41,6 @@ CREATE TABLE IF NOT EXISTS opl_leases (
 );
 INSERT INTO opl_meta (key, value) VALUES ('format', 'opledger-events-1') ON CONFLICT DO NOTHING;
 `;
-
-/**
- * Stores made before leases had a fencing token get the epoch column at open (leases
- * are not history: the events' format is untouched). Looked up first, so that an open
- * of an up-to-date store takes no table lock; opens run one at a time (advisory lock).
- */
-const LEASE_EPOCH = `DO $$ BEGIN
-  IF NOT EXISTS (SELECT 1 FROM information_schema.columns
-                 WHERE table_schema = current_schema() AND table_name = 'opl_leases' AND column_name = 'epoch') THEN
-    ALTER TABLE opl_leases ADD COLUMN epoch BIGINT NOT NULL DEFAULT 0;
-  END IF;
-END $$`;
-
-interface LeaseRow {
-  holder: string;
-  pid: number;
-  host: string;
-  expires_at: string;
-  epoch: string;
-}
-const heldLease = (r: LeaseRow): HeldLease => ({ holder: r.holder, pid: r.pid, host: r.host, expiresAt: Number(r.expires_at), epoch: BigInt(r.epoch) });
 
 interface EventRow {
   position: string;
@@ -162,13 +139,7 @@ export const createPostgresEventStore = async (
       // events, stream head and notification, commit.
       await client.query('BEGIN');
       await client.query('SELECT pg_advisory_xact_lock($1)', [APPEND_LOCK]);
-      const fence = appendOptions?.fence;
-      if (fence) {
-        // FOR SHARE: a take-over (which locks the row FOR UPDATE) waits for this append
-        // to commit, or this append waits for it and reads its epoch: never both at once.
-        const lease = await client.query<{ epoch: string }>('SELECT epoch FROM opl_leases WHERE name = $1 FOR SHARE', [fence.lease]);
-        checkFence(fence, BigInt(lease.rows[0]?.epoch ?? 0), events);
-      }
+      if (appendOptions?.fence) await checkPostgresFence(client, appendOptions.fence, events);
       const ids = events.map((e) => e.id);
       const seen = await client.query<{ known: { id: string; stream: string; revision: string; position: string }[] | null; revision: string | null; head: string }>(
         `SELECT
@@ -226,49 +197,7 @@ export const createPostgresEventStore = async (
     }
   };
 
-  const leases: LeaseStore = {
-    tryAcquire: async (name, candidate, canTake) => {
-      const client = await pool.connect();
-      try {
-        await client.query('BEGIN');
-        await client.query('INSERT INTO opl_leases (name, holder, pid, host, expires_at) VALUES ($1, \'\', 0, \'\', 0) ON CONFLICT DO NOTHING', [name]);
-        const row = await client.query<LeaseRow>(
-          'SELECT holder, pid, host, expires_at, epoch FROM opl_leases WHERE name = $1 FOR UPDATE',
-          [name],
-        );
-        const current = heldLease(row.rows[0]!);
-        if (current.holder !== '' && current.holder !== candidate.holder && !canTake(current)) {
-          await client.query('ROLLBACK');
-          return null;
-        }
-        // A renewal keeps the epoch; the lease passing to anyone else (or taken while free) raises it.
-        const epoch = current.holder === candidate.holder ? current.epoch : current.epoch + 1n;
-        await client.query('UPDATE opl_leases SET holder = $2, pid = $3, host = $4, expires_at = $5, epoch = $6 WHERE name = $1', [
-          name,
-          candidate.holder,
-          candidate.pid,
-          candidate.host,
-          candidate.expiresAt,
-          epoch.toString(),
-        ]);
-        await client.query('COMMIT');
-        return epoch;
-      } catch (error) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        throw error;
-      } finally {
-        client.release();
-      }
-    },
-    release: async (name, holder) => {
-      await pool.query("UPDATE opl_leases SET holder = '', pid = 0, host = '', expires_at = 0 WHERE name = $1 AND holder = $2", [name, holder]);
-    },
-    current: async (name) => {
-      const row = await pool.query<LeaseRow>('SELECT holder, pid, host, expires_at, epoch FROM opl_leases WHERE name = $1', [name]);
-      const r = row.rows[0];
-      return r && r.holder !== '' ? heldLease(r) : null;
-    },
-  };
+  const leases = createPostgresLeases(pool);
 
   return {
     append,
