@@ -21,7 +21,7 @@ export const GLOBAL_HELP = `Global options (every command, anywhere on the line)
   --output json    machine-readable output on listings, info and jobs (sizes in MiB)
   --submit         queue the job, print its id and return at once
   --priority N     job priority, -20 (first) to 19; default 0
-  --depends JOB    run only after job JOB succeeded (repeatable)
+  --depends JOB    run only after job JOB, submitted earlier, succeeded (repeatable)
   -h, --help       this help; opl OBJECT --help lists an object's commands
 `;
 
