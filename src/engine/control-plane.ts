@@ -11,6 +11,7 @@ import type { EffectPorts } from './sagas/effect.js';
 import { createEngine, type Engine, type EngineDeps } from './engine.js';
 import { jobEventRecord, type Recorder } from './job-records.js';
 import { LEADER_LEASE, createLeadership, type Leadership } from './leadership.js';
+import { createTerms, type Term } from './terms.js';
 
 /** How often a waiting client looks whether the leader has let go. */
 const LEASE_POLL_MS = 50;
@@ -70,46 +71,9 @@ export const createControlPlane = (options: ControlPlaneOptions): ControlPlane =
     newId: options.newId ?? randomUUID,
   };
   const projector = createProjector(store);
-  /**
-   * A term: one stretch of leading under one fencing token, shared by every caller in
-   * this process that needs an engine (a client waiting for its job, the daemon).
-   * It ends when the last of them steps down, or at once when the lease is lost.
-   */
-  interface Term {
-    token: bigint;
-    users: number;
-    ended: boolean;
-    started: Promise<void>;
-    over: Promise<void>;
-    end: () => void;
-  }
-  let term: Term | undefined;
-  /** Taking and giving back the lease happen one at a time, so a step-down never releases a lease a later lead has just taken. */
-  let transitions: Promise<unknown> = Promise.resolve();
-  const serially = <T>(fn: () => Promise<T>): Promise<T> => {
-    const next = transitions.then(fn);
-    transitions = next.catch(() => undefined);
-    return next;
-  };
-  const reported = new Set<bigint>();
-
-  /** Another engine leads now: stop writing at once, say so in one line, let the clients wait as followers. */
-  const stepAside = (fenced: FencedError): void => {
-    if (!reported.has(fenced.token)) {
-      reported.add(fenced.token);
-      options.onError?.(new Error(`${fenced.message}; stepping down, the new leader goes on with its jobs`));
-    }
-    const t = term;
-    if (!t || t.ended || t.token !== fenced.token) return;
-    t.ended = true;
-    term = undefined;
-    leadership.abandon();
-    void engine.halt(fenced);
-    t.end();
-  };
   const leadership: Leadership = createLeadership(store, engineId, {
     ...(options.leaseTtlMs !== undefined && { ttlMs: options.leaseTtlMs }),
-    onLost: (token, epoch) => stepAside(new FencedError(LEADER_LEASE, token, epoch, engineId)),
+    onLost: (token, epoch) => terms.stepAside(new FencedError(LEADER_LEASE, token, epoch, engineId)),
   });
   const engine: Engine = createEngine({
     ...recorder,
@@ -123,42 +87,17 @@ export const createControlPlane = (options: ControlPlaneOptions): ControlPlane =
     ...(options.maxConcurrentJobs !== undefined && { maxConcurrentJobs: options.maxConcurrentJobs }),
     ...(options.killAt !== undefined && { killAt: options.killAt }),
     ...(options.onError && { onError: options.onError }),
-    onFenced: stepAside,
+    onFenced: (fenced) => terms.stepAside(fenced),
   });
-
-  /** Joins the current term, or takes the lease and begins one; undefined if another engine leads. */
-  const lead = (): Promise<Term | undefined> =>
-    serially(async () => {
-      const token = await leadership.tryTake();
-      if (token === undefined) return undefined;
-      if (!term || term.token !== token) {
-        let end = () => undefined as void;
-        const over = new Promise<void>((resolve) => (end = resolve));
-        term = { token, users: 0, ended: false, started: engine.start({ lease: LEADER_LEASE, token }), over, end };
-      }
-      const t = term;
-      t.users += 1;
-      await t.started;
-      return t;
-    });
-  const stepDown = (t: Term): Promise<void> =>
-    serially(async () => {
-      t.users -= 1;
-      // A term ended by a take-over is already halted; the lease is another's.
-      if (t.users > 0 || t.ended) return;
-      t.ended = true;
-      if (term === t) term = undefined;
-      await engine.drain();
-      t.end();
-      await leadership.release();
-    });
+  const terms = createTerms(leadership, engine, options.onError);
+  const { lead, stepDown } = terms;
 
   const submit = async (opcodes: Opcode[], submitOptions: SubmitOptions = {}): Promise<number> => {
     // Ids only grow, so a job that exists now was submitted before this one: depending
     // only on existing jobs rules out depending on itself, on a later job, and cycles.
-    const missing = (submitOptions.dependsOn ?? []).filter((id) => !projector.views.jobs.has(id));
-    if (missing.length > 0) await projector.catchUp();
-    const unknown = (submitOptions.dependsOn ?? []).find((id) => !projector.views.jobs.has(id));
+    const dependsOn = submitOptions.dependsOn ?? [];
+    if (dependsOn.some((id) => !projector.views.jobs.has(id))) await projector.catchUp();
+    const unknown = dependsOn.find((id) => !projector.views.jobs.has(id));
     if (unknown !== undefined) throw new UnknownDependencyError(unknown);
     const result = await store.append(
       JOB_QUEUE_STREAM,
