@@ -22,6 +22,8 @@ import { pollingSubscription, readAllPaged, readPages, type ReadPage } from './p
  */
 const APPEND_LOCK = 0x6f706c; // "opl"
 const NOTIFY_CHANNEL = 'opl_events_appended';
+/** No append leaves its transaction idle for more than a few milliseconds unless its process is frozen. */
+const IDLE_IN_TRANSACTION_MS = 5000;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS opl_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -77,8 +79,15 @@ export const createPostgresEventStore = async (
   options: { pollMs?: number; poolSize?: number } = {},
 ): Promise<EventStore> => {
   const { connectionString, schema } = splitSchema(url);
-  // The schema is set per connection at start-up, so no query ever runs outside it.
-  const pool = new pg.Pool({ connectionString, max: options.poolSize ?? 4, options: `-c search_path=${schema}` });
+  // The schema is set per connection at start-up, so no query ever runs outside it. A
+  // process frozen inside an append (SIGSTOP, a paused VM) would hold the append lock
+  // and its lease row for as long as it stays frozen: the server ends such a
+  // transaction, so the others can take the lease over and go on.
+  const pool = new pg.Pool({
+    connectionString,
+    max: options.poolSize ?? 4,
+    options: `-c search_path=${schema} -c idle_in_transaction_session_timeout=${IDLE_IN_TRANSACTION_MS}`,
+  });
   pool.on('error', () => undefined);
   try {
     const client = await pool.connect();

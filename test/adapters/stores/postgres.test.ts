@@ -1,9 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import { createPostgresEventStore } from '../../../src/adapters/stores/postgres.js';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { FencedError, StoreOpenError } from '../../../src/domain/ports/event-store.js';
 import { describeEventStoreContract, newEvent } from './event-store.contract.js';
 import { PG_URL, freshSchemaUrl } from './pg-url.js';
+import type { EventStore, RecordedEvent } from '../../../src/domain/ports/event-store.js';
+
+const fencedWriter = fileURLToPath(new URL('../../fixtures/fenced-writer.mjs', import.meta.url));
+const readAll = async (store: EventStore) => {
+  const out: RecordedEvent[] = [];
+  for await (const e of store.readAll()) out.push(e);
+  return out;
+};
 
 describeEventStoreContract('postgres', async () => {
   const url = freshSchemaUrl();
@@ -52,4 +62,43 @@ describe('postgres store: stores made before leases had a fencing token', () => 
       await raw.end();
     }
   });
+});
+
+describe('postgres store: a writer frozen inside an append', () => {
+  it('does not keep a take-over waiting for longer than the idle-in-transaction limit, and writes nothing after it', async () => {
+    const url = freshSchemaUrl();
+    const store = await createPostgresEventStore(url);
+    const child = spawn(process.execPath, [fencedWriter, url, 'leader', 'engine-f'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    try {
+      const end = Date.now() + 45_000;
+      while ((out.match(/^ack /gm)?.length ?? 0) < 20) {
+        if (Date.now() > end || child.exitCode !== null) throw new Error(`the writer did not get going: ${out}${err}`);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      // Frozen wherever it is: most of a tight append loop is spent inside a transaction.
+      child.kill('SIGSTOP');
+      const token = await store.leases.tryAcquire('leader', { holder: 'usurper', pid: 1, host: 'h', expiresAt: Date.now() + 60_000 }, () => true);
+      expect(token).toBe(2n);
+      const head = (await readAll(store)).filter((e) => e.stream === 'fenced-engine-f');
+      child.kill('SIGCONT');
+      const code = await exited;
+      // Refused by the fence, or its frozen transaction ended by the server: either way it stops.
+      if (code === 0) expect(out).toMatch(/^fenced engine engine-f's lease \(epoch 1\) was taken over \(epoch 2\)/m);
+      else expect(err).toMatch(/idle-in-transaction|terminat/i);
+      const written = (await readAll(store)).filter((e) => e.stream === 'fenced-engine-f');
+      expect(written).toEqual(head);
+      expect(written.length % 3).toBe(0);
+    } finally {
+      if (child.exitCode === null) {
+        child.kill('SIGCONT');
+        child.kill('SIGKILL');
+      }
+      await store.close();
+    }
+  }, 60_000);
 });
