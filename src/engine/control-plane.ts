@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Subject, firstValueFrom, type Subscription } from 'rxjs';
 import type { Opcode } from '../domain/opcodes.js';
-import type { EventStore, RecordedEvent } from '../domain/ports/event-store.js';
+import { StoreFailureError, type EventStore, type RecordedEvent } from '../domain/ports/event-store.js';
 import type { Hypervisor } from '../domain/ports/hypervisor.js';
 import { FINISHED_JOB_STATUSES, type JobView } from '../projections/job-view.js';
 import { createProjector, type Projector } from '../projections/projector.js';
@@ -11,6 +11,7 @@ import type { EffectPorts } from './sagas/effect.js';
 import { createEngine, type Engine, type EngineDeps } from './engine.js';
 import { jobEventRecord, type Recorder } from './job-records.js';
 import { createLeadership, type Leadership } from './leadership.js';
+import { CLIENT_PATIENCE, createStorePatience, patientStore, type Patience } from './store-patience.js';
 
 /** How often a waiting client looks whether the leader has let go. */
 const LEASE_POLL_MS = 50;
@@ -29,6 +30,10 @@ export interface ControlPlaneOptions {
   maxConcurrentJobs?: number;
   killAt?: EngineDeps['killAt'];
   onError?: (error: unknown) => void;
+  /** How long to keep trying while the store fails (default: a client's, CLIENT_PATIENCE). */
+  patience?: Patience;
+  /** Told once when the store starts failing and once when it works again. */
+  onStoreTrouble?: (message: string) => void;
 }
 
 export interface SubmitOptions {
@@ -54,7 +59,12 @@ export interface ControlPlane {
 }
 
 export const createControlPlane = (options: ControlPlaneOptions): ControlPlane => {
-  const { store, actor } = options;
+  const { actor } = options;
+  const storePatience = createStorePatience(options.patience ?? CLIENT_PATIENCE, options.onStoreTrouble);
+  // Everything waits out a failing store, except the lease's renewals: those are
+  // retried by their own timer, and piling them up behind a dead server helps nobody.
+  const store = patientStore(options.store, storePatience);
+  const storeFailed = new Subject<StoreFailureError>();
   const engineId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   const recorder: Recorder = {
     engineId,
@@ -63,7 +73,7 @@ export const createControlPlane = (options: ControlPlaneOptions): ControlPlane =
   };
   const projector = createProjector(store);
   const lost = new Subject<void>();
-  const leadership: Leadership = createLeadership(store, engineId, {
+  const leadership: Leadership = createLeadership(options.store, engineId, {
     ...(options.leaseTtlMs !== undefined && { ttlMs: options.leaseTtlMs }),
     onLost: () => {
       // Another engine judged us gone and leads now: take no further jobs.
@@ -84,8 +94,12 @@ export const createControlPlane = (options: ControlPlaneOptions): ControlPlane =
     ...(options.maxConcurrentJobs !== undefined && { maxConcurrentJobs: options.maxConcurrentJobs }),
     ...(options.killAt !== undefined && { killAt: options.killAt }),
     ...(options.onError && { onError: options.onError }),
+    onStoreFailure: (failure) => storeFailed.next(failure),
   });
   let leaders = 0;
+  /** A failed attempt to lead: a store failure is waited out (or given up on, thrown); anything else is thrown. */
+  const leadFailed = (error: unknown): Promise<void> =>
+    error instanceof StoreFailureError ? storePatience.wait(error) : Promise.reject(error);
 
   const lead = async (): Promise<boolean> => {
     if (!(await leadership.tryTake())) return false;
@@ -139,6 +153,7 @@ export const createControlPlane = (options: ControlPlaneOptions): ControlPlane =
     let subscription: Subscription | undefined;
     let poll: NodeJS.Timeout | undefined;
     let lostSubscription: Subscription | undefined;
+    let failedSubscription: Subscription | undefined;
     let attempt: Promise<void> | undefined;
     try {
       return await new Promise<JobView>((resolve, reject) => {
@@ -160,6 +175,7 @@ export const createControlPlane = (options: ControlPlaneOptions): ControlPlane =
             .then((took) => {
               leading = took;
             })
+            .catch(leadFailed)
             .catch(reject)
             .finally(() => {
               attempt = undefined;
@@ -168,6 +184,8 @@ export const createControlPlane = (options: ControlPlaneOptions): ControlPlane =
         lostSubscription = lost.subscribe(() => {
           leading = false;
         });
+        // The engine this process runs gave up on the store: the job's outcome is not known here.
+        failedSubscription = storeFailed.subscribe(reject);
         poll = setInterval(tryLead, LEASE_POLL_MS);
         tryLead();
         check();
@@ -176,6 +194,7 @@ export const createControlPlane = (options: ControlPlaneOptions): ControlPlane =
       if (poll) clearInterval(poll);
       subscription?.unsubscribe();
       lostSubscription?.unsubscribe();
+      failedSubscription?.unsubscribe();
       // An attempt to lead may still be under way; it must settle before we know
       // whether there is leadership to give back.
       await attempt;
@@ -185,11 +204,13 @@ export const createControlPlane = (options: ControlPlaneOptions): ControlPlane =
 
   const serve = async (stop: AbortSignal, onLeading?: () => void): Promise<void> => {
     const stopped = new Promise<void>((resolve) => stop.addEventListener('abort', () => resolve(), { once: true }));
+    const failed = firstValueFrom(storeFailed).then((failure) => Promise.reject(failure));
+    failed.catch(() => undefined);
     while (!stop.aborted) {
-      if (await lead()) {
+      const took = await lead().catch((error: unknown) => leadFailed(error).then(() => false));
+      if (took) {
         onLeading?.();
-        await Promise.race([stopped, firstValueFrom(lost)]);
-        await stepDown();
+        await Promise.race([stopped, firstValueFrom(lost), failed]).finally(stepDown);
         continue;
       }
       await Promise.race([stopped, new Promise((r) => setTimeout(r, 1000))]);
@@ -206,7 +227,9 @@ export const createControlPlane = (options: ControlPlaneOptions): ControlPlane =
     serve,
     close: async () => {
       // Whatever this process still leads, it lets go of: no renewal outlives it.
-      await leadership.release();
+      // A store that is down cannot be told; the lease then ends with this process (same
+      // host) or by expiry.
+      await leadership.release().catch(() => undefined);
       await store.close();
     },
   };

@@ -1,6 +1,7 @@
 import * as E from 'fp-ts/lib/Either.js';
 import { Subject, firstValueFrom, race, timer, type Subscription } from 'rxjs';
 import type { Failure } from '../domain/events.js';
+import { StoreFailureError } from '../domain/ports/event-store.js';
 import { Opcode } from '../domain/opcodes.js';
 import { FINISHED_JOB_STATUSES, type JobView, type OpcodeView } from '../projections/job-view.js';
 import { killHereIf } from './fault-injection.js';
@@ -19,7 +20,16 @@ export interface EngineDeps extends Omit<OpcodeRunnerDeps, 'jobLog' | 'handlers'
   maxConcurrentJobs?: number;
   /** Where the engine reports what it could not write to the log (the log itself failing). */
   onError?: (error: unknown) => void;
+  /**
+   * The store failed for longer than this process waits (store-patience.ts): the engine
+   * takes no more jobs and tells whoever leads through it. Its jobs stay as the log
+   * has them; the next engine carries them on.
+   */
+  onStoreFailure?: (failure: StoreFailureError) => void;
 }
+
+/** Pause before a job whose run threw unexpectedly is taken again: doubling to a minute, jittered. */
+const crashPause = (times: number) => Math.min(60_000, 250 * 2 ** Math.min(times, 10)) * (0.5 + Math.random() / 2);
 
 export interface Engine {
   /** Begins taking jobs from the queue (the caller holds the leader lease). */
@@ -44,6 +54,8 @@ export const createEngine = (deps: EngineDeps): Engine => {
   const locks = createLockTable();
   const locksReleased = new Subject<void>();
   const running = new Map<number, Promise<void>>();
+  /** Jobs whose last run threw (not a refusal: a bug or a store failure), with how often in a row. */
+  const crashed = new Map<number, { times: number; resting: boolean }>();
   let accepting = false;
   let tickQueued = false;
   let subscription: Subscription | undefined;
@@ -51,20 +63,40 @@ export const createEngine = (deps: EngineDeps): Engine => {
   const tick = (): void => {
     tickQueued = false;
     if (!accepting) return;
-    const waiting = [...views.openJobs].map((id) => views.jobs.get(id)!).filter((job) => !running.has(job.id)).sort(byPriority);
+    const waiting = [...views.openJobs].map((id) => views.jobs.get(id)!).filter((job) => !running.has(job.id) && !crashed.get(job.id)?.resting).sort(byPriority);
     for (const job of waiting) {
       if (running.size >= maxJobs) break;
       // A cancel request wins over whatever the dependencies would say.
       const ready = job.cancelRequested ? ({ kind: 'ready' } as const) : readiness(job, views.jobs);
       if (ready.kind === 'blocked') continue;
       const task = runJob(job, ready.kind === 'doomed' ? ready.reason : undefined)
-        .catch((error: unknown) => deps.onError?.(error))
+        .then(() => void crashed.delete(job.id))
+        .catch((error: unknown) => jobCrashed(job.id, error))
         .finally(() => {
           running.delete(job.id);
           requestTick();
         });
       running.set(job.id, task);
     }
+  };
+  /**
+   * A job's run threw. Taking it again at once is how a full disk became a hot loop:
+   * a store failure this process no longer waits out stops the engine; anything else
+   * is reported once and the job rests, longer each time, before it is taken again.
+   */
+  const jobCrashed = (jobId: number, error: unknown): void => {
+    if (error instanceof StoreFailureError) {
+      accepting = false;
+      deps.onStoreFailure?.(error);
+      return;
+    }
+    const times = (crashed.get(jobId)?.times ?? 0) + 1;
+    if (times === 1) deps.onError?.(error);
+    crashed.set(jobId, { times, resting: true });
+    setTimeout(() => {
+      crashed.set(jobId, { times, resting: false });
+      requestTick();
+    }, crashPause(times)).unref();
   };
   const requestTick = (): void => {
     if (tickQueued || !accepting) return;
@@ -167,7 +199,10 @@ export const createEngine = (deps: EngineDeps): Engine => {
       // reading to the head now sees every job as it really is, not as it last looked.
       await projector.catchUp();
       accepting = true;
-      subscription = projector.live().subscribe({ next: requestTick, error: (e: unknown) => deps.onError?.(e) });
+      subscription = projector.live().subscribe({
+        next: requestTick,
+        error: (e: unknown) => (e instanceof StoreFailureError ? jobCrashed(0, e) : deps.onError?.(e)),
+      });
       requestTick();
     },
     async drain() {
