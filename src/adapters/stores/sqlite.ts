@@ -15,6 +15,7 @@ import {
 } from '../../domain/ports/event-store.js';
 import { replayedAppendResult, type StoredIdentity } from './idempotency.js';
 import { pollingSubscription, readAllPaged, readPages, type ReadPage } from './paging.js';
+import { checkedHead } from './sqlite-head.js';
 
 const FORMAT = 'opledger-events-1';
 
@@ -96,6 +97,7 @@ const describe = (error: unknown): string => {
 
 export const createSqliteEventStore = (path: string, options: { pollMs?: number } = {}): EventStore => {
   const db = openDatabase(path);
+  const head = checkedHead(db, path);
   const appended = new Subject<void>();
 
   const stmt = {
@@ -187,6 +189,7 @@ export const createSqliteEventStore = (path: string, options: { pollMs?: number 
     append: async (stream, events, expected) => {
       if (events.length === 0) throw new Error('append: no events given');
       const result = appendNow.immediate(stream, events, expected);
+      head.committed(result.position, events[events.length - 1]!.id);
       appended.next();
       return result;
     },
@@ -205,6 +208,7 @@ export const createSqliteEventStore = (path: string, options: { pollMs?: number 
     leases,
     close: async () => {
       appended.complete();
+      head.close();
       db.close();
     },
   };
