@@ -111,7 +111,11 @@ export const createControlPlane = (options: ControlPlaneOptions): ControlPlane =
     leaders -= 1;
     if (leaders > 0) return;
     await engine.drain();
-    await leadership.release();
+    // A store that is down cannot be told; the lease then ends by expiry, or with this
+    // process on the same host.
+    await leadership.release().catch((error: unknown) => {
+      if (!(error instanceof StoreFailureError)) throw error;
+    });
   };
 
   const submit = async (opcodes: Opcode[], submitOptions: SubmitOptions = {}): Promise<number> => {

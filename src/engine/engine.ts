@@ -84,12 +84,12 @@ export const createEngine = (deps: EngineDeps): Engine => {
    * a store failure this process no longer waits out stops the engine; anything else
    * is reported once and the job rests, longer each time, before it is taken again.
    */
+  const storeGaveUp = (failure: StoreFailureError): void => {
+    accepting = false;
+    deps.onStoreFailure?.(failure);
+  };
   const jobCrashed = (jobId: number, error: unknown): void => {
-    if (error instanceof StoreFailureError) {
-      accepting = false;
-      deps.onStoreFailure?.(error);
-      return;
-    }
+    if (error instanceof StoreFailureError) return storeGaveUp(error);
     const times = (crashed.get(jobId)?.times ?? 0) + 1;
     if (times === 1) deps.onError?.(error);
     crashed.set(jobId, { times, resting: true });
@@ -201,7 +201,7 @@ export const createEngine = (deps: EngineDeps): Engine => {
       accepting = true;
       subscription = projector.live().subscribe({
         next: requestTick,
-        error: (e: unknown) => (e instanceof StoreFailureError ? jobCrashed(0, e) : deps.onError?.(e)),
+        error: (e: unknown) => (e instanceof StoreFailureError ? storeGaveUp(e) : deps.onError?.(e)),
       });
       requestTick();
     },
