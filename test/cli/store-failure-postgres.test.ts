@@ -57,8 +57,8 @@ const lines = (text: string) => text.split('\n').filter((l) => l !== '');
 describe('PostgreSQL stopped under a running job', () => {
   it('the client gives up with one line (exit 3), not "failed"; after a restart the job finishes exactly once', async () => {
     const site = await freshSite('gives_up', { OPL_STORE_WAIT: '2' });
-    const client = follow(site.spawn('debug', 'delay', '1'));
-    await until('the job to start', () => client.out.stderr.includes('sleeping for 1s'));
+    const client = follow(site.spawn('debug', 'delay', '3'));
+    await until('the job to start', () => client.out.stderr.includes('sleeping for 3s'));
     try {
       server!.stop();
       const code = await client.exited();
@@ -85,10 +85,13 @@ describe('PostgreSQL stopped under a running job', () => {
     const daemon = follow(daemonProcess);
     try {
       await until('the daemon to lead', () => daemon.out.stderr.includes('leading'));
-      const submitted = await ok(site.opl('debug', 'delay', '2', '--submit'));
+      // Long enough that polling `job info` (a process each time, slow on a loaded machine) sees it run.
+      const submitted = await ok(site.opl('debug', 'delay', '6', '--submit'));
       const jobId = submitted.stdout.trim();
       const watcher = follow(site.spawn('job', 'watch', jobId));
-      await until('the job to start', async () => (await site.json<{ opcodes: { status: string }[] }>('job', 'info', jobId)).opcodes[0]!.status === 'running');
+      const status = async () => (await site.json<{ opcodes: { status: string }[] }>('job', 'info', jobId)).opcodes[0]!.status;
+      await until('the job to start', async () => (await status()) !== 'queued');
+      expect(await status()).toBe('running');
       server!.stop();
       try {
         await until('the daemon to report the outage', () => daemon.out.stderr.includes('the store is unavailable'));

@@ -76,11 +76,11 @@ describe('a store that fails under a running job (SQLite)', () => {
     const site = siteIn(dir, { OPL_STORE_WAIT: '1' });
     await ok(site.opl('cluster', 'init', 'c'));
     await ok(site.opl('group', 'add', 'g'));
-    const child = site.spawn('debug', 'delay', '2');
+    const child = site.spawn('debug', 'delay', '3');
     let stderr = '';
     child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
     const exited = once(child, 'exit');
-    await until('the job to start sleeping', () => stderr.includes('sleeping for 2s'));
+    await until('the job to start sleeping', () => stderr.includes('sleeping for 3s'));
     const fill = fillUp(dir);
     const [code] = (await Promise.race([exited, new Promise((_, reject) => setTimeout(() => reject(new Error(`client still running: ${stderr}`)), 60_000))])) as [number];
 
