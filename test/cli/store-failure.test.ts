@@ -1,11 +1,11 @@
 import Database from 'better-sqlite3';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { newSite, ok, type Site } from './opl.js';
+import { newSite, ok, OPL, type Site } from './opl.js';
 
 const cleanups: (() => void)[] = [];
 afterEach(() => {
@@ -161,6 +161,20 @@ describe('data dir rules', () => {
     }
     execFileSync('mount', ['-o', 'remount,rw', dir]);
     expect((await ok(site.opl('group', 'list', '--no-headers', '-o', 'name'))).stdout).toBe('g\n');
+  });
+});
+
+describe('data dir permissions', () => {
+  it('a data dir this user may not write is named as such (as nobody; root writes anywhere)', async () => {
+    const site = newSite();
+    cleanups.push(() => rmSync(site.dataDir, { recursive: true, force: true }));
+    await ok(site.opl('cluster', 'init', 'c'));
+    chmodSync(site.dataDir, 0o755);
+    const r = spawnSync('runuser', ['-u', 'nobody', '--', process.execPath, OPL, 'group', 'list'], { env: site.env, encoding: 'utf8', timeout: 60_000 });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toBe(
+      `opl: data dir ${site.dataDir} is not writable by this user (EACCES): opl writes beside its SQLite store even to read it (the -wal and -shm files); mount it read-write or fix its permissions, or read a copy\n`,
+    );
   });
 });
 
