@@ -3,7 +3,7 @@ import { dirname, join, resolve } from 'node:path';
 import { StoreOpenError, type EventStore } from '../../domain/ports/event-store.js';
 import { createMemoryEventStore } from './memory.js';
 import { createSqliteEventStore } from './sqlite.js';
-import { withClassifiedErrors } from './store-errors.js';
+import { classifyStoreError, withClassifiedErrors } from './store-errors.js';
 
 export type StoreLocation =
   | { kind: 'sqlite'; path: string }
@@ -54,7 +54,13 @@ export const openEventStore = async (location: StoreLocation, options: OpenOptio
     case 'postgres': {
       // Loaded on demand: SQLite users never pay for the pg driver's start-up.
       const { createPostgresEventStore } = await import('./postgres.js');
-      return withClassifiedErrors(await createPostgresEventStore(location.url), serverOf(location.url));
+      const where = serverOf(location.url);
+      const store = await createPostgresEventStore(location.url).catch((error: unknown) => {
+        // Said in the same words as a failure under a running job.
+        const failure = error instanceof StoreOpenError ? classifyStoreError(error.cause, where) : undefined;
+        throw failure ? new StoreOpenError(`cannot open PostgreSQL store: ${failure.reason} (${failure.code})`) : error;
+      });
+      return withClassifiedErrors(store, where);
     }
     case 'memory':
       return createMemoryEventStore();
