@@ -1,4 +1,4 @@
-import { StoreOpenError } from '../domain/ports/event-store.js';
+import { StoreFailureError, StoreOpenError } from '../domain/ports/event-store.js';
 import { GLOBAL_OPTIONS } from './args.js';
 import { GLOBAL_HELP, type Command } from './command.js';
 import { auditCommands } from './commands/audit.js';
@@ -12,7 +12,7 @@ import { jobCommands } from './commands/job.js';
 import { nodeCommands } from './commands/node.js';
 import { nodeEvacuateCommands } from './commands/node-evacuate.js';
 import { storageCommands } from './commands/storage.js';
-import type { Io } from './session.js';
+import { STORE_FAILED_EXIT, type Io } from './session.js';
 import { escapeControl, quote } from './text.js';
 import { UsageError } from './usage-error.js';
 import { version } from './version.js';
@@ -107,6 +107,10 @@ export const main = async (argv: string[], io: Io): Promise<number> => {
     if (error instanceof UsageError) {
       io.err(`opl: ${escapeControl(error.message)}\n`);
       return 2;
+    }
+    if (error instanceof StoreFailureError) {
+      io.err(`opl: ${command.name}: ${escapeControl(error.message)}\n`);
+      return STORE_FAILED_EXIT;
     }
     if (error instanceof StoreOpenError) {
       io.err(`opl: ${escapeControl(error.message)}\n`);

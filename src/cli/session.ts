@@ -14,6 +14,8 @@ import type { DriverCatalog } from '../domain/ports/driver-catalog.js';
 import { openEventStore, parseStoreLocation } from '../adapters/stores/open.js';
 import type { Opcode } from '../domain/opcodes.js';
 import { UnknownDependencyError, createControlPlane, type ControlPlane } from '../engine/control-plane.js';
+import { CLIENT_PATIENCE, DAEMON_PATIENCE, type Patience } from '../engine/store-patience.js';
+import { StoreFailureError } from '../domain/ports/event-store.js';
 import { isJobEventType, type Failure } from '../domain/events.js';
 import type { JobView } from '../projections/job-view.js';
 import type { Views } from '../projections/views.js';
@@ -57,7 +59,8 @@ export const openSession = async (command: string, globals: GlobalValues, io: Io
   if (killPoint && E.isLeft(killPoint)) throw new UsageError(`${command}: ${killPoint.left}`);
   const killAt = killPoint?.right;
   const leaseTtlMs = leaseTtl(command, io.env.OPL_LEASE_TTL_MS);
-  const store = await openEventStore(location);
+  // Only `cluster init` makes a data dir and a store; every other command needs one there.
+  const store = await openEventStore(location, { create: command === 'cluster init' });
   const allocatorPath = iallocatorSearchPath(io.env);
   const iallocators = withBuiltinAllocator(createIallocators(allocatorPath));
   const plane = createControlPlane({
@@ -71,6 +74,9 @@ export const openSession = async (command: string, globals: GlobalValues, io: Io
     ...(killAt && { killAt }),
     ...(leaseTtlMs !== undefined && { leaseTtlMs }),
     onError: (error) => io.err(`opl: engine: ${error instanceof Error ? error.message : String(error)}\n`),
+    patience: storePatience(command, io.env),
+    // A daemon says when its store fails and when it is back; a client says it once, as it gives up.
+    ...(command === 'daemon' && { onStoreTrouble: (message: string) => io.err(`opl daemon: ${escapeControl(message)}\n`) }),
   });
   return { plane, dataDir, format, io, iallocators, views: () => plane.projector.catchUp() };
 };
@@ -87,6 +93,20 @@ const leaseTtl = (command: string, text: string | undefined): number | undefined
   }
   return ms;
 };
+
+/**
+ * A daemon waits out any store failure; a client waits a while (OPL_STORE_WAIT seconds,
+ * if set) and then gives up with one line.
+ */
+const storePatience = (command: string, env: NodeJS.ProcessEnv): Patience => {
+  if (command === 'daemon') return DAEMON_PATIENCE;
+  const seconds = env.OPL_STORE_WAIT === undefined || env.OPL_STORE_WAIT === '' ? NaN : Number(env.OPL_STORE_WAIT);
+  if (env.OPL_STORE_WAIT !== undefined && !(seconds >= 0)) throw new UsageError(`${command}: OPL_STORE_WAIT ${quote(env.OPL_STORE_WAIT)}: expected a number of seconds`);
+  return Number.isNaN(seconds) ? CLIENT_PATIENCE : { unavailable: seconds * 1000, refuses_writes: seconds * 1000 };
+};
+
+/** Exit status of a command whose store failed: not a refusal (1), not bad usage (2); the outcome may not be known. */
+export const STORE_FAILED_EXIT = 3;
 
 /** Where pools' drivers are looked for: the engine refuses a pool whose driver is not there. */
 const driverCatalog = (searchPath: string[]): DriverCatalog => ({ searchPath, find: (name) => findDriver(name, searchPath) });
@@ -131,20 +151,31 @@ export const runJob = async (
     jobId = await session.plane.submit(opcodes, { priority, dependsOn });
   } catch (error) {
     if (error instanceof UnknownDependencyError) throw new UsageError(`${command}: --depends ${error.jobId}: ${error.message}`);
+    if (error instanceof StoreFailureError) throw new StoreFailureError(error.kind, `${error.reason}; nothing was submitted`, error.code);
     throw error;
   }
   if (globals.submit) {
     session.io.out(session.format === 'json' ? `${JSON.stringify({ jobId })}\n` : `${jobId}\n`);
     return 0;
   }
-  const job = await session.plane.awaitJob(jobId, (event) => {
-    if (event.type === 'OpcodeLog' && isJobEventType(event.type)) {
-      const data = event.data as { level: string; message: string };
-      session.io.err(`${stamp(event.metadata.recordedAt)} ${data.level === 'info' ? '*' : data.level.toUpperCase()} ${escapeControl(data.message)}\n`);
-    }
-  });
-  return reportJob(session, job, onSuccess);
+  try {
+    const job = await session.plane.awaitJob(jobId, (event) => {
+      if (event.type === 'OpcodeLog' && isJobEventType(event.type)) {
+        const data = event.data as { level: string; message: string };
+        session.io.err(`${stamp(event.metadata.recordedAt)} ${data.level === 'info' ? '*' : data.level.toUpperCase()} ${escapeControl(data.message)}\n`);
+      }
+    });
+    return reportJob(session, job, onSuccess);
+  } catch (error) {
+    if (!(error instanceof StoreFailureError)) throw error;
+    session.io.err(`opl: ${storeFailedWhileFollowing(jobId, error)}\n`);
+    return STORE_FAILED_EXIT;
+  }
 };
+
+/** The one line a client prints when its store failed under a job it followed: not "failed", since it may yet succeed. */
+export const storeFailedWhileFollowing = (jobId: number, error: StoreFailureError): string =>
+  `job ${jobId} did not finish here: ${escapeControl(error.message)}; it is not marked failed: once the store works again, 'opl job watch ${jobId}' (or a running daemon) carries it on`;
 
 export const reportJob = (session: Session, job: JobView, onSuccess?: (job: JobView) => string): number => {
   if (session.format === 'json') {

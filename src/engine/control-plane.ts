@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { Subscription } from 'rxjs';
+import { Subject, firstValueFrom, type Subscription } from 'rxjs';
 import type { Opcode } from '../domain/opcodes.js';
-import { FencedError, type EventStore, type RecordedEvent } from '../domain/ports/event-store.js';
+import { FencedError, StoreFailureError, type EventStore, type RecordedEvent } from '../domain/ports/event-store.js';
 import type { Hypervisor } from '../domain/ports/hypervisor.js';
 import { FINISHED_JOB_STATUSES, type JobView } from '../projections/job-view.js';
 import { createProjector, type Projector } from '../projections/projector.js';
@@ -12,6 +12,7 @@ import { createEngine, type Engine, type EngineDeps } from './engine.js';
 import { jobEventRecord, type Recorder } from './job-records.js';
 import { LEADER_LEASE, createLeadership, type Leadership } from './leadership.js';
 import { createTerms, type Term } from './terms.js';
+import { CLIENT_PATIENCE, createStorePatience, patientStore, type Patience } from './store-patience.js';
 
 /** How often a waiting client looks whether the leader has let go. */
 const LEASE_POLL_MS = 50;
@@ -30,6 +31,10 @@ export interface ControlPlaneOptions {
   maxConcurrentJobs?: number;
   killAt?: EngineDeps['killAt'];
   onError?: (error: unknown) => void;
+  /** How long to keep trying while the store fails (default: a client's, CLIENT_PATIENCE). */
+  patience?: Patience;
+  /** Told once when the store starts failing and once when it works again. */
+  onStoreTrouble?: (message: string) => void;
 }
 
 /** A job may depend only on jobs submitted before it: any other id would keep it waiting forever. */
@@ -63,7 +68,12 @@ export interface ControlPlane {
 }
 
 export const createControlPlane = (options: ControlPlaneOptions): ControlPlane => {
-  const { store, actor } = options;
+  const { actor } = options;
+  const storePatience = createStorePatience(options.patience ?? CLIENT_PATIENCE, options.onStoreTrouble);
+  // Everything waits out a failing store, except the lease's renewals: those are
+  // retried by their own timer, and piling them up behind a dead server helps nobody.
+  const store = patientStore(options.store, storePatience);
+  const storeFailed = new Subject<StoreFailureError>();
   const engineId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   const recorder: Recorder = {
     engineId,
@@ -71,7 +81,9 @@ export const createControlPlane = (options: ControlPlaneOptions): ControlPlane =
     newId: options.newId ?? randomUUID,
   };
   const projector = createProjector(store);
-  const leadership: Leadership = createLeadership(store, engineId, {
+  // The lease is kept on the store itself: its renewals are retried by their own timer,
+  // and piling them up behind a dead server helps nobody.
+  const leadership: Leadership = createLeadership(options.store, engineId, {
     ...(options.leaseTtlMs !== undefined && { ttlMs: options.leaseTtlMs }),
     onLost: (token, epoch) => terms.stepAside(new FencedError(LEADER_LEASE, token, epoch, engineId)),
   });
@@ -88,9 +100,13 @@ export const createControlPlane = (options: ControlPlaneOptions): ControlPlane =
     ...(options.killAt !== undefined && { killAt: options.killAt }),
     ...(options.onError && { onError: options.onError }),
     onFenced: (fenced) => terms.stepAside(fenced),
+    onStoreFailure: (failure) => storeFailed.next(failure),
   });
   const terms = createTerms(leadership, engine, options.onError);
   const { lead, stepDown } = terms;
+  /** A failed attempt to lead: a store failure is waited out (or given up on, thrown); anything else is thrown. */
+  const leadFailed = (error: unknown): Promise<void> =>
+    error instanceof StoreFailureError ? storePatience.wait(error) : Promise.reject(error);
 
   const submit = async (opcodes: Opcode[], submitOptions: SubmitOptions = {}): Promise<number> => {
     // Ids only grow, so a job that exists now was submitted before this one: depending
@@ -137,6 +153,7 @@ export const createControlPlane = (options: ControlPlaneOptions): ControlPlane =
     let leading: Term | undefined;
     let subscription: Subscription | undefined;
     let poll: NodeJS.Timeout | undefined;
+    let failedSubscription: Subscription | undefined;
     let attempt: Promise<void> | undefined;
     try {
       return await new Promise<JobView>((resolve, reject) => {
@@ -159,11 +176,14 @@ export const createControlPlane = (options: ControlPlaneOptions): ControlPlane =
             .then((took) => {
               leading = took;
             })
+            .catch(leadFailed)
             .catch(reject)
             .finally(() => {
               attempt = undefined;
             });
         };
+        // The engine this process runs gave up on the store: the job's outcome is not known here.
+        failedSubscription = storeFailed.subscribe(reject);
         poll = setInterval(tryLead, LEASE_POLL_MS);
         tryLead();
         check();
@@ -171,6 +191,7 @@ export const createControlPlane = (options: ControlPlaneOptions): ControlPlane =
     } finally {
       if (poll) clearInterval(poll);
       subscription?.unsubscribe();
+      failedSubscription?.unsubscribe();
       // An attempt to lead may still be under way; it must settle before we know
       // whether there is leadership to give back.
       await attempt;
@@ -180,14 +201,15 @@ export const createControlPlane = (options: ControlPlaneOptions): ControlPlane =
 
   const serve = async (stop: AbortSignal, onLeading?: () => void): Promise<void> => {
     const stopped = new Promise<void>((resolve) => stop.addEventListener('abort', () => resolve(), { once: true }));
+    const failed = firstValueFrom(storeFailed).then((failure) => Promise.reject(failure));
+    failed.catch(() => undefined);
     while (!stop.aborted) {
-      const t = await lead();
+      const t = await lead().catch((error: unknown) => leadFailed(error).then(() => undefined));
       if (t) {
         onLeading?.();
         // Lost or stopped, the term is given up; lost, the loop waits to lead again and,
         // leading again, starts the engine afresh under the new token.
-        await Promise.race([stopped, t.over]);
-        await stepDown(t);
+        await Promise.race([stopped, t.over, failed]).finally(() => stepDown(t));
         continue;
       }
       await Promise.race([stopped, new Promise((r) => setTimeout(r, 1000))]);
@@ -205,9 +227,10 @@ export const createControlPlane = (options: ControlPlaneOptions): ControlPlane =
     close: async () => {
       // Jobs of a run that lost its lease may still be ending (they write nothing more):
       // the store stays open until they have. Whatever this process still leads, it
-      // lets go of: no renewal outlives it.
+      // lets go of: no renewal outlives it. A store that is down cannot be told; the
+      // lease then ends with this process (same host) or by expiry.
       await engine.drain();
-      await leadership.release();
+      await leadership.release().catch(() => undefined);
       await store.close();
     },
   };

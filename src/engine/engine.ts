@@ -1,6 +1,7 @@
 import * as E from 'fp-ts/lib/Either.js';
 import { Subject, firstValueFrom, race, timer, type Subscription } from 'rxjs';
 import type { Failure } from '../domain/events.js';
+import { StoreFailureError } from '../domain/ports/event-store.js';
 import { Opcode } from '../domain/opcodes.js';
 import { FINISHED_JOB_STATUSES, type JobView, type OpcodeView } from '../projections/job-view.js';
 import { killHereIf } from './fault-injection.js';
@@ -22,7 +23,16 @@ export interface EngineDeps extends Omit<OpcodeRunnerDeps, 'jobLog' | 'handlers'
   onError?: (error: unknown) => void;
   /** Told once per run that a write was refused: another engine took the lease over. */
   onFenced?: (error: FencedError) => void;
+  /**
+   * The store failed for longer than this process waits (store-patience.ts): the engine
+   * takes no more jobs and tells whoever leads through it. Its jobs stay as the log
+   * has them; the next engine carries them on.
+   */
+  onStoreFailure?: (failure: StoreFailureError) => void;
 }
+
+/** Pause before a job whose run threw unexpectedly is taken again: doubling to a minute, jittered. */
+const crashPause = (times: number) => Math.min(60_000, 250 * 2 ** Math.min(times, 10)) * (0.5 + Math.random() / 2);
 
 export interface Engine {
   /**
@@ -65,6 +75,8 @@ export const createEngine = (deps: EngineDeps): Engine => {
   const locks = createLockTable();
   const locksReleased = new Subject<void>();
   const running = new Map<number, Promise<void>>();
+  /** Jobs whose last run threw (not a refusal: a bug or a store failure), with how often in a row. */
+  const crashed = new Map<number, { times: number; resting: boolean }>();
   let accepting = false;
   let tickQueued = false;
   let subscription: Subscription | undefined;
@@ -72,16 +84,17 @@ export const createEngine = (deps: EngineDeps): Engine => {
   const tick = (): void => {
     tickQueued = false;
     if (!accepting) return;
-    const waiting = [...views.openJobs].map((id) => views.jobs.get(id)!).filter((job) => !running.has(job.id)).sort(byPriority);
+    const waiting = [...views.openJobs].map((id) => views.jobs.get(id)!).filter((job) => !running.has(job.id) && !crashed.get(job.id)?.resting).sort(byPriority);
     for (const job of waiting) {
       if (running.size >= maxJobs) break;
       // A cancel request wins over whatever the dependencies would say.
       const ready = job.cancelRequested ? ({ kind: 'ready' } as const) : readiness(job, views.jobs);
       if (ready.kind === 'blocked') continue;
       const task = runJob(job, ready.kind === 'doomed' ? ready.reason : undefined)
+        .then(() => void crashed.delete(job.id))
         // A fenced engine's jobs end here, reported once through onFenced.
         .catch((error: unknown) => {
-          if (!(error instanceof FencedError)) deps.onError?.(error);
+          if (!(error instanceof FencedError)) jobCrashed(job.id, error);
         })
         .finally(() => {
           running.delete(job.id);
@@ -89,6 +102,25 @@ export const createEngine = (deps: EngineDeps): Engine => {
         });
       running.set(job.id, task);
     }
+  };
+  /**
+   * A job's run threw. Taking it again at once is how a full disk became a hot loop:
+   * a store failure this process no longer waits out stops the engine; anything else
+   * is reported once and the job rests, longer each time, before it is taken again.
+   */
+  const storeGaveUp = (failure: StoreFailureError): void => {
+    accepting = false;
+    deps.onStoreFailure?.(failure);
+  };
+  const jobCrashed = (jobId: number, error: unknown): void => {
+    if (error instanceof StoreFailureError) return storeGaveUp(error);
+    const times = (crashed.get(jobId)?.times ?? 0) + 1;
+    if (times === 1) deps.onError?.(error);
+    crashed.set(jobId, { times, resting: true });
+    setTimeout(() => {
+      crashed.set(jobId, { times, resting: false });
+      requestTick();
+    }, crashPause(times)).unref();
   };
   const requestTick = (): void => {
     if (tickQueued || !accepting) return;
@@ -208,7 +240,10 @@ export const createEngine = (deps: EngineDeps): Engine => {
       // reading to the head now sees every job as it really is, not as it last looked.
       await projector.catchUp();
       accepting = true;
-      subscription = projector.live().subscribe({ next: requestTick, error: (e: unknown) => deps.onError?.(e) });
+      subscription = projector.live().subscribe({
+        next: requestTick,
+        error: (e: unknown) => (e instanceof StoreFailureError ? storeGaveUp(e) : deps.onError?.(e)),
+      });
       requestTick();
     },
     drain,

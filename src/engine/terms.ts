@@ -1,4 +1,4 @@
-import type { FencedError } from '../domain/ports/event-store.js';
+import { StoreFailureError, type FencedError } from '../domain/ports/event-store.js';
 import type { Engine } from './engine.js';
 import { LEADER_LEASE, type Leadership } from './leadership.js';
 
@@ -81,7 +81,11 @@ export const createTerms = (leadership: Leadership, engine: Engine, onError?: (e
       if (term === t) term = undefined;
       await engine.drain();
       t.end();
-      await leadership.release();
+      // A store that is down cannot be told; the lease then ends by expiry, or with this
+      // process on the same host.
+      await leadership.release().catch((error: unknown) => {
+        if (!(error instanceof StoreFailureError)) throw error;
+      });
     });
   return { lead, stepDown, stepAside };
 };

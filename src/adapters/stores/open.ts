@@ -1,8 +1,9 @@
-import { mkdirSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { StoreOpenError, type EventStore } from '../../domain/ports/event-store.js';
 import { createMemoryEventStore } from './memory.js';
 import { createSqliteEventStore } from './sqlite.js';
+import { classifyStoreError, withClassifiedErrors } from './store-errors.js';
 
 export type StoreLocation =
   | { kind: 'sqlite'; path: string }
@@ -29,17 +30,71 @@ export const parseStoreLocation = (url: string | undefined, dataDir: string): St
   throw new StoreOpenError(`--store '${url}': expected sqlite:PATH, postgres://USER@HOST:PORT/DB or memory:`);
 };
 
-export const openEventStore = async (location: StoreLocation): Promise<EventStore> => {
+export interface OpenOptions {
+  /** Make the data dir and the store if they are not there: `cluster init` (and the demo) only. */
+  create?: boolean;
+}
+
+/**
+ * Opens the store with its failures classified (store-errors.ts). An SQLite store is
+ * made only when asked to: any other command on a data dir that does not exist, or
+ * holds no store, is refused instead of leaving an empty database behind.
+ */
+export const openEventStore = async (location: StoreLocation, options: OpenOptions = {}): Promise<EventStore> => {
   switch (location.kind) {
-    case 'sqlite':
-      mkdirSync(dirname(location.path), { recursive: true });
-      return createSqliteEventStore(location.path);
+    case 'sqlite': {
+      const dir = dirname(location.path);
+      if (!existsSync(location.path)) {
+        if (!options.create) throw new StoreOpenError(missingStore(location.path));
+        mkdirSync(dir, { recursive: true });
+      }
+      refuseReadOnly(dir, location.path);
+      return withClassifiedErrors(createSqliteEventStore(location.path), location.path);
+    }
     case 'postgres': {
       // Loaded on demand: SQLite users never pay for the pg driver's start-up.
       const { createPostgresEventStore } = await import('./postgres.js');
-      return createPostgresEventStore(location.url);
+      const where = serverOf(location.url);
+      const store = await createPostgresEventStore(location.url).catch((error: unknown) => {
+        // Said in the same words as a failure under a running job.
+        const failure = error instanceof StoreOpenError ? classifyStoreError(error.cause, where) : undefined;
+        throw failure ? new StoreOpenError(`cannot open PostgreSQL store: ${failure.reason} (${failure.code})`) : error;
+      });
+      return withClassifiedErrors(store, where);
     }
     case 'memory':
       return createMemoryEventStore();
   }
+};
+
+const missingStore = (path: string): string => {
+  const dir = dirname(path);
+  return existsSync(dir)
+    ? `no opledger store at ${path}: run 'opl cluster init NAME' to make one there, or give the right --data-dir (or OPL_DATA_DIR, or --store)`
+    : `data dir ${dir} does not exist: give the right --data-dir (or OPL_DATA_DIR), or run 'opl cluster init NAME' to make a cluster there`;
+};
+
+/**
+ * SQLite in WAL mode writes beside the database even to read it (its -wal and -shm
+ * files, made at open and removed at close), so a read-only data dir cannot serve
+ * even `instance list`: say so, rather than SQLite's "unable to open database file".
+ */
+const refuseReadOnly = (dir: string, path: string): void => {
+  for (const target of existsSync(path) ? [dir, path] : [dir]) {
+    try {
+      accessSync(target, constants.W_OK);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? 'EACCES';
+      const why = code === 'EROFS' ? 'is on a read-only file system' : 'is not writable by this user';
+      throw new StoreOpenError(
+        `${target === dir ? `data dir ${dir}` : `store ${path}`} ${why} (${code}): opl writes beside its SQLite store even to read it (the -wal and -shm files); mount it read-write or fix its permissions, or read a copy`,
+      );
+    }
+  }
+};
+
+/** Where a PostgreSQL store is, for messages: never its password. */
+const serverOf = (url: string): string => {
+  const parsed = new URL(url);
+  return `PostgreSQL at ${parsed.hostname}:${parsed.port || '5432'}${parsed.pathname}`;
 };

@@ -103,7 +103,7 @@ export const createPostgresEventStore = async (
     }
   } catch (error) {
     await pool.end().catch(() => undefined);
-    throw new StoreOpenError(`cannot open PostgreSQL store: ${error instanceof Error ? error.message : String(error)}`);
+    throw new StoreOpenError(`cannot open PostgreSQL store: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   }
 
   const appended = new Subject<void>();

@@ -17,6 +17,7 @@ import {
 } from '../../domain/ports/event-store.js';
 import { replayedAppendResult, type StoredIdentity } from './idempotency.js';
 import { pollingSubscription, readAllPaged, readPages, type ReadPage } from './paging.js';
+import { checkedHead } from './sqlite-head.js';
 
 const FORMAT = 'opledger-events-1';
 
@@ -116,6 +117,7 @@ const heldLease = (row: LeaseRow | undefined): HeldLease | undefined =>
 export const createSqliteEventStore = (path: string, options: { pollMs?: number } = {}): EventStore => {
   const db = openDatabase(path);
   addLeaseEpoch(db);
+  const head = checkedHead(db, path);
   const appended = new Subject<void>();
 
   const stmt = {
@@ -213,6 +215,7 @@ export const createSqliteEventStore = (path: string, options: { pollMs?: number 
     append: async (stream, events, expected, appendOptions) => {
       if (events.length === 0) throw new Error('append: no events given');
       const result = appendNow.immediate(stream, events, expected, appendOptions?.fence);
+      head.committed(result.position, events[events.length - 1]!.id);
       appended.next();
       return result;
     },
@@ -231,6 +234,7 @@ export const createSqliteEventStore = (path: string, options: { pollMs?: number 
     leases,
     close: async () => {
       appended.complete();
+      head.close();
       db.close();
     },
   };

@@ -1,8 +1,30 @@
-import { mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defineCommand } from '../command.js';
 import type { Io } from '../session.js';
+import { UsageError } from '../usage-error.js';
+
+/** Left in every data dir the demo makes: only such a dir is emptied again by the next demo. */
+export const DEMO_MARKER = '.opl-demo';
+
+/**
+ * Makes DIR ready for a fresh demo. A dir the demo made before (it holds the marker)
+ * is emptied — its contents, not the dir itself; an empty dir is used; anything else
+ * is refused: `--data-dir ~` must never cost anyone their home directory.
+ */
+const prepareDemoDir = (dir: string): void => {
+  if (existsSync(dir)) {
+    if (!statSync(dir).isDirectory()) throw new UsageError(`demo: --data-dir ${dir} is not a directory`);
+    const entries = readdirSync(dir);
+    if (entries.length > 0 && !entries.includes(DEMO_MARKER)) {
+      throw new UsageError(`demo: --data-dir ${dir} is not empty and was not made by 'opl demo' (no ${DEMO_MARKER} in it): give a new or empty directory`);
+    }
+    for (const entry of entries) rmSync(join(dir, entry), { recursive: true, force: true });
+  }
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, DEMO_MARKER), 'made by opl demo: the next opl demo with this --data-dir empties this directory\n');
+};
 
 /**
  * The guided tour: builds a small cluster in a fresh data dir and shows what the log
@@ -18,7 +40,7 @@ export const demoCommand = defineCommand(
   async ({ values }, io) => {
     const { main } = await import('../main.js');
     const dataDir = resolve(values['data-dir'] ?? 'opl-demo');
-    rmSync(dataDir, { recursive: true, force: true });
+    prepareDemoDir(dataDir);
     // The bundle is dist/opl.mjs; the reference drivers are in examples/ beside dist/.
     const drivers = fileURLToPath(new URL('../examples/drivers', import.meta.url));
     const driverPath = [drivers, io.env.OPL_STORAGE_DRIVER_PATH].filter(Boolean).join(':');

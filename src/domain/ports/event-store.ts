@@ -168,3 +168,25 @@ export const checkExpectedRevision = (
 };
 
 export const revisionAfter = (actual: bigint | 'no_stream'): bigint => (actual === 'no_stream' ? 0n : actual + 1n);
+
+/**
+ * The store itself failed, not the request: `unavailable` may pass by itself (a
+ * PostgreSQL restart, a busy database, an I/O hiccup); `refuses_writes` needs an
+ * operator (a full disk, a read-only file or file system). Adapters classify their
+ * drivers' errors into this (src/adapters/stores/store-errors.ts) so that the engine
+ * can wait and retry instead of treating it as a failed job.
+ */
+export type StoreFailureKind = 'unavailable' | 'refuses_writes';
+
+export class StoreFailureError extends Error {
+  override readonly name = 'StoreFailureError';
+  constructor(
+    readonly kind: StoreFailureKind,
+    /** In our words: what is wrong and where, e.g. "the disk under /var/lib/opledger/opledger.sqlite is full". */
+    readonly reason: string,
+    /** The driver's own code (SQLITE_FULL, ECONNREFUSED, 57P01…), for the operator who searches for it. */
+    readonly code: string,
+  ) {
+    super(`the store ${kind === 'unavailable' ? 'is unavailable' : 'refuses writes'}: ${reason} (${code})`);
+  }
+}
