@@ -84,7 +84,8 @@ export const describeHostileStorage = (storeName: string, storeUrl: () => string
       refused(await add('e', join(prefix, 'empty')), /\/prefix\/empty' \(device \d+:\d+, \/dev\/loop\d+\) is empty \(0 bytes\)/);
       expect(await snapshot(site)).toEqual(before);
       const info = await site.json<{ disks: { logicalId: string; size: number }[] }>('instance', 'info', 'a');
-      expect(info.disks).toMatchObject([{ logicalId: join(prefix, 'lunA'), size: 16 }]);
+      expect(info.disks).toMatchObject([{ logicalId: join(prefix, 'lunA'), size: 16, deviceNumber: number }]);
+      expect((await ok(site.opl('instance', 'info', 'a'))).stdout).toContain(`disk/0: 16 MiB, adopted ${prefix}/lunA (device ${number})`);
 
       // Two clients at once adopting two names of one device: only one may win.
       const race = await Promise.all([add('r1', join(prefix, 'scsi-3600508b4000c3d4')), add('r2', join(prefix, 'lunC'))]);
