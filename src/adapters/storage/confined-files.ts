@@ -83,9 +83,15 @@ const openParent = async (p: ConfinedPath, create: boolean, made: string[] = [])
         throw refuse(p, `${shown} is ${kindOf(before)}, not a directory`);
       }
       const next = await open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW).catch(async (error: unknown) => {
+        if (code(error) === 'ENOENT') return undefined; // gone since it was looked at
         if (code(error) !== 'ELOOP' && code(error) !== 'ENOTDIR') throw error;
         throw refuse(p, `${shown} is ${kindOf((await lstatOrNone(path)) ?? before!)}, not a directory`);
       });
+      if (!next) {
+        if (create) throw refuse(p, `${shown} changed while it was being opened`);
+        await dir.close();
+        return undefined;
+      }
       await dir.close();
       dir = next;
     } catch (error) {
@@ -112,6 +118,7 @@ const openFile = async (dir: FileHandle, p: ConfinedPath, create: boolean): Prom
   try {
     handle = await open(path, O_RDWR | O_NOFOLLOW | (before ? 0 : O_CREAT | O_EXCL), 0o600);
   } catch (error) {
+    if (code(error) === 'ENOENT' && !create) return undefined; // gone since it was looked at
     if (code(error) === 'ELOOP') throw refuse(p, `'${p.name}' is a symbolic link`);
     if (code(error) === 'EEXIST') throw refuse(p, `'${p.name}' appeared while it was being made`);
     throw error;
@@ -128,15 +135,22 @@ const openFile = async (dir: FileHandle, p: ConfinedPath, create: boolean): Prom
   }
 };
 
+/** A system error in our words: the disk's name, not the /proc/self/fd path it was reached by. */
+const readable = (p: ConfinedPath, error: unknown): unknown => {
+  const e = error as NodeJS.ErrnoException;
+  return e instanceof ConfinementError || !e.code || e.message.startsWith('disk file') ? error : new Error(`${p.shown}: ${e.syscall ?? 'access'} failed with ${e.code}`);
+};
+
 const withParent = async <T>(p: ConfinedPath, create: boolean, use: (dir: FileHandle | undefined) => Promise<T>): Promise<T> => {
   const made: string[] = [];
-  const dir = await openParent(p, create, made);
+  let dir: FileHandle | undefined;
   try {
+    dir = await openParent(p, create, made);
     return await use(dir);
   } catch (error) {
     // Directories this call made are taken back (only while empty), newest first.
     for (const d of made.reverse()) await rmdir(`${(await realpath(p.root))}/${d}`).catch(() => undefined);
-    throw error;
+    throw readable(p, error);
   } finally {
     await dir?.close();
   }
