@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
 import { tempDir } from './invariants.js';
 import { newSite, ok, type Result, type Site } from './opl.js';
 
@@ -45,14 +45,19 @@ const refused = (r: Result, reason: RegExp): void => {
 };
 
 export const describeHostileStorage = (storeName: string, storeUrl: () => string | undefined): void => {
-  afterAll(() => {
+  const detachAll = () => {
     for (const device of attached.splice(0)) execFileSync('losetup', ['-d', device], { stdio: 'ignore' });
-  });
+  };
+  afterAll(detachAll);
 
   describe(`opl on ${storeName}: one block device, however it is named, belongs to one instance`, () => {
     it('adopts the first of three spellings, refuses aliases, empty devices and paths beside a prefix', async () => {
       const site = newSite(storeUrl());
       const root = tempDir('san');
+      onTestFinished(() => {
+        detachAll();
+        for (const dir of [root, site.dataDir]) rmSync(dir, { recursive: true, force: true });
+      });
       const [prefix, prefix2] = [join(root, 'prefix'), join(root, 'prefix2')];
       mkdirSync(prefix);
       mkdirSync(prefix2);
@@ -101,7 +106,6 @@ export const describeHostileStorage = (storeName: string, storeUrl: () => string
       await ok(add('b', `${prefix}//lunA/`));
       expect((await site.json<{ disks: { logicalId: string }[] }>('instance', 'info', 'b')).disks[0]!.logicalId).toBe(join(prefix, 'lunA'));
       expect(statSync(lun).isBlockDevice()).toBe(true);
-      rmSync(root, { recursive: true, force: true });
     }, 120_000);
   });
 
@@ -110,6 +114,7 @@ export const describeHostileStorage = (storeName: string, storeUrl: () => string
       const site = newSite(storeUrl());
       const shared = tempDir('shared');
       const outside = tempDir('outside');
+      onTestFinished(() => [site.dataDir, shared, outside].forEach((d) => rmSync(d, { recursive: true, force: true })));
       const victim = join(outside, 'victim.img');
       writeFileSync(victim, 'a file that is not ours');
       utimesSync(victim, new Date('2020-01-01T00:00:00Z'), new Date('2020-01-01T00:00:00Z'));
@@ -184,8 +189,6 @@ export const describeHostileStorage = (storeName: string, storeUrl: () => string
       await ok(site.opl('instance', 'remove', 'web', '-f'));
       expect(existsSync(web)).toBe(false);
       expect(filesUnder(outside)).toEqual(outsideBefore);
-      rmSync(shared, { recursive: true, force: true });
-      rmSync(outside, { recursive: true, force: true });
     }, 120_000);
   });
 };

@@ -1,8 +1,8 @@
-import { existsSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createFileDiskStorage } from '../../../src/adapters/storage/file-disks.js';
 import type { DiskStorage, DiskTarget } from '../../../src/domain/ports/disk-storage.js';
 
@@ -14,6 +14,7 @@ const ctx = { recordCall: async () => undefined, log: async () => undefined };
  * files: whatever is refused, the file outside keeps its content, size and mtime, and
  * nothing appears outside.
  */
+let root: string;
 let shared: string;
 let outside: string;
 let victim: string;
@@ -44,8 +45,9 @@ const refusedOneLine = async (work: Promise<unknown>, message: RegExp) => {
   expect(error.message).not.toContain('\n');
 };
 
+afterEach(() => rmSync(root, { recursive: true, force: true }));
 beforeEach(() => {
-  const root = mkdtempSync(join(tmpdir(), 'opl-confined-'));
+  root = mkdtempSync(join(tmpdir(), 'opl-confined-'));
   shared = join(root, 'shared');
   outside = join(root, 'outside');
   mkdirSync(shared);
@@ -152,7 +154,7 @@ describe('file disks stay inside their directory whatever it holds', () => {
   });
 
   it('keeps a node\'s own file-storage directory just as closed', async () => {
-    const nodes = mkdtempSync(join(tmpdir(), 'opl-nodes-'));
+    const nodes = join(root, 'other-nodes');
     const local = createFileDiskStorage(nodes);
     const base = join(nodes, 'n1', 'file-storage');
     mkdirSync(base, { recursive: true });
@@ -164,7 +166,7 @@ describe('file disks stay inside their directory whatever it holds', () => {
   });
 
   it('works through a storage directory that is itself a link (resolved once), and finishes a move cut short', async () => {
-    const alias = join(outside, '..', 'shared-alias');
+    const alias = join(root, 'shared-alias');
     symlinkSync(shared, alias);
     const d = target(join(alias, 'web', 'disk0'));
     await storage.create(d, ctx);
