@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { realpath, stat } from 'node:fs/promises';
 import { promisify } from 'node:util';
+import type { ClusterState } from '../../domain/cluster-state.js';
 import type { DeviceSighting } from '../../domain/devices.js';
 import type { DiskStorage, DiskTarget } from '../../domain/ports/disk-storage.js';
 
@@ -80,4 +81,26 @@ export const createBlockDeviceStorage = (): DiskStorage => {
       // Nothing was set up to reach the device, so there is nothing to undo.
     },
   };
+};
+
+/**
+ * For `cluster verify`: adopted disks whose path no longer names the device recorded
+ * when it was adopted (a by-id link re-pointed, a LUN replaced), or no device at all,
+ * as each instance's primary node sees it.
+ */
+export const adoptedDeviceProblems = async (state: ClusterState): Promise<{ node: string; problem: string }[]> => {
+  const problems: { node: string; problem: string }[] = [];
+  for (const instance of [...state.instances.values()].sort((a, b) => a.name.localeCompare(b.name))) {
+    const node = state.nodes.get(instance.primaryNodeUuid);
+    if (!node || node.offline) continue;
+    for (const disk of instance.disks.filter((d) => d.adopted)) {
+      const seen = await identifyDevice(node.name, disk.logicalId);
+      const what = `instance ${instance.name} disk ${disk.index}`;
+      if (seen.kind === 'problem') problems.push({ node: node.name, problem: `${what}: ${seen.message.replace(/^node \S+: /, '')}` });
+      else if (disk.deviceNumber && seen.deviceNumber !== disk.deviceNumber) {
+        problems.push({ node: node.name, problem: `${what}: ${disk.logicalId} is now device ${seen.deviceNumber} (${seen.resolved}), not ${disk.deviceNumber} as when it was adopted` });
+      }
+    }
+  }
+  return problems;
 };
