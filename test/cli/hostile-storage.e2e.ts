@@ -25,11 +25,10 @@ const loopDevice = (file: string, bytes: number): string => {
 
 interface Event { stream: string; type: string; data: unknown }
 /** What the configuration says, and every event that changed it (a saga's own begin and end left out). */
-const snapshot = async (site: Site) => ({
-  instances: await site.json('instance', 'list'),
-  nodes: await site.json('node', 'list'),
-  events: (await site.json<Event[]>('audit', 'log')).filter((e) => e.stream === 'cluster' && !e.type.startsWith('Saga')).map((e) => ({ type: e.type, data: e.data })),
-});
+const snapshot = async (site: Site) => {
+  const [instances, nodes, log] = await Promise.all([site.json('instance', 'list'), site.json('node', 'list'), site.json<Event[]>('audit', 'log')]);
+  return { instances, nodes, events: log.filter((e) => e.stream === 'cluster' && !e.type.startsWith('Saga')).map((e) => ({ type: e.type, data: e.data })) };
+};
 const fingerprint = (path: string) => {
   const s = statSync(path);
   return { content: readFileSync(path, 'utf8'), size: s.size, mtimeMs: s.mtimeMs };
