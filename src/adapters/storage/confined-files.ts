@@ -72,10 +72,15 @@ const openParent = async (p: ConfinedPath, create: boolean, made: string[] = [])
     try {
       const before = await lstatOrNone(path);
       if (!before && create) {
-        await mkdir(path).catch((error: unknown) => {
-          if (code(error) !== 'EEXIST') throw error;
-        });
-        made.push(p.dirs.slice(0, i + 1).join('/'));
+        // Someone else may make it at the same moment: then it is theirs, not to take back.
+        const mine = await mkdir(path).then(
+          () => true,
+          (error: unknown) => {
+            if (code(error) !== 'EEXIST') throw error;
+            return false;
+          },
+        );
+        if (mine) made.push(p.dirs.slice(0, i + 1).join('/'));
       } else if (!before) {
         await dir.close();
         return undefined;
