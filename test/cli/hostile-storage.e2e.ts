@@ -134,13 +134,20 @@ export const describeHostileStorage = (storeName: string, storeUrl: () => string
       await ok(site.opl('node', 'add', 'n1', '--group', 'g', '--memory', '4G', '--cpus', '4'));
       const web = join(shared, 'web');
       const disk = join(web, 'disk0');
-      const add = () => site.opl('instance', 'add', 'web', '-t', 'sharedfile', '--memory', '128', '--vcpus', '1', '-n', 'n1', '--no-start', '--disk', '0:size=8M');
+      const add = () => site.opl('instance', 'add', 'web', '-t', 'sharedfile', '--memory', '128', '--vcpus', '1', '-n', 'n1', '--no-start', '--disk', '0:size=8M', '--disk', '1:size=4M');
 
       // create: a link at the disk's name, then a link for its directory.
       let before = await snapshot(site);
       mkdirSync(web);
       symlinkSync(victim, disk);
       refused(await add(), /sharedfile disk .*\/web\/disk0: 'disk0' is a symbolic link; .*\(nothing was changed\)/);
+      // At the second disk: the first, made already, is removed again when the opcode is undone.
+      rmSync(disk);
+      symlinkSync(victim, join(web, 'disk1'));
+      refused(await add(), /\/web\/disk1: 'disk1' is a symbolic link/);
+      expect(readdirSync(web)).toEqual(['disk1']);
+      rmSync(join(web, 'disk1'));
+      symlinkSync(victim, disk);
       rmSync(web, { recursive: true });
       symlinkSync(join(outside, 'dir'), web);
       refused(await add(), /'web' is a symbolic link, not a directory/);
