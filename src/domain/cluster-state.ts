@@ -79,7 +79,8 @@ export interface NodeUsage {
 export type Hold =
   | { kind: 'usage'; nodeUuid: string; delta: NodeUsage }
   | { kind: 'name'; name: string }
-  | { kind: 'device'; path: string }
+  /** A device by one of its keys (`path …`, `device MAJ:MIN`; see devices.ts). */
+  | { kind: 'device'; key: string }
   | { kind: 'instance'; instanceUuid: string };
 
 /** A saga whose decision is in the log and whose end is not (yet). */
@@ -108,7 +109,7 @@ export interface ClusterState {
   busyInstances: Map<string, string>;
   /** Instance names a saga is about to give (a create, a rename) → that saga. */
   heldNames: Map<string, string>;
-  /** Devices a saga is adopting → that saga. */
+  /** Devices a saga is adopting, by path and by device number → that saga. */
   heldDevices: Map<string, string>;
   /** Revision of the last `cluster` event folded in; -1n before the stream exists. */
   revision: bigint;

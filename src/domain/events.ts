@@ -25,6 +25,12 @@ export const diskSchema = z.object({
   pool: z.string().optional(),
   params: z.record(z.string(), z.string()).default({}),
   adopted: z.boolean().default(false),
+  /**
+   * An adopted device's number (major:minor) as its primary node saw it when it was
+   * decided: its identity, whatever name it was adopted by. Absent from disks that
+   * are not adopted, and from events recorded before it was kept.
+   */
+  deviceNumber: z.string().regex(/^\d+:\d+$/).optional(),
 });
 export type DiskRecord = z.infer<typeof diskSchema>;
 

@@ -1,5 +1,7 @@
+import * as E from 'fp-ts/lib/Either.js';
 import { findInstance, localDiskMib, nodeUsage, type ClusterState, type Hold, type NodeUsage, type PendingSaga } from './cluster-state.js';
 import { DomainError, wrongState } from './errors.js';
+import { deviceKeys, normaliseDevicePath, type DeviceObservations } from './devices.js';
 import { parseDecidedEvent, type ClusterEvent, type EventOf } from './events.js';
 import type { Opcode } from './opcodes.js';
 
@@ -18,7 +20,7 @@ export const holdsOf = (state: ClusterState, events: readonly ClusterEvent[]): H
         const d = event.data;
         holds.push({ kind: 'usage', nodeUuid: d.primaryNodeUuid, delta: usage(d.memoryMib, d.vcpus, 1, localDiskMib(d)) });
         holds.push({ kind: 'name', name: d.instanceName }, { kind: 'instance', instanceUuid: d.instanceUuid });
-        for (const disk of d.disks) if (disk.adopted) holds.push({ kind: 'device', path: disk.logicalId });
+        for (const disk of d.disks) if (disk.adopted) for (const key of deviceKeys(disk.logicalId, disk.deviceNumber)) holds.push({ kind: 'device', key });
         break;
       }
       case 'InstanceMoved': {
@@ -49,7 +51,7 @@ export const holdsOf = (state: ClusterState, events: readonly ClusterEvent[]): H
 
 const usage = (memoryMib: number, vcpus: number, instances: number, diskMib: number): NodeUsage => ({ memoryMib, vcpus, instances, diskMib });
 
-const holdKey = (h: Exclude<Hold, { kind: 'usage' }>): string => (h.kind === 'name' ? h.name : h.kind === 'device' ? h.path : h.instanceUuid);
+const holdKey = (h: Exclude<Hold, { kind: 'usage' }>): string => (h.kind === 'name' ? h.name : h.kind === 'device' ? h.key : h.instanceUuid);
 
 /** Usage adds up; a name, device or instance is held once however many events name it. */
 const dedupe = (holds: Hold[]): Hold[] => {
@@ -99,11 +101,12 @@ export const endSaga = (state: ClusterState, sagaId: string): void => {
 
 /**
  * Why an opcode may not be decided while other sagas run: it names an instance a
- * saga is working on, a name a saga is about to give, or a device a saga is adopting.
+ * saga is working on, a name a saga is about to give, or a device a saga is adopting
+ * (by its path, or by its device number as observed before deciding).
  * (Locks keep this from happening under one leader; after a crash, the successor's
  * locks are new, and this keeps the log's promises all the same.)
  */
-export const heldProblem = (state: ClusterState, opcode: Opcode): DomainError | undefined => {
+export const heldProblem = (state: ClusterState, opcode: Opcode, devices?: DeviceObservations): DomainError | undefined => {
   const by = (sagaId: string | undefined) => {
     const saga = sagaId === undefined ? undefined : state.sagas.get(sagaId);
     return saga ? `job ${saga.jobId}` : 'another job';
@@ -120,8 +123,15 @@ export const heldProblem = (state: ClusterState, opcode: Opcode): DomainError | 
   }
   if (opcode.type === 'OP_INSTANCE_CREATE') {
     for (const [index, disk] of opcode.disks.entries()) {
-      const held = disk.adopt === undefined ? undefined : state.heldDevices.get(disk.adopt);
-      if (held !== undefined) return new DomainError('in_use', `disk ${index}: '${disk.adopt}' is being adopted by ${by(held)}`);
+      if (disk.adopt === undefined) continue;
+      const normal = normaliseDevicePath(disk.adopt);
+      const path = E.isRight(normal) ? normal.right : disk.adopt;
+      const seen = devices?.get(path);
+      for (const key of deviceKeys(path, seen?.kind === 'device' ? seen.deviceNumber : undefined)) {
+        const held = state.heldDevices.get(key);
+        const what = key.startsWith('device') && seen?.kind === 'device' ? ` (device ${seen.deviceNumber}, ${seen.resolved})` : '';
+        if (held !== undefined) return new DomainError('in_use', `disk ${index}: '${disk.adopt}'${what} is being adopted by ${by(held)}`);
+      }
     }
   }
   return undefined;

@@ -48,6 +48,7 @@ const backoff = (retry: number) => new Promise((resolve) => setTimeout(resolve, 
 export const createOpcodeRunner = (deps: OpcodeRunnerDeps) => {
   const { jobLog, projector } = deps;
   const state = async () => (await projector.reach(jobLog.lastWrite())).cluster;
+  const identify = deps.storage.blockdev?.identify?.bind(deps.storage.blockdev);
   const context = (job: JobView, index: number): HandlerContext => ({
     job,
     index,
@@ -58,6 +59,7 @@ export const createOpcodeRunner = (deps: OpcodeRunnerDeps) => {
     ...(deps.iallocators && { iallocators: deps.iallocators }),
     ...(deps.iallocatorSearchPath && { iallocatorSearchPath: deps.iallocatorSearchPath }),
     ...(deps.drivers && { drivers: deps.drivers }),
+    ...(identify && { identifyDevice: (node: string, path: string) => identify(node, path) }),
   });
   const appendCluster = (job: JobView, index: number, events: readonly ClusterEvent[], expected: bigint | 'any') =>
     jobLog.append(
@@ -72,9 +74,9 @@ export const createOpcodeRunner = (deps: OpcodeRunnerDeps) => {
       const current = await state();
       // Read together with the decision, with nothing awaited between: the views fold in place.
       const revision = current.revision;
-      const held = heldProblem(current, prepared.opcode);
+      const held = heldProblem(current, prepared.opcode, prepared.devices);
       if (held) return E.left(refusal(held));
-      const decision = handler.decide(current, prepared.opcode, { newUuid: deps.newId, ...(prepared.observed && { observed: prepared.observed }) });
+      const decision = handler.decide(current, prepared.opcode, { newUuid: deps.newId, ...(prepared.observed && { observed: prepared.observed }), ...(prepared.devices && { devices: prepared.devices }) });
       if (E.isLeft(decision)) return E.left(refusal(decision.left));
       const events = structuredClone(decision.right);
       if (events.length === 0) return E.right({ events, saga: undefined, serialNo: current.serial });

@@ -59,7 +59,7 @@ export interface InstanceInfo {
   memory: number;
   vcpus: number;
   hypervisor: string;
-  disks: { index: number; size: number; logicalId: string; pool: string | null; adopted: boolean; params: Record<string, string>; device: string | null }[];
+  disks: { index: number; size: number; logicalId: string; pool: string | null; adopted: boolean; deviceNumber: string | null; params: Record<string, string>; device: string | null }[];
   disksActive: boolean;
   tags: string[];
 }
@@ -178,7 +178,7 @@ export const instanceInfos = (views: Views): InstanceInfo[] => {
       memory: i.memoryMib,
       vcpus: i.vcpus,
       hypervisor: i.hypervisor,
-      disks: i.disks.map((d) => ({ index: d.index, size: d.sizeMib, logicalId: d.logicalId, pool: d.pool ?? null, adopted: d.adopted, params: d.params, device: i.activeDevices[d.index] ?? null })),
+      disks: i.disks.map((d) => ({ index: d.index, size: d.sizeMib, logicalId: d.logicalId, pool: d.pool ?? null, adopted: d.adopted, deviceNumber: d.deviceNumber ?? null, params: d.params, device: i.activeDevices[d.index] ?? null })),
       disksActive: i.activeDevices.length > 0,
       tags: i.tags,
     }))

@@ -1,5 +1,5 @@
 import * as E from 'fp-ts/lib/Either.js';
-import { decideCluster } from '../../src/domain/cluster-decide.js';
+import { decideCluster, type DecideContext } from '../../src/domain/cluster-decide.js';
 import { evolveCluster } from '../../src/domain/cluster-evolve.js';
 import { emptyClusterState, type ClusterState } from '../../src/domain/cluster-state.js';
 import type { Opcode } from '../../src/domain/opcodes.js';
@@ -11,7 +11,7 @@ export const sequentialUuids = () => {
 };
 
 /** Applies opcodes through decide and evolve, failing loudly on a refusal. */
-export const stateAfter = (opcodes: unknown[], ctx = sequentialUuids()): ClusterState => {
+export const stateAfter = (opcodes: unknown[], ctx: DecideContext = sequentialUuids()): ClusterState => {
   const state = emptyClusterState();
   for (const raw of opcodes) {
     const op: Opcode = OpcodeSchema.parse(raw);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { findInstance } from '../../src/domain/cluster-state.js';
 import { candidates, mobilityDomain } from '../../src/domain/mobility.js';
-import { stateAfter } from './fixtures.js';
+import { sequentialUuids, stateAfter } from './fixtures.js';
 
 const setup = [
   { type: 'OP_CLUSTER_INIT', clusterName: 'c', sharedFileStorageDir: '/srv/shared', blockdevPrefixes: ['/dev/disk/by-id'] },
@@ -20,7 +20,9 @@ const setup = [
 ];
 
 describe('mobility domain', () => {
-  const state = stateAfter(setup);
+  // What the engine would have seen at the LUN's path before deciding.
+  const lunSeen = { kind: 'device', deviceNumber: '8:16', sizeBytes: 1 << 30, resolved: '/dev/sdb' } as const;
+  const state = stateAfter(setup, { ...sequentialUuids(), devices: new Map([['/dev/disk/by-id/x', lunSeen]]) });
   const of = (name: string) => candidates(state, findInstance(state, name)!);
 
   it('sharedfile: any online, undrained, vm-capable node of any group', () => expect(of('sf')).toEqual(['a2', 'b1']));

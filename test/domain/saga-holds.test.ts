@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { nodeUsage, type ClusterState } from '../../src/domain/cluster-state.js';
+import type { DeviceObservations } from '../../src/domain/devices.js';
 import type { ClusterEvent } from '../../src/domain/events.js';
 import { Opcode } from '../../src/domain/opcodes.js';
 import { heldProblem } from '../../src/domain/saga-holds.js';
@@ -22,7 +23,7 @@ const none = { memoryMib: 0, vcpus: 0, instances: 0, diskMib: 0 };
 const withI1 = () => clusterWith(instanceAdded('i1', 'sharedfile', [disk(0, '/srv/shared/i1/disk0')]), { type: 'InstanceStarted', data: { instanceUuid: 'uuid-i1', nodeUuid: 'node-n1' } });
 
 const createX: ClusterEvent[] = [
-  instanceAdded('x', 'blockdev', [disk(0, '/dev/disk/by-id/lun-1', { adopted: true, sizeMib: 0 })], 'n2', { memoryMib: 512, vcpus: 1 }),
+  instanceAdded('x', 'blockdev', [disk(0, '/dev/disk/by-id/lun-1', { adopted: true, sizeMib: 0, deviceNumber: '8:16' })], 'n2', { memoryMib: 512, vcpus: 1 }),
   { type: 'InstanceStarted', data: { instanceUuid: 'uuid-x', nodeUuid: 'node-n2' } },
 ];
 const moveI1: ClusterEvent = { type: 'InstanceMoved', data: { instanceUuid: 'uuid-i1', fromNodeUuid: 'node-n1', toNodeUuid: 'node-n2', how: 'live-migration', running: true, sourceOffline: false, ignoreSourceFailures: false } };
@@ -37,10 +38,11 @@ describe('saga holds', () => {
       { kind: 'usage', nodeUuid: 'node-n2', delta: { memoryMib: 512, vcpus: 1, instances: 1, diskMib: 0 } },
       { kind: 'name', name: 'x' },
       { kind: 'instance', instanceUuid: 'uuid-x' },
-      { kind: 'device', path: '/dev/disk/by-id/lun-1' },
+      { kind: 'device', key: 'path /dev/disk/by-id/lun-1' },
+      { kind: 'device', key: 'device 8:16' },
     ]);
     expect([...state.heldNames]).toEqual([['x', 'job-7/op-0']]);
-    expect([...state.heldDevices]).toEqual([['/dev/disk/by-id/lun-1', 'job-7/op-0']]);
+    expect([...state.heldDevices]).toEqual([['path /dev/disk/by-id/lun-1', 'job-7/op-0'], ['device 8:16', 'job-7/op-0']]);
     expect([...state.busyInstances]).toEqual([['uuid-x', 'job-7/op-0']]);
     expect(state.instances.has('uuid-x')).toBe(false);
   });
@@ -95,8 +97,8 @@ describe('saga holds', () => {
 });
 
 describe('heldProblem', () => {
-  const refusal = (state: ClusterState, raw: unknown) => {
-    const problem = heldProblem(state, Opcode.parse(raw));
+  const refusal = (state: ClusterState, raw: unknown, devices?: DeviceObservations) => {
+    const problem = heldProblem(state, Opcode.parse(raw), devices);
     return problem && `${problem.code}: ${problem.message}`;
   };
   const create = (name: string, disks: unknown[] = []) => ({ type: 'OP_INSTANCE_CREATE', instanceName: name, diskTemplate: disks.length ? 'blockdev' : 'diskless', memoryMib: 128, vcpus: 1, primaryNode: 'n3', disks });
@@ -117,6 +119,14 @@ describe('heldProblem', () => {
 
   it('refuses the adoption of a device a saga is adopting', () => {
     expect(refusal(busy(), create('y', [{ adopt: '/dev/mapper/lun-9' }, { adopt: '/dev/disk/by-id/lun-1' }]))).toBe("in_use: disk 1: '/dev/disk/by-id/lun-1' is being adopted by job 7");
+  });
+
+  it('refuses another name of a device a saga is adopting, by the device number seen before deciding', () => {
+    const seen: DeviceObservations = new Map([['/dev/mapper/alias', { kind: 'device', deviceNumber: '8:16', sizeBytes: 1 << 20, resolved: '/dev/sdb' }]]);
+    expect(refusal(busy(), create('y', [{ adopt: '/dev/mapper//alias/' }]), seen)).toBe("in_use: disk 0: '/dev/mapper//alias/' (device 8:16, /dev/sdb) is being adopted by job 7");
+    expect(refusal(busy(), create('y', [{ adopt: '/dev/disk/by-id//lun-1' }]))).toBe("in_use: disk 0: '/dev/disk/by-id//lun-1' is being adopted by job 7");
+    const other: DeviceObservations = new Map([['/dev/mapper/alias', { kind: 'device', deviceNumber: '8:32', sizeBytes: 1 << 20, resolved: '/dev/sdc' }]]);
+    expect(refusal(busy(), create('y', [{ adopt: '/dev/mapper/alias' }]), other)).toBeUndefined();
   });
 
   it('lets through what no saga holds, and everything once the sagas end', () => {

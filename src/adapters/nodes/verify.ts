@@ -1,6 +1,7 @@
 import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import type { ClusterState } from '../../domain/cluster-state.js';
+import { adoptedDeviceProblems } from '../storage/block-devices.js';
 
 export interface NodeProblem {
   node: string;
@@ -36,5 +37,5 @@ export const verifyNodes = async (state: ClusterState): Promise<NodeProblem[]> =
       if (problem) problems.push({ node: node.name, problem });
     }
   }
-  return problems;
+  return [...problems, ...(await adoptedDeviceProblems(state))];
 };

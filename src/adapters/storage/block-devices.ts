@@ -1,9 +1,34 @@
 import { execFile } from 'node:child_process';
-import { stat } from 'node:fs/promises';
+import { realpath, stat } from 'node:fs/promises';
 import { promisify } from 'node:util';
+import type { ClusterState } from '../../domain/cluster-state.js';
+import type { DeviceSighting } from '../../domain/devices.js';
 import type { DiskStorage, DiskTarget } from '../../domain/ports/disk-storage.js';
 
 const run = promisify(execFile);
+
+/** Linux's split of a dev_t into major and minor (glibc's gnu_dev_major/minor). */
+const deviceNumber = (rdev: bigint): string => {
+  const major = ((rdev >> 8n) & 0xfffn) | ((rdev >> 32n) & ~0xfffn);
+  const minor = (rdev & 0xffn) | ((rdev >> 12n) & ~0xffn);
+  return `${major}:${minor}`;
+};
+
+/**
+ * What `path` resolves to as `node` sees it. Local nodes share this machine's /dev.
+ * Links are followed on purpose: a device is known by what it is, not by its name.
+ */
+export const identifyDevice = async (node: string, path: string): Promise<DeviceSighting> => {
+  let info;
+  try {
+    info = await stat(path, { bigint: true });
+  } catch {
+    return { kind: 'problem', message: `node ${node}: ${path} does not exist` };
+  }
+  if (!info.isBlockDevice()) return { kind: 'problem', message: `node ${node}: ${path} is not a block device` };
+  const [resolved, { stdout }] = await Promise.all([realpath(path), run('blockdev', ['--getsize64', path])]);
+  return { kind: 'device', deviceNumber: deviceNumber(info.rdev), sizeBytes: Number(stdout.trim()), resolved };
+};
 
 /**
  * `blockdev` disks: adopted devices (SAN LUNs) with the same path on every node of
@@ -11,29 +36,31 @@ const run = promisify(execFile);
  * device on each node and reads its size, removing only lets go of it.
  */
 export const createBlockDeviceStorage = (): DiskStorage => {
-  /** Checks the device as `node` sees it. Local nodes share this machine's /dev. */
-  const sizeOnNode = async (node: string, path: string): Promise<number> => {
-    let info;
-    try {
-      info = await stat(path);
-    } catch {
-      throw new Error(`node ${node}: ${path} does not exist`);
-    }
-    if (!info.isBlockDevice()) throw new Error(`node ${node}: ${path} is not a block device`);
-    const { stdout } = await run('blockdev', ['--getsize64', path]);
-    return Math.floor(Number(stdout.trim()) / (1024 * 1024));
+  const sizeOnNode = async (node: string, path: string): Promise<{ sizeMib: number; deviceNumber: string }> => {
+    const seen = await identifyDevice(node, path);
+    if (seen.kind === 'problem') throw new Error(seen.message);
+    if (seen.sizeBytes === 0) throw new Error(`node ${node}: ${path} (device ${seen.deviceNumber}) is empty (0 bytes)`);
+    return { sizeMib: Math.floor(seen.sizeBytes / (1024 * 1024)), deviceNumber: seen.deviceNumber };
   };
   const device = (target: DiskTarget) => target.disk.logicalId;
   return {
+    identify: identifyDevice,
     async create(target) {
       // Every node is checked; the first failure in node order is the one reported, so
       // the same cluster always gets the same message.
       const checked = await Promise.allSettled(target.peers.map((node) => sizeOnNode(node, device(target))));
       const failed = checked.find((c): c is PromiseRejectedResult => c.status === 'rejected');
       if (failed) throw failed.reason;
-      const sizes = checked.map((c) => (c as PromiseFulfilledResult<number>).value);
+      const sizes = checked.map((c) => (c as PromiseFulfilledResult<{ sizeMib: number }>).value.sizeMib);
       if (new Set(sizes).size > 1) {
         throw new Error(`${device(target)} has different sizes on nodes ${target.peers.join(', ')}: ${sizes.join(', ')} MiB; is it the same device everywhere?`);
+      }
+      // The path must still name the device the decision was made on (the name could
+      // have been pointed elsewhere since); numbers are per host, so only the primary's is compared.
+      const decided = target.disk.deviceNumber;
+      const onPrimary = decided && (await sizeOnNode(target.nodeName, device(target))).deviceNumber;
+      if (decided && onPrimary !== decided) {
+        throw new Error(`node ${target.nodeName}: ${device(target)} is now device ${onPrimary}, not ${decided} as when the adoption was decided; check what the name points at`);
       }
       return { logicalId: device(target), sizeMib: sizes[0] ?? 0 };
     },
@@ -54,4 +81,26 @@ export const createBlockDeviceStorage = (): DiskStorage => {
       // Nothing was set up to reach the device, so there is nothing to undo.
     },
   };
+};
+
+/**
+ * For `cluster verify`: adopted disks whose path no longer names the device recorded
+ * when it was adopted (a by-id link re-pointed, a LUN replaced), or no device at all,
+ * as each instance's primary node sees it.
+ */
+export const adoptedDeviceProblems = async (state: ClusterState): Promise<{ node: string; problem: string }[]> => {
+  const problems: { node: string; problem: string }[] = [];
+  for (const instance of [...state.instances.values()].sort((a, b) => a.name.localeCompare(b.name))) {
+    const node = state.nodes.get(instance.primaryNodeUuid);
+    if (!node || node.offline) continue;
+    for (const disk of instance.disks.filter((d) => d.adopted)) {
+      const seen = await identifyDevice(node.name, disk.logicalId);
+      const what = `instance ${instance.name} disk ${disk.index}`;
+      if (seen.kind === 'problem') problems.push({ node: node.name, problem: `${what}: ${seen.message.replace(/^node \S+: /, '')}` });
+      else if (disk.deviceNumber && seen.deviceNumber !== disk.deviceNumber) {
+        problems.push({ node: node.name, problem: `${what}: ${disk.logicalId} is now device ${seen.deviceNumber} (${seen.resolved}), not ${disk.deviceNumber} as when it was adopted` });
+      }
+    }
+  }
+  return problems;
 };

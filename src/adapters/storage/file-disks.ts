@@ -1,79 +1,59 @@
-import { mkdir, open, rename, rm, rmdir, stat } from 'node:fs/promises';
-import { dirname, isAbsolute, join } from 'node:path';
-import { isInside } from '../../domain/storage-paths.js';
+import { isAbsolute, join, normalize, posix } from 'node:path';
 import type { DiskStorage, DiskTarget } from '../../domain/ports/disk-storage.js';
+import { ensureFile, fileSize, moveFile, removeFile, type ConfinedPath } from './confined-files.js';
 
 const MIB = 1024 * 1024;
 
 /**
- * `file` and `sharedfile` disks: sparse files. `file` logical ids are relative to
- * the node's own `file-storage` directory; `sharedfile` ones are absolute paths
- * under the shared mountpoint. A path that would leave its directory is refused.
+ * `file` and `sharedfile` disks: sparse files at `DIR/INSTANCE/diskN`. `file` logical
+ * ids are relative to the node's own `file-storage` directory; `sharedfile` ones are
+ * absolute paths under the shared mountpoint, whose directory is the one two levels
+ * up (a disk stays where it was made if the cluster's directory changes later).
+ * Every operation goes through confined-files.ts: nothing in the directory — a
+ * planted link, a directory swapped for one — can make it touch a file outside.
  */
 export const createFileDiskStorage = (nodesDir: string): DiskStorage => {
-  const pathOf = (target: DiskTarget, logicalId = target.disk.logicalId): string => {
-    if (target.template === 'sharedfile') {
-      if (!isAbsolute(logicalId)) throw new Error(`sharedfile disk '${logicalId}' is not an absolute path`);
-      return logicalId;
+  const locate = (target: DiskTarget, logicalId = target.disk.logicalId): ConfinedPath => {
+    const shared = target.template === 'sharedfile';
+    if (shared && !isAbsolute(logicalId)) throw new Error(`sharedfile disk '${logicalId}' is not an absolute path`);
+    const base = shared ? '/' : join(nodesDir, target.nodeName, 'file-storage');
+    const parts = logicalId.split('/').filter((c) => c !== '');
+    const plain = normalize(logicalId) === logicalId.replace(/\/+/g, '/') && !parts.some((c) => c === '.' || c === '..' || c.includes('\0'));
+    // DIR/INSTANCE/diskN: the two names below the directory are the disk's own.
+    if (!plain || parts.length < 2 || (!shared && parts.length !== 2)) {
+      throw new Error(`${target.template} disk '${logicalId}' would leave ${shared ? 'its directory' : base}: expected DIR/INSTANCE/diskN`);
     }
-    const base = join(nodesDir, target.nodeName, 'file-storage');
-    const path = join(base, logicalId);
-    if (!isInside(base, path)) throw new Error(`file disk '${logicalId}' would leave ${base}`);
-    return path;
-  };
-  const sizeOf = async (path: string): Promise<number | undefined> => {
-    try {
-      return (await stat(path)).size;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw error;
-    }
-  };
-  const extendTo = async (path: string, sizeMib: number) => {
-    const handle = await open(path, 'a');
-    try {
-      const { size } = await handle.stat();
-      if (size < sizeMib * MIB) await handle.truncate(sizeMib * MIB);
-    } finally {
-      await handle.close();
-    }
+    const root = shared ? `/${parts.slice(0, -2).join('/')}` : base;
+    const full = shared ? posix.join(root, ...parts.slice(-2)) : join(base, ...parts);
+    return { root, dirs: [parts[parts.length - 2]!], name: parts[parts.length - 1]!, shown: `${target.template} disk ${full}`, full };
   };
   return {
     async create(target) {
-      const path = pathOf(target);
-      await mkdir(dirname(path), { recursive: true });
-      await extendTo(path, target.disk.sizeMib);
+      await ensureFile(locate(target), target.disk.sizeMib * MIB, true);
       return { logicalId: target.disk.logicalId };
     },
     async grow(target, sizeMib) {
-      const path = pathOf(target);
-      if ((await sizeOf(path)) === undefined) throw new Error(`disk file ${path} is missing`);
-      await extendTo(path, sizeMib);
-      return { sizeMib: Math.floor((await sizeOf(path))! / MIB) };
+      const where = locate(target);
+      const size = await ensureFile(where, sizeMib * MIB, false);
+      if (size === undefined) throw new Error(`disk file ${where.full} is missing`);
+      return { sizeMib: Math.floor(size / MIB) };
     },
     async remove(target) {
-      const path = pathOf(target);
-      await rm(path, { force: true });
-      await rmdir(dirname(path)).catch(() => undefined); // only when it is empty
+      await removeFile(locate(target));
     },
     async attach(target) {
-      const path = pathOf(target);
-      if ((await sizeOf(path)) === undefined) throw new Error(`disk file ${path} is missing`);
-      return { device: path };
+      const where = locate(target);
+      if ((await fileSize(where)) === undefined) throw new Error(`disk file ${where.full} is missing`);
+      return { device: where.full };
     },
     async detach() {
       // A file needs no detaching: the hypervisor opens it directly.
     },
     async rename(target, _newInstanceName, newLogicalId) {
-      const from = pathOf(target);
-      const to = pathOf(target, newLogicalId);
-      if ((await sizeOf(from)) === undefined) {
-        if ((await sizeOf(to)) !== undefined) return { logicalId: newLogicalId }; // done before a crash
-        throw new Error(`disk file ${from} is missing`);
-      }
-      await mkdir(dirname(to), { recursive: true });
-      await rename(from, to);
-      await rmdir(dirname(from)).catch(() => undefined);
+      const from = locate(target);
+      const to = locate(target, newLogicalId);
+      if (from.root !== to.root) throw new Error(`${from.shown}: the new name ${to.full} is in another directory`);
+      await moveFile(from, to);
       return { logicalId: newLogicalId };
     },
   };

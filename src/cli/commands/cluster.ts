@@ -141,7 +141,7 @@ export const clusterCommands: Command[] = [
     path: ['cluster', 'verify'],
     args: [],
     usage: '[--output json]',
-    summary: 'check every node: its directory, and the shared file storage directory (exists, writable)',
+    summary: 'check every node: the shared file storage directory (exists, writable), and adopted devices (still the device recorded)',
     view: async (s, { command }) => {
       const views = await s.views();
       if (!views.cluster.params) {

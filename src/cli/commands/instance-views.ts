@@ -82,7 +82,7 @@ export const instanceViews: Command[] = [
           ['VCPUs', instance.vcpus],
           ['Disks', instance.disks.length === 0 ? '(none)' : instance.disks.length],
           ['Tags', instance.tags],
-        ]) + instance.disks.map((d) => `  disk/${d.index}: ${d.size} MiB, ${d.adopted ? 'adopted ' : ''}${d.logicalId}${d.pool ? ` (pool ${d.pool})` : ''}\n`).join(''),
+        ]) + instance.disks.map((d) => `  disk/${d.index}: ${d.size} MiB, ${d.adopted ? 'adopted ' : ''}${d.logicalId}${d.deviceNumber ? ` (device ${d.deviceNumber})` : ''}${d.pool ? ` (pool ${d.pool})` : ''}\n`).join(''),
       );
       return 0;
     },

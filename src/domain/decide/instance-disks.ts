@@ -4,13 +4,14 @@ import { type ClusterState, findNode } from '../cluster-state.js';
 import { DomainError, inUse, invalidArgument, notFound, notSupported, wrongState } from '../errors.js';
 import type { DiskRecord } from '../events.js';
 import type { OpcodeOf } from '../opcodes.js';
+import { deviceOwner, normaliseDevicePath, prefixProblem, type DeviceObservations } from '../devices.js';
 import { fileDiskPath } from '../storage-paths.js';
 import { rulesFor, whyNot } from '../template-rules.js';
 import { DTS_LOCAL, type DiskTemplate } from '../templates.js';
 import { type Decision, localDiskProblem, ok, refuse, withInstance } from './shared.js';
 
 /** The disks an instance of this template gets, or why the requested ones do not fit it. */
-export const plannedDisks = (state: ClusterState, op: OpcodeOf<'OP_INSTANCE_CREATE'>): Either<DomainError, DiskRecord[]> => {
+export const plannedDisks = (state: ClusterState, op: OpcodeOf<'OP_INSTANCE_CREATE'>, devices?: DeviceObservations): Either<DomainError, DiskRecord[]> => {
   const rules = rulesFor(op.diskTemplate);
   const t = op.diskTemplate;
   if (rules.disks === 'none' && op.disks.length > 0) {
@@ -29,10 +30,9 @@ export const plannedDisks = (state: ClusterState, op: OpcodeOf<'OP_INSTANCE_CREA
       return E.left(invalidArgument(`disk ${index}: '${t}' disks are adopted devices: give adopt=PATH, not size=`));
     }
     if (t === 'blockdev') {
-      const problem = adoptionProblem(state, spec.adopt!, index);
-      if (problem) return E.left(problem);
-      // The size is read from the device when it is adopted.
-      disks.push({ index, sizeMib: 0, logicalId: spec.adopt!, params: spec.params, adopted: true });
+      const adopted = adoptedDisk(state, { index, path: spec.adopt!, params: spec.params }, devices, disks);
+      if (E.isLeft(adopted)) return adopted;
+      disks.push(adopted.right);
       continue;
     }
     if (t === 'ext') {
@@ -49,18 +49,38 @@ export const plannedDisks = (state: ClusterState, op: OpcodeOf<'OP_INSTANCE_CREA
   return E.right(disks);
 };
 
-/** Why a device may not be adopted: outside the allowed prefixes, or someone else's already. */
-const adoptionProblem = (state: ClusterState, path: string, index: number): DomainError | undefined => {
-  if (!path.startsWith('/') || path.split('/').some((c) => c === '..' || c === '.') || path.includes('\0')) {
-    return invalidArgument(`disk ${index}: adopt='${path}' must be an absolute path without . or .. components`);
+/**
+ * The disk a device is adopted as, or why it may not be: a path that is not plain,
+ * outside the allowed prefixes, not a block device, empty, or a device (by number,
+ * whatever its name) that an instance or another disk of this one already has.
+ * (Devices held by sagas under way are refused before deciding: see saga-holds.ts.)
+ */
+const adoptedDisk = (
+  state: ClusterState,
+  spec: { index: number; path: string; params: Record<string, string> },
+  devices: DeviceObservations | undefined,
+  earlier: readonly DiskRecord[],
+): Either<DomainError, DiskRecord> => {
+  const { index, path: given } = spec;
+  const normal = normaliseDevicePath(given);
+  if (E.isLeft(normal)) return E.left(invalidArgument(`disk ${index}: adopt='${given.replace(/\0/g, '\\0')}' ${normal.left}`));
+  const path = normal.right;
+  const outside = prefixProblem(state.params!.blockdevPrefixes, path);
+  if (outside) return E.left(invalidArgument(`disk ${index}: ${outside}`));
+  const seen = devices?.get(path);
+  if (!seen) return E.left(wrongState(`disk ${index}: '${path}' was not examined on the node before deciding; try again`));
+  if (seen.kind === 'problem') return E.left(invalidArgument(`disk ${index}: ${seen.message}`));
+  const named = `'${path}' (device ${seen.deviceNumber}, ${seen.resolved})`;
+  if (seen.sizeBytes === 0) return E.left(invalidArgument(`disk ${index}: ${named} is empty (0 bytes); only a device with room on it can be a disk`));
+  const owner = deviceOwner(state, path, seen.deviceNumber, devices);
+  if (owner) {
+    const as = owner.path === path ? '' : ` as '${owner.path}'`;
+    return E.left(inUse(`disk ${index}: ${named} is already adopted by instance '${owner.instance}'${as}`));
   }
-  const prefixes = state.params!.blockdevPrefixes;
-  if (!prefixes.some((p) => path.startsWith(`${p.replace(/\/+$/, '')}/`))) {
-    return invalidArgument(`disk ${index}: '${path}' is not under an allowed block device prefix (${prefixes.join(', ')}); see 'opl cluster modify --blockdev-prefixes'`);
-  }
-  const owner = [...state.instances.values()].find((i) => i.disks.some((d) => d.adopted && d.logicalId === path));
-  if (owner) return inUse(`disk ${index}: '${path}' is already adopted by instance '${owner.name}'`);
-  return undefined;
+  const twin = earlier.find((d) => d.deviceNumber === seen.deviceNumber);
+  if (twin) return E.left(inUse(`disk ${index}: ${named} is the same device as disk ${twin.index} ('${twin.logicalId}')`));
+  const sizeMib = Math.floor(seen.sizeBytes / (1024 * 1024));
+  return E.right({ index, sizeMib, logicalId: path, deviceNumber: seen.deviceNumber, params: spec.params, adopted: true });
 };
 
 /** Why disk `index` cannot live in `pool` for an instance on `nodeName`, if it cannot. */

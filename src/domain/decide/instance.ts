@@ -23,7 +23,7 @@ export const decideInstanceCreate = (state: ClusterState, op: OpcodeOf<'OP_INSTA
   if (!node) return refuse(notFound('node', op.primaryNode));
   const unfit = placementProblem(state, node, op.memoryMib, op.vcpus);
   if (unfit) return refuse(unfit);
-  const disks = plannedDisks(state, op);
+  const disks = plannedDisks(state, op, ctx.devices);
   if (E.isLeft(disks)) return disks;
   const tooBig = localDiskProblem(state, node, localDiskMib({ diskTemplate: op.diskTemplate, disks: disks.right }));
   if (tooBig) return refuse(tooBig);

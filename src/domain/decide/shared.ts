@@ -9,6 +9,7 @@ import {
   nodeUsage,
 } from '../cluster-state.js';
 import { type DomainError, insufficientResources, notFound, wrongState } from '../errors.js';
+import type { DeviceObservations } from '../devices.js';
 import type { ClusterEvent } from '../events.js';
 
 /** What a decision may draw on besides state and opcode: no hidden randomness. */
@@ -16,6 +17,8 @@ export interface DecideContext {
   newUuid: () => string;
   /** What the engine saw before deciding a migrate --cleanup (hypervisors asked, disks traced). */
   observed?: CleanupObservation;
+  /** What the paths of adopted devices resolved to on the primary node, seen before deciding. */
+  devices?: DeviceObservations;
 }
 
 /** Where an instance runs, by its hypervisors, and where its disks may still be attached. */

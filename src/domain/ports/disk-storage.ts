@@ -1,4 +1,5 @@
 import type { PoolConfig } from '../cluster-state.js';
+import type { DeviceSighting } from '../devices.js';
 import type { DiskRecord } from '../events.js';
 import type { DiskTemplate } from '../templates.js';
 
@@ -57,6 +58,11 @@ export interface DiskStorage {
   /** Makes the disk usable on the target's node; answers where it appeared there. */
   attach(target: DiskTarget, ctx: StorageContext): Promise<{ device: string; uris?: Record<string, string> }>;
   detach(target: DiskTarget, ctx: StorageContext): Promise<void>;
+  /**
+   * Adopted storage only: which device `path` resolves to on a node (links followed),
+   * its number and size — looked at before an adoption is decided.
+   */
+  identify?(nodeName: string, path: string): Promise<DeviceSighting>;
 }
 
 /** A storage call that did not end in time: failed with the `timeout` kind. */

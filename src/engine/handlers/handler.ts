@@ -1,6 +1,7 @@
 import type { Either } from 'fp-ts/lib/Either.js';
 import type { ClusterState } from '../../domain/cluster-state.js';
 import type { DecideContext, CleanupObservation } from '../../domain/cluster-decide.js';
+import type { DeviceObservations, DeviceSighting } from '../../domain/devices.js';
 import type { DomainError } from '../../domain/errors.js';
 import type { ClusterEvent, Failure, JobEvent } from '../../domain/events.js';
 import type { LockRequest } from '../../domain/locks.js';
@@ -22,12 +23,16 @@ export interface HandlerContext {
   iallocators?: Iallocators;
   iallocatorSearchPath?: string[];
   drivers?: DriverCatalog;
+  /** Says which device a path names on a node (blockdev adoption). */
+  identifyDevice?: (nodeName: string, path: string) => Promise<DeviceSighting>;
 }
 
 /** An opcode made ready to decide: an allocator's choice filled in, or what the nodes were seen to run. */
 export interface Prepared<T extends OpcodeType> {
   opcode: OpcodeOf<T>;
   observed?: CleanupObservation;
+  /** What adopted devices' paths were seen to resolve to. */
+  devices?: DeviceObservations;
 }
 
 /**

@@ -9,6 +9,7 @@ import type { OpcodeOf } from '../../domain/opcodes.js';
 import type { Hypervisor } from '../../domain/ports/hypervisor.js';
 import { DTS_EXT_MIRROR } from '../../domain/templates.js';
 import type { Extras, HandlerContext, Prepared } from './handler.js';
+import { observeDevices } from './devices.js';
 import { consultIallocator } from './iallocator.js';
 import { observeInstance } from './observe.js';
 
@@ -22,6 +23,14 @@ const placeNewInstance = async (op: OpcodeOf<'OP_INSTANCE_CREATE'>, ctx: Handler
     return { what: `place new instance ${op.instanceName}`, request, domain: request.request.mobility_domain as string[], instance: { name: op.instanceName, memoryMib: op.memoryMib, vcpus: op.vcpus } };
   });
   return E.map((node: string) => ({ opcode: { ...op, primaryNode: node } }))(placed);
+};
+
+/** Placed, then — for adopted devices — what their paths resolve to on that node. */
+const prepareCreate = async (op: OpcodeOf<'OP_INSTANCE_CREATE'>, ctx: HandlerContext): Promise<Either<Failure, Prepared<'OP_INSTANCE_CREATE'>>> => {
+  const placed = await placeNewInstance(op, ctx);
+  if (E.isLeft(placed)) return placed;
+  const devices = await observeDevices(placed.right.opcode, ctx);
+  return E.right({ ...placed.right, ...(devices && { devices }) });
 };
 
 /**
@@ -61,7 +70,7 @@ const prepareMove =
 /** What instance opcodes ask of allocators and nodes before they are decided. */
 export const instancePreparations = (hypervisor: () => Hypervisor) =>
   ({
-    OP_INSTANCE_CREATE: { prepare: placeNewInstance },
+    OP_INSTANCE_CREATE: { prepare: prepareCreate },
     OP_INSTANCE_MIGRATE: { prepare: prepareMove(hypervisor) },
     OP_INSTANCE_FAILOVER: { prepare: prepareMove(hypervisor) },
   }) satisfies Extras;

@@ -1,4 +1,5 @@
 import { describe, it } from 'vitest';
+import type { DeviceObservations } from '../../../src/domain/devices.js';
 import type { DiskRecord, EventOf } from '../../../src/domain/events.js';
 import { given } from '../decider-spec.js';
 import {
@@ -34,7 +35,11 @@ const localDisk = [
   nodeAdded('n2', 'g1'),
   instanceAdded('f1', 'n1', { diskTemplate: 'file', disks: [fileDisk('f1', 0, 600)] }),
 ];
-const lun = (path: string): DiskRecord => ({ index: 0, sizeMib: 0, logicalId: path, params: {}, adopted: true });
+const lun = (path: string, deviceNumber?: string): DiskRecord => ({ index: 0, sizeMib: 0, logicalId: path, params: {}, adopted: true, ...(deviceNumber && { deviceNumber }) });
+/** What the engine saw at each path before deciding: a 64 MiB device per path, numbered in order. */
+const seen = (...paths: string[]): { devices: DeviceObservations } => ({
+  devices: new Map(paths.map((p, i) => [p, { kind: 'device', deviceNumber: `8:${16 * (i + 1)}`, sizeBytes: 64 << 20, resolved: `/dev/sd${'bcd'[i]}` }])),
+});
 
 describe('OP_INSTANCE_CREATE: disks', () => {
   it('places file disks per node and sharedfile disks under the shared directory', () => {
@@ -43,7 +48,9 @@ describe('OP_INSTANCE_CREATE: disks', () => {
   });
 
   it('adopts a block device under an allowed prefix; its size is read when it is adopted', () =>
-    given(...withShared).when(create('blockdev', [{ adopt: '/dev/disk/by-id/wwn-1' }])).then(added('x', 'n1', 'blockdev', [lun('/dev/disk/by-id/wwn-1')])));
+    given(...withShared)
+      .when(create('blockdev', [{ adopt: '/dev/disk/by-id/wwn-1' }]), seen('/dev/disk/by-id/wwn-1'))
+      .then(added('x', 'n1', 'blockdev', [{ ...lun('/dev/disk/by-id/wwn-1', '8:16'), sizeMib: 64 }])));
 
   it('leaves an ext disk for its driver to name, in a pool the node’s group reaches', () =>
     given(...withShared, poolAdded('nas'), poolConnected('g1', 'nas'))
@@ -63,8 +70,8 @@ describe('OP_INSTANCE_CREATE: disks', () => {
 
   it('refuses a device another instance adopted', () =>
     given(...withShared, instanceAdded('db', 'n2', { diskTemplate: 'blockdev', disks: [lun('/dev/mapper/lun1')] }))
-      .when(create('blockdev', [{ adopt: '/dev/mapper/lun1' }]))
-      .thenRefused('in_use', "disk 0: '/dev/mapper/lun1' is already adopted by instance 'db'"));
+      .when(create('blockdev', [{ adopt: '/dev/mapper/lun1' }]), seen('/dev/mapper/lun1'))
+      .thenRefused('in_use', "disk 0: '/dev/mapper/lun1' (device 8:16, /dev/sdb) is already adopted by instance 'db'"));
 
   it('refuses a pool that does not exist', () =>
     given(...withShared).when(create('ext', [{ sizeMib: 1, pool: 'nas' }])).thenRefused('not_found', "storage pool 'nas' does not exist"));
