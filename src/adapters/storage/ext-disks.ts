@@ -1,5 +1,4 @@
 import * as E from 'fp-ts/lib/Either.js';
-import { stat } from 'node:fs/promises';
 import { parseAttach, parseLogicalId, parseResizedSize, proposedVolumeName } from '../../domain/driver-protocol.js';
 import { StorageTimeoutError, type DiskStorage, type DiskTarget, type StorageContext } from '../../domain/ports/disk-storage.js';
 import { driverCaller, resolveDriver, type DriverCaller } from './ext-driver-call.js';
@@ -17,22 +16,13 @@ const messageOf = (error: unknown) => (error instanceof Error ? error.message : 
 
 /**
  * A volume a driver says it made is believed once the driver finds it again: Ganeti's
- * `verify` when the provider has one, else `attach` (whose device must be there on the
- * node), followed by `detach` so that creating leaves nothing attached.
+ * `verify` when the provider has one, else `attach` (which must print where the
+ * volume appears), followed by `detach` so that creating leaves nothing attached.
  */
 const checkMade = async (call: DriverCaller, target: DiskTarget, ctx: StorageContext): Promise<void> => {
   const verified = await call('verify', target, ctx, { parse: () => E.right(true), callSuffix: '.verify' });
   if (verified) return;
-  const attached = await call('attach', target, ctx, {
-    callSuffix: '.attach',
-    parse: async (run) => {
-      const parsed = parseAttach(run.stdout);
-      if (E.isLeft(parsed)) return parsed;
-      // Local nodes are this machine: the device it names must be here.
-      const there = await stat(parsed.right.device).then(() => true, () => false);
-      return there ? parsed : E.left(`attach printed ${parsed.right.device}, which does not exist`);
-    },
-  });
+  const attached = await call('attach', target, ctx, { callSuffix: '.attach', parse: (run) => parseAttach(run.stdout) });
   if (attached === undefined) throw new Error(`storage driver '${target.pool?.driver}' has neither 'attach' nor 'verify': the volume it made cannot be checked`);
   try {
     await call('detach', target, ctx, { parse: () => E.right(true), callSuffix: '.detach' });
