@@ -133,11 +133,13 @@ describe.each(stores)('opl with hostile drivers on %s', (_name, store) => {
     const text = await ok(site.opl('storage', 'pool', 'list', '-o', 'name,driver_dir'));
     expect(text.stdout).toMatch(new RegExp(`leaky\\s+${join(fixtures, 'leaky')}`));
 
+    await ok(add(site, 'kept', 'leaky'));
     const saved = site.env.OPL_STORAGE_DRIVER_PATH;
     delete site.env.OPL_STORAGE_DRIVER_PATH;
     try {
-      await ok(site.opl('instance', 'remove', 'big', '-f'));
-      expect(readdirSync(site.dir('leaky')).filter((f) => f !== 'calls')).toEqual([]);
+      expect(existsSync(join(site.dir('leaky'), 'kept.disk0'))).toBe(true);
+      await ok(site.opl('instance', 'remove', 'kept', '-f'));
+      expect(existsSync(join(site.dir('leaky'), 'kept.disk0'))).toBe(false);
       // (It exits 1: the fixtures lack actions these tests do not need; the pool's own row is what matters.)
       const diagnosed = await site.opl('storage', 'driver', 'diagnose', '--output', 'json');
       const diagnose = JSON.parse(diagnosed.stdout) as { drivers: { driver: string; dir: string; valid: boolean; pools: string[] }[] };
