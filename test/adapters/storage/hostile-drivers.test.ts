@@ -109,3 +109,23 @@ describe('ext disks: a driver that forks', () => {
     expect(await survivors(await recordedPids(join(s.pool, 'pids'), 3))).toEqual([]);
   });
 });
+
+describe("ext disks: the pool's recorded driver", () => {
+  it('runs the driver recorded with the pool whatever the search path; says so when it is gone; looks pools without one up', async () => {
+    const s = setup('leaky');
+    const recorded = { ...s.target, pool: { ...s.target.pool!, driverDir: join(DRIVERS, 'leaky') } };
+    const nowhere = createExtDiskStorage([join(work, 'no-such-dir')]);
+    expect(await nowhere.create(recorded, { ...s.ctx, callId: 'r-1' })).toEqual({ logicalId: 'vm.disk0' });
+    const gone = { ...s.target, pool: { ...s.target.pool!, driverDir: join(work, 'moved-away') } };
+    await expect(nowhere.remove(gone, s.ctx)).rejects.toThrow(`storage driver 'leaky' of pool 'p' was recorded at ${join(work, 'moved-away')}, which is no longer a directory`);
+    // A pool recorded before the place was kept: the search path decides.
+    await expect(nowhere.remove(withoutDir(s.target), s.ctx)).rejects.toThrow(/storage driver 'leaky' of pool 'p' was not found in .*no-such-dir/);
+    await createExtDiskStorage([DRIVERS]).remove({ ...s.target, disk: { ...s.target.disk, logicalId: 'vm.disk0' } }, s.ctx);
+    expect(existsSync(join(s.pool, 'vm.disk0'))).toBe(false);
+  });
+});
+
+const withoutDir = (target: DiskTarget): DiskTarget => {
+  const { driverDir: _dir, ...pool } = target.pool!;
+  return { ...target, pool };
+};
