@@ -1,4 +1,4 @@
-import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -86,6 +86,39 @@ describe.each(stores)('opl with hostile drivers on %s', (_name, store) => {
 
     await ok(site.opl('instance', 'remove', 'vm1', '-f'));
     expect(volumes()).toEqual([]);
+  });
+
+  it('gives one id to one of two creates answering it at the same moment; the other is undone without touching it', async () => {
+    const dir = site.dir('ids');
+    writeFileSync(join(dir, 'next-id'), 'twin\n');
+    writeFileSync(join(dir, 'rendezvous'), '2\n');
+    try {
+      const events = await domainEvents(site);
+      const jobs = [];
+      for (const name of ['t1', 't2']) {
+        const r = await ok(site.opl('instance', 'add', name, '-t', 'ext:ids', '--memory', '512M', '--vcpus', '1', '-n', 'a1', '--disk', '0:size=10M', '--submit'));
+        jobs.push(r.stdout.trim().split(/\s+/).at(-1)!);
+      }
+      // An engine that leads runs the queue, both creates at once, and waits for them.
+      await ok(site.opl('debug', 'delay', '0'));
+      const states = await Promise.all(jobs.map((id) => site.json<{ status: string; opcodes: { error?: { message: string } }[] }>('job', 'info', id)));
+      // Both creates ran at once (each waited for the other before answering).
+      expect(readdirSync(dir).filter((f) => f.startsWith('arrived.'))).toHaveLength(2);
+      expect(states.map((j) => j.status).sort()).toEqual(['error', 'success']);
+      const loser = states.find((j) => j.status === 'error')!;
+      expect(loser.opcodes[0]!.error!.message).toMatch(/the logical id 'twin' is already disk 0 (of instance t[12]|being made by job \d+) in pool 'ids'/);
+      const instances = await site.json<Instance[]>('instance', 'list');
+      expect(instances.filter((i) => i.disks.some((d) => d.logicalId === 'twin')).map((i) => i.name)).toHaveLength(1);
+      expect((await domainEvents(site)).slice(events.length).sort()).toEqual(['InstanceAdded', 'InstanceStarted', 'SagaBegun', 'SagaBegun', 'SagaCompleted', 'SagaUndone'].sort());
+      expect(lines(join(dir, 'calls')).filter((l) => l.startsWith('remove id=twin'))).toEqual([]);
+      const made = readdirSync(dir).filter((f) => f.startsWith('made.'));
+      expect(made).toHaveLength(1);
+      const winner = instances.find((i) => i.disks.some((d) => d.logicalId === 'twin'))!.name;
+      await ok(site.opl('instance', 'remove', winner, '-f'));
+      expect(readdirSync(dir).filter((f) => f.startsWith('made.'))).toEqual([]);
+    } finally {
+      for (const f of readdirSync(dir).filter((n) => n === 'rendezvous' || n.startsWith('arrived.'))) rmSync(join(dir, f), { force: true });
+    }
   });
 
   it.each([
