@@ -192,6 +192,13 @@ describe.each(stores)('opl with hostile drivers on %s', (_name, store) => {
       await ok(site.opl('cluster', 'modify', '--modify-pool', 'leaky', '--driver-timeout', '30'));
       expect((await site.json<(Pool & { timeoutSeconds: number })[]>('storage', 'pool', 'list')).find((p) => p.name === 'leaky')).toMatchObject({ driverDir: join(moved, 'leaky'), timeoutSeconds: 30 });
       expect((await audit(site)).filter((e) => e.type === 'PoolModified').map((e) => e.data)).toEqual([{ poolName: 'leaky', driverDir: join(moved, 'leaky'), timeoutSeconds: 30 }]);
+      const events = await domainEvents(site);
+      const unknown = await site.opl('cluster', 'modify', '--modify-pool', 'nas9');
+      expect(unknown.code).toBe(1);
+      expect(unknown.stderr).toMatch(/^opl: job \d+ failed: storage pool 'nas9' does not exist \(not_found\)$/m);
+      const stray = await site.opl('cluster', 'modify', '--driver-timeout', '5');
+      expect([stray.code, stray.stderr]).toEqual([2, expect.stringMatching(/--driver-timeout goes with --add-pool NAME DRIVER or --modify-pool NAME/)]);
+      expect(await domainEvents(site)).toEqual(events);
       const missing = await site.opl('cluster', 'modify', '--modify-pool', 'liar');
       expect(missing.code).toBe(1);
       expect(missing.stderr).toMatch(new RegExp(`storage driver 'liar' was not found in ${moved}`));
