@@ -48,7 +48,15 @@ export const evolveCluster = (state: ClusterState, event: ClusterEvent, revision
     }
     case 'PoolAdded': {
       const d = event.data;
-      state.pools.set(d.poolName, { name: d.poolName, driver: d.driver, params: d.params, timeoutSeconds: d.timeoutSeconds });
+      state.pools.set(d.poolName, { name: d.poolName, driver: d.driver, params: d.params, timeoutSeconds: d.timeoutSeconds, ...(d.driverDir !== undefined && { driverDir: d.driverDir }) });
+      return state;
+    }
+    case 'PoolModified': {
+      const d = event.data;
+      const pool = state.pools.get(d.poolName);
+      if (!pool) return state;
+      if (d.driverDir !== undefined) pool.driverDir = d.driverDir;
+      if (d.timeoutSeconds !== undefined) pool.timeoutSeconds = d.timeoutSeconds;
       return state;
     }
     case 'PoolRemoved':

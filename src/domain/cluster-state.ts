@@ -35,6 +35,12 @@ export interface PoolConfig {
   driver: string;
   params: Record<string, string>;
   timeoutSeconds: number;
+  /**
+   * Where the driver's executables were found when the pool was added: used from then
+   * on, whatever the caller's OPL_STORAGE_DRIVER_PATH. Absent for pools recorded
+   * before it was kept: those are looked up on the search path.
+   */
+  driverDir?: string;
 }
 export interface NodeConfig {
   uuid: string;

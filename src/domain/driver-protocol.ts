@@ -1,13 +1,14 @@
 import * as E from 'fp-ts/lib/Either.js';
 import type { Either } from 'fp-ts/lib/Either.js';
 import type { DiskTarget } from './ports/disk-storage.js';
+import { logicalIdProblem } from './logical-ids.js';
 
 /**
  * The storage-driver protocol: the seed's one-executable-per-action interface, with
  * Ganeti's later ExtStorage variables exported beside it so that providers written
  * for Ganeti run unchanged.
  */
-export type DriverAction = 'create' | 'resize' | 'rename' | 'remove' | 'attach' | 'detach';
+export type DriverAction = 'create' | 'resize' | 'rename' | 'remove' | 'attach' | 'detach' | 'verify';
 
 /** `ganeti`: an ExtStorage provider (prints nothing from create, grows with `grow`). */
 export type DriverStyle = 'opledger' | 'ganeti';
@@ -43,15 +44,18 @@ export const driverEnvironment = (
   return env;
 };
 
-const LOGICAL_ID = /^[\x21-\x7e]{1,255}$/;
 const firstLine = (stdout: string): string => stdout.split('\n').map((l) => l.trim()).find((l) => l !== '') ?? '';
 const shown = (text: string): string => JSON.stringify(text.length > 60 ? `${text.slice(0, 57)}...` : text);
 
-/** The logical id `create` or `rename` printed: one printable word, or why not. */
+/**
+ * The logical id `create` or `rename` printed (its first line), or why it is not one
+ * (see logical-ids.ts: what a logical id may be).
+ */
 export const parseLogicalId = (action: 'create' | 'rename', stdout: string): Either<string, string> => {
   const line = firstLine(stdout);
   if (line === '') return E.left(`${action} exited 0 but printed no logical id`);
-  if (!LOGICAL_ID.test(line)) return E.left(`${action} printed ${shown(line)} where a logical id (one printable word) was expected`);
+  const problem = logicalIdProblem(line);
+  if (problem !== undefined) return E.left(`${action} printed something that is not a logical id: ${problem}`);
   return E.right(line);
 };
 

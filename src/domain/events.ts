@@ -56,7 +56,10 @@ export const clusterEventSchemas = {
   }),
   /** The cluster's configuration ends here (it had no nodes left); `cluster init` may begin another. */
   ClusterDestroyed: z.object({ clusterName: name, clusterUuid: uuid }),
-  PoolAdded: z.object({ poolName: name, driver: name, params: z.record(z.string(), z.string()), timeoutSeconds: z.number() }),
+  /** `driverDir`: where the driver was found when the pool was added; pools recorded before it was kept have none. */
+  PoolAdded: z.object({ poolName: name, driver: name, params: z.record(z.string(), z.string()), timeoutSeconds: z.number(), driverDir: z.string().optional() }),
+  /** A pool's driver found again (`driverDir`), or its timeout changed. */
+  PoolModified: z.object({ poolName: name, driverDir: z.string().optional(), timeoutSeconds: z.number().optional() }),
   PoolRemoved: z.object({ poolName: name }),
   PoolConnected: z.object({ groupUuid: uuid, poolName: name }),
   PoolDisconnected: z.object({ groupUuid: uuid, poolName: name }),

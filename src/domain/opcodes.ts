@@ -35,6 +35,17 @@ export const OpClusterSetParams = z.object({
       driver: objectName,
       params: z.record(z.string().regex(/^[a-z][a-z0-9_]*$/, 'a pool parameter name is lower-case letters, digits and _'), z.string()).default({}),
       timeoutSeconds: z.number().positive('the driver timeout must be positive').max(86400).default(300),
+      /** Where the driver was found: filled in by the engine when it prepares the opcode, whatever was given. */
+      driverDir: absolutePath.optional(),
+    })
+    .optional(),
+  /** Finds the pool's driver again (on the search path of the engine that runs this), and may change its timeout. */
+  modifyPool: z
+    .object({
+      poolName: objectName,
+      timeoutSeconds: z.number().positive('the driver timeout must be positive').max(86400).optional(),
+      /** Filled in by the engine, like addPool's. */
+      driverDir: absolutePath.optional(),
     })
     .optional(),
   removePool: objectName.optional(),

@@ -4,6 +4,7 @@ import { FencedError, type EventStore, type ExpectedRevision, type Fence, type N
 import type { JobView } from '../projections/job-view.js';
 import { jobStream } from '../projections/views.js';
 import { jobEventRecord, type Recorder } from './job-records.js';
+import type { LogicalIdClaims } from './logical-id-claims.js';
 
 export type JobRecord = Exclude<JobEvent, { type: 'JobSubmitted' }>;
 
@@ -21,8 +22,9 @@ export interface JobLog {
 }
 
 /** How storage reports into an opcode's job: each driver call, and what a driver said; `callId` ties a call to its intent. */
-export const storageContext = (jobLog: JobLog, job: JobView, opIndex: number, callId?: string): StorageContext => ({
+export const storageContext = (jobLog: JobLog, job: JobView, opIndex: number, callId?: string, claims?: LogicalIdClaims): StorageContext => ({
   ...(callId !== undefined && { callId }),
+  ...(claims && callId !== undefined && { claimLogicalId: (pool: string, id: string, disk: { instanceUuid: string; diskIndex: number }) => claims.claim({ callId, jobId: job.id }, pool, id, disk) }),
   recordCall: (call) => jobLog.record(job, opIndex, { type: 'StorageDriverCalled', data: { jobId: job.id, opIndex, ...call } }),
   log: (level, message) => jobLog.log(job, opIndex, message, level),
 });

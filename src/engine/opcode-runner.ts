@@ -14,6 +14,7 @@ import { killHereIf, type KillPoint } from './fault-injection.js';
 import type { Handler, HandlerContext, Handlers, Prepared } from './handlers/handler.js';
 import { handlerOf } from './handlers/index.js';
 import { storageContext, type JobLog } from './job-log.js';
+import { createLogicalIdClaims } from './logical-id-claims.js';
 import { failures } from '../domain/failures.js';
 import { metadataFor, type Recorder } from './job-records.js';
 import { runSaga, type SagaRunnerDeps } from './saga-runner.js';
@@ -49,6 +50,7 @@ export const createOpcodeRunner = (deps: OpcodeRunnerDeps) => {
   const { jobLog, projector } = deps;
   const state = async () => (await projector.reach(jobLog.lastWrite())).cluster;
   const identify = deps.storage.blockdev?.identify?.bind(deps.storage.blockdev);
+  const claims = createLogicalIdClaims(() => projector.reach(jobLog.lastWrite()));
   const context = (job: JobView, index: number): HandlerContext => ({
     job,
     index,
@@ -109,7 +111,8 @@ export const createOpcodeRunner = (deps: OpcodeRunnerDeps) => {
     recordSuccess: (step, undo, outcome) => jobLog.record(job, index, { type: 'SagaStepSucceeded', data: { jobId: job.id, opIndex: index, step, undo, outcome } }),
     recordFailure: (step, undo, f, ignored) => jobLog.record(job, index, { type: 'SagaStepFailed', data: { jobId: job.id, opIndex: index, step, undo, ignored, failure: f } }),
     log: (message, level) => jobLog.log(job, index, message, level),
-    storage: (callId) => storageContext(jobLog, job, index, callId),
+    storage: (callId) => storageContext(jobLog, job, index, callId, claims),
+    settled: (callId) => claims.release(callId),
   });
 
   /** Carries a recorded decision out, or on from where a lost engine left it, and records how it ended. */

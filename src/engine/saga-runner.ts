@@ -20,6 +20,8 @@ export interface SagaRunnerDeps {
   recordFailure(step: number, undo: boolean, failure: Failure, ignored: boolean): Promise<void>;
   log(message: string, level?: 'info' | 'warning' | 'error'): Promise<void>;
   storage(callId: string): StorageContext;
+  /** A call's outcome is recorded: what it took meanwhile (a logical id) is now in the log. */
+  settled?(callId: string): void;
 }
 
 export interface SagaResult {
@@ -102,6 +104,8 @@ const attempt = async (deps: SagaRunnerDeps, effect: Effect, step: number, isUnd
     const failed = effect.kind === 'hypervisor' ? failures.hypervisorError(message, kind) : failures.storageError(message, kind);
     await deps.recordFailure(step, isUndo, failed, mayFail);
     return { failure: failed };
+  } finally {
+    deps.settled?.(callId);
   }
 };
 

@@ -30,6 +30,8 @@ export interface PoolInfo {
   driver: string;
   params: Record<string, string>;
   timeoutSeconds: number;
+  /** Where its driver was found when the pool was added (or last modified); null: looked up on each call's search path (a pool recorded before this was kept). */
+  driverDir: string | null;
   groups: string[];
   instances: string[];
 }
@@ -131,6 +133,7 @@ export const poolInfos = (views: Views): PoolInfo[] => {
       driver: p.driver,
       params: p.params,
       timeoutSeconds: p.timeoutSeconds,
+      driverDir: p.driverDir ?? null,
       groups: [...s.groups.values()].filter((g) => g.pools.includes(p.name)).map((g) => g.name).sort(),
       instances: instancesUsingPool(s, p.name).map((i) => i.name).sort(),
     }))

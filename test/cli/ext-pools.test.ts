@@ -10,7 +10,7 @@ const examples = fileURLToPath(new URL('../../examples/drivers', import.meta.url
 const fixtures = fileURLToPath(new URL('../fixtures/drivers', import.meta.url));
 
 interface Instance { name: string; disks: { index: number; size: number; logicalId: string; pool: string | null }[] }
-interface Pool { name: string; driver: string; groups: string[]; instances: string[]; params: Record<string, string> }
+interface Pool { name: string; driver: string; driverDir: string | null; groups: string[]; instances: string[]; params: Record<string, string> }
 interface Logged { type: string; stream: string; data: Record<string, unknown> }
 
 const driverCalls = async (site: Site) =>
@@ -57,10 +57,11 @@ describe('opl: storage pools and drivers', () => {
     expect((await site.json<Instance>('instance', 'info', 'e2')).disks.map((d) => d.logicalId)).toEqual(['e2.disk0', 'e2.disk1']);
 
     const pools = await site.json<Pool[]>('storage', 'pool', 'list');
-    expect(pools).toEqual([{ name: 'nas1', driver: 'filepool', params: { dir: site.volumes }, timeoutSeconds: 300, groups: ['ga'], instances: ['e2'] }]);
+    expect(pools).toEqual([{ name: 'nas1', driver: 'filepool', driverDir: join(examples, 'filepool'), params: { dir: site.volumes }, timeoutSeconds: 300, groups: ['ga'], instances: ['e2'] }]);
 
     const calls = await driverCalls(site);
-    expect(calls.map((c) => `${c.action}:${c.outcome}`)).toEqual(['create:ok', 'create:ok', 'resize:ok', 'rename:ok', 'rename:ok']);
+    // Each create is believed once attach finds the volume (and detach lets it go again).
+    expect(calls.map((c) => `${c.action}:${c.outcome}`)).toEqual(['create:ok', 'attach:ok', 'detach:ok', 'create:ok', 'attach:ok', 'detach:ok', 'resize:ok', 'rename:ok', 'rename:ok']);
     expect(calls[0]).toMatchObject({ driver: 'filepool', pool: 'nas1', node: 'a1', instance: 'e1', diskIndex: 0, exitCode: 0, logicalId: 'e1.disk0' });
     expect(typeof calls[0]!.durationMs).toBe('number');
 
@@ -124,7 +125,9 @@ describe('opl: drivers that misbehave', () => {
     expect(await domainEvents(site)).toEqual([...before, 'SagaBegun', 'SagaUndone']);
     expect(await site.json<unknown[]>('instance', 'list')).toEqual([]);
     const calls = await driverCalls(site);
-    expect(calls).toMatchObject([{ action: 'create', outcome: 'timeout', exitCode: null }]);
+    // Killed, it may have made something: the driver's remove is asked, by the name we proposed.
+    expect(calls).toMatchObject([{ action: 'create', outcome: 'timeout', exitCode: null }, { action: 'remove', outcome: 'ok' }]);
+    expect(calls[1]!.logicalId).toBeUndefined();
     const job = (await site.json<{ opcodes: { error: { kind: string } }[] }[]>('job', 'list')).at(-1)!;
     expect(job.opcodes[0]!.error.kind).toBe('timeout');
   });
@@ -138,14 +141,14 @@ describe('opl: drivers that misbehave', () => {
     expect(await site.json('instance', 'list')).toEqual([]);
   });
 
-  it('fails a create that exits 0 without the logical id it owes, and says where a volume may have been left', async () => {
+  it('fails a create that exits 0 without the logical id it owes, and asks the driver to remove what it may have made', async () => {
     const site = await misbehaving('silent');
     const r = await add(site, '0:size=1M');
-    expect(r.stderr).toMatch(/create exited 0 but printed no logical id/);
+    expect(r.stderr).toMatch(/create exited 0 but printed no logical id; the driver was asked to remove what it made/);
     const jobs = await site.json<{ id: number }[]>('job', 'list');
     const job = await site.json<{ opcodes: { log: { level: string; message: string }[] }[] }>('job', 'info', String(jobs.at(-1)!.id));
-    expect(job.opcodes[0]!.log.some((l) => l.level === 'error' && /may have made a volume opledger cannot name; look for VOL_NAME=/.test(l.message))).toBe(true);
-    expect(await driverCalls(site)).toMatchObject([{ action: 'create', outcome: 'failed', exitCode: 0 }]);
+    expect(job.opcodes[0]!.log.some((l) => l.level === 'warning' && /create failed; asking the driver to remove what it may have made \(VOL_NAME=[0-9a-f-]+\.ext\.disk0\)/.test(l.message))).toBe(true);
+    expect(await driverCalls(site)).toMatchObject([{ action: 'create', outcome: 'failed', exitCode: 0 }, { action: 'remove', outcome: 'ok' }]);
   });
 
   it('fails a resize that prints garbage and leaves the recorded size alone', async () => {
@@ -161,7 +164,14 @@ describe('opl: drivers that misbehave', () => {
     const r = await add(site, '0:size=1M', '1:size=1M');
     expect(r.stderr).toMatch(/second-fails: no room for disk 1/);
     expect(readdirSync(site.volumes)).toEqual([]);
-    expect((await driverCalls(site)).map((c) => `${c.action}:${c.diskIndex}:${c.outcome}`)).toEqual(['create:0:ok', 'create:1:failed', 'remove:0:ok']);
+    expect((await driverCalls(site)).map((c) => `${c.action}:${c.diskIndex}:${c.outcome}`)).toEqual([
+      'create:0:ok',
+      'attach:0:ok',
+      'detach:0:ok',
+      'create:1:failed',
+      'remove:1:ok', // what the failed create may have made, without a LOGICAL_ID
+      'remove:0:ok', // the saga's undo of disk 0
+    ]);
   });
 });
 

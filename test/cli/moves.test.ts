@@ -52,7 +52,13 @@ describe('opl: migrate and failover to a chosen node', () => {
     const events = await site.json<Logged[]>('audit', 'log', '--instance', 'web');
     // add: create + start; the refused migrate: none; the migrate: four steps.
     expect(events.filter((e) => e.type === 'SagaStepSucceeded')).toHaveLength(6);
-    expect(events.filter((e) => e.type === 'StorageDriverCalled').map((e) => `${e.data.action}@${e.data.node}`)).toEqual(['create@a1', 'attach@a2', 'detach@a1']);
+    expect(events.filter((e) => e.type === 'StorageDriverCalled').map((e) => `${e.data.action}@${e.data.node}`)).toEqual([
+      'create@a1',
+      'attach@a1', // the create is believed once attach finds the volume,
+      'detach@a1', // which is let go of again
+      'attach@a2',
+      'detach@a1',
+    ]);
     const replay = await site.json<{ instances: unknown[]; nodes: unknown[] }>('audit', 'replay');
     expect(replay.nodes).toEqual(nodes);
     expect((await site.opl('instance', 'stop', 'web')).code).toBe(0);
@@ -115,10 +121,12 @@ describe('opl: migrate and failover to a chosen node', () => {
     await ok(site.opl('cluster', 'modify', '--add-pool', 'flaky', 'attach-fails', '--pool-param', `dir=${volumes}`));
     await ok(site.opl('group', 'modify', 'ga', '--connect-pool', 'flaky'));
     await ok(site.opl('instance', 'add', 'db', '-t', 'ext:flaky', '--memory', '1G', '--vcpus', '1', '-n', 'a1', '--disk', '0:size=1M', '--disk', '1:size=1M'));
+    // Creating checked each volume with attach and detach on a1; the move's calls come after.
+    const before = readFileSync(join(volumes, 'calls'), 'utf8').trim().split('\n').length;
     const r = await site.opl('instance', 'migrate', 'db', '-n', 'a2');
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/attach-fails: disk 1 is not visible from a2/);
-    expect(readFileSync(join(volumes, 'calls'), 'utf8').trim().split('\n')).toEqual(['attach db.0 a2', 'attach db.1 a2', 'detach db.0 a2']);
+    expect(readFileSync(join(volumes, 'calls'), 'utf8').trim().split('\n').slice(before)).toEqual(['attach db.0 a2', 'attach db.1 a2', 'detach db.0 a2']);
     expect(await site.json<Instance>('instance', 'info', 'db')).toMatchObject({ primaryNode: 'a1', adminState: 'up' });
     expect(running(site, 'a1', 'db')).toBe(true);
     expect(running(site, 'a2', 'db')).toBe(false);

@@ -26,6 +26,13 @@ export const createIallocators = (searchPath: readonly string[]): Iallocators =>
   run: runIallocator,
 });
 
+/** What an allocator's environment holds: nothing of ours but PATH, and the locale and temporary directory a program may need. */
+export const allocatorEnvironment = (env: NodeJS.ProcessEnv): Record<string, string> => {
+  const kept: Record<string, string> = { PATH: env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' };
+  for (const name of ['LANG', 'LC_ALL', 'TMPDIR']) if (env[name] !== undefined) kept[name] = env[name]!;
+  return kept;
+};
+
 /**
  * Runs an allocator on a request. It gets the request both ways: as a file named by
  * its only argument (Ganeti's convention, which `hail` follows) and on stdin (ours),
@@ -37,7 +44,7 @@ export const runIallocator = async (program: string, request: unknown, timeoutMs
   const body = JSON.stringify(request);
   await writeFile(file, body);
   try {
-    return await runBounded(program, { args: [file], input: body, timeoutMs, outputLimit: OUTPUT_LIMIT });
+    return await runBounded(program, { args: [file], input: body, timeoutMs, outputLimit: OUTPUT_LIMIT, env: allocatorEnvironment(process.env) });
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

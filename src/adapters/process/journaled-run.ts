@@ -14,6 +14,7 @@ import {
   writeStarted,
   type ExitRecord,
 } from './call-journal.js';
+import { endContainment, ENTER_CGROUP, markerEnv, openContainment, type Containment } from './containment.js';
 import { bootId, groupAlive, killCallProcesses } from './process-tree.js';
 import type { BoundedRun } from './run-bounded.js';
 
@@ -41,6 +42,7 @@ const STARTING_MS = 5000;
  */
 const WRAPPER = [
   'dir=$1; shift',
+  ENTER_CGROUP,
   'boot=; read -r boot 2>/dev/null </proc/sys/kernel/random/boot_id',
   'echo "$$ $boot" >"$dir/pid.tmp" && mv -f "$dir/pid.tmp" "$dir/pid"',
   '"$@"',
@@ -62,9 +64,13 @@ const resultOf = async (entry: string, record: ExitRecord, durationMs: number, o
   };
 };
 
+/** A journaled call's containment: named by its journal and id, so that a successor finds the same one. */
+const containmentOf = (options: JournaledRunOptions): Promise<Containment> => openContainment(`${options.journal.dir}\0${options.journal.callId}`);
+
 /** Ends a call past its deadline, everything it started with it, and records that. */
-const timeOut = async (entry: string, leader: number): Promise<ExitRecord> => {
+const timeOut = async (entry: string, leader: number, containment: Containment): Promise<ExitRecord> => {
   await killCallProcesses(leader, TERM_GRACE_MS);
+  await endContainment(containment, 0);
   const record: ExitRecord = { kind: 'timeout' };
   await writeExit(entry, record);
   return record;
@@ -75,11 +81,12 @@ const start = async (program: string, entry: string, options: JournaledRunOption
   const startedAt = Date.now();
   const began = performance.now();
   const [out, err] = await Promise.all([open(join(entry, 'stdout'), 'w'), open(join(entry, 'stderr'), 'w')]);
+  const containment = await containmentOf(options);
   let child: ChildProcess;
   try {
-    child = spawn('/bin/sh', ['-c', WRAPPER, 'opl-call', entry, program], {
+    child = spawn('/bin/sh', ['-c', WRAPPER, 'opl-call', entry, containment.cgroup ?? '', program], {
       ...(options.cwd !== undefined && { cwd: options.cwd }),
-      ...(options.env !== undefined && { env: options.env }),
+      env: { ...(options.env ?? process.env), ...markerEnv(containment) },
       stdio: ['ignore', out.fd, err.fd],
       detached: true,
     });
@@ -97,6 +104,7 @@ const start = async (program: string, entry: string, options: JournaledRunOption
   if (pid === undefined) {
     // Nothing ran: forget the call, so that a retry runs it.
     const error = await failed;
+    await endContainment(containment, 0);
     await rm(entry, { recursive: true, force: true });
     return { exitCode: null, stdout: '', stderr: error.message, durationMs: Math.round(performance.now() - began), timedOut: false };
   }
@@ -107,8 +115,11 @@ const start = async (program: string, entry: string, options: JournaledRunOption
   const ended = await Promise.race([exited, deadline]);
   clearTimeout(timer);
   let record: ExitRecord | undefined;
-  if (ended === undefined) record = await timeOut(entry, pid);
+  if (ended === undefined) record = await timeOut(entry, pid, containment);
   else {
+    // It answered: whatever it left running (a child holding its output, a daemon
+    // in a session of its own) is ended before its answer is used.
+    await endContainment(containment, TERM_GRACE_MS);
     record = await readExit(entry);
     if (record === undefined) {
       // The wrapper could not record the end itself (killed, or no `mv` on its PATH).
@@ -149,7 +160,9 @@ const follow = async (program: string, entry: string, options: JournaledRunOptio
   if (recorded && recorded.program !== program) {
     throw new Error(`call ${options.journal.callId} was recorded running ${recorded.program}, not ${program}: one call id was given to two calls`);
   }
+  const containment = await containmentOf(options);
   const ended = async (record: ExitRecord & { at: number }) => {
+    await endContainment(containment, TERM_GRACE_MS);
     const startedAt = (await readStarted(entry))?.startedAt;
     return resultOf(entry, record, startedAt === undefined ? 0 : record.at - startedAt, options.outputLimit);
   };
@@ -168,7 +181,7 @@ const follow = async (program: string, entry: string, options: JournaledRunOptio
       return late ? ended(late) : undefined;
     }
     if (Date.now() >= running.deadline) {
-      return resultOf(entry, await timeOut(entry, running.leader), Date.now() - running.startedAt, options.outputLimit);
+      return resultOf(entry, await timeOut(entry, running.leader, containment), Date.now() - running.startedAt, options.outputLimit);
     }
     await sleep(POLL_MS);
   }

@@ -3,7 +3,10 @@ import { readdir, readFile } from 'node:fs/promises';
 /**
  * The processes one external call started, found through /proc (Linux). A process
  * group is not enough: a driver's child that called setsid(2) leaves both our group
- * and our session, and only its parent link still ties it to the call.
+ * and our session, and only its parent link still ties it to the call — until that
+ * parent exits and it is handed to init. The call's containment (containment.ts: a
+ * cgroup, and a marker in the environment children inherit) finds those too; a
+ * timeout ends both.
  */
 interface ProcessInfo {
   pid: number;

@@ -1,4 +1,6 @@
 import { spawn } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import { endContainment, ENTER_CGROUP, markerEnv, openContainment } from './containment.js';
 
 export interface BoundedRun {
   exitCode: number | null;
@@ -20,41 +22,66 @@ export interface BoundedRunOptions {
   outputLimit: number;
 }
 
+/** Between SIGTERM and SIGKILL for what a program left running. */
+const TERM_GRACE_MS = 2000;
+/** How long, once its processes are ended, the output pipes may take to report their end. */
+const DRAIN_MS = 2000;
+
+const cannotStart = (program: string): string | undefined => {
+  if (!program.includes('/')) return undefined;
+  try {
+    accessSync(program, constants.X_OK);
+    return undefined;
+  } catch (error) {
+    return `spawn ${program} ${(error as NodeJS.ErrnoException).code ?? 'failed'}`;
+  }
+};
+
 /**
- * Runs a program we did not write: in its own process group, so that at the timeout
- * everything it started is killed with it; output bounded per stream. Never throws:
- * a program that cannot start is reported as exit null with the reason on stderr.
+ * Runs a program we did not write, in a session and a containment of its own (see
+ * containment.ts), output bounded per stream. Its answer is taken when *it* exits, not
+ * when its stdout closes: a child it left holding the pipe does not turn an answer
+ * into a timeout. Then everything it left behind, `setsid` grandchildren included, is
+ * ended; at the timeout, everything is killed. Never throws: a program that cannot
+ * start is reported as exit null with the reason on stderr.
  */
-export const runBounded = (program: string, options: BoundedRunOptions): Promise<BoundedRun> =>
-  new Promise((resolve) => {
-    const started = performance.now();
-    const child = spawn(program, [...(options.args ?? [])], {
+export const runBounded = async (program: string, options: BoundedRunOptions): Promise<BoundedRun> => {
+  const started = performance.now();
+  const problem = cannotStart(program);
+  if (problem) return { exitCode: null, stdout: '', stderr: problem, durationMs: 0, timedOut: false };
+  const containment = await openContainment();
+  const env = { ...(options.env ?? process.env), ...markerEnv(containment) };
+  return new Promise((resolve) => {
+    const child = spawn('/bin/sh', ['-c', `${ENTER_CGROUP}; exec "$@"`, 'opl-run', containment.cgroup ?? '', program, ...(options.args ?? [])], {
       ...(options.cwd !== undefined && { cwd: options.cwd }),
-      ...(options.env !== undefined && { env: options.env }),
+      env,
       stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
       detached: true,
     });
     let stdout = '';
     let stderr = '';
     let timedOut = false;
+    let settled = false;
     const take = (current: string, chunk: Buffer) =>
       current.length >= options.outputLimit ? current : current + chunk.toString('utf8').slice(0, options.outputLimit - current.length);
     child.stdout!.on('data', (c: Buffer) => (stdout = take(stdout, c)));
     child.stderr!.on('data', (c: Buffer) => (stderr = take(stderr, c)));
+    const streamsClosed = Promise.all([child.stdout!, child.stderr!].map((s) => new Promise<void>((r) => (s.closed ? r() : s.once('close', () => r())))));
     if (options.input !== undefined) {
       child.stdin!.on('error', () => undefined); // a program may exit without reading its input
       child.stdin!.end(options.input);
     }
-    const timer = setTimeout(() => {
-      timedOut = true;
-      try {
-        process.kill(-child.pid!, 'SIGKILL');
-      } catch {
-        child.kill('SIGKILL');
-      }
-    }, options.timeoutMs);
-    const finish = (exitCode: number | null, error?: Error) => {
+    const finish = async (exitCode: number | null, error?: Error) => {
+      if (settled) return;
+      settled = true;
       clearTimeout(timer);
+      // What it left behind goes now; their end closes the pipes they held.
+      await endContainment(containment, timedOut ? 0 : TERM_GRACE_MS);
+      let drainTimer: NodeJS.Timeout | undefined;
+      await Promise.race([streamsClosed, new Promise((r) => (drainTimer = setTimeout(r, DRAIN_MS)))]);
+      clearTimeout(drainTimer);
+      child.stdout!.destroy();
+      child.stderr!.destroy();
       resolve({
         exitCode,
         stdout,
@@ -63,6 +90,15 @@ export const runBounded = (program: string, options: BoundedRunOptions): Promise
         timedOut,
       });
     };
-    child.on('error', (error) => finish(null, error));
-    child.on('close', (code) => finish(timedOut ? null : code));
+    const timer = setTimeout(() => {
+      timedOut = true;
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        child.kill('SIGKILL');
+      }
+    }, options.timeoutMs);
+    child.on('error', (error) => void finish(null, error));
+    child.on('exit', (code) => void finish(timedOut ? null : code));
   });
+};

@@ -1,5 +1,5 @@
 import { access, constants, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { DriverAction, DriverStyle } from '../../domain/driver-protocol.js';
 import { runJournaled } from '../process/journaled-run.js';
 import { runBounded, type BoundedRun } from '../process/run-bounded.js';
@@ -18,7 +18,9 @@ const isDirectory = (path: string) => stat(path).then((s) => s.isDirectory(), ()
 
 export const findDriver = async (name: string, searchPath: readonly string[]): Promise<string | undefined> => {
   for (const dir of searchPath) {
-    if (await isDirectory(join(dir, name))) return join(dir, name);
+    // Absolute, so that it means the same once recorded with a pool; links are kept
+    // (an operator may point one at a provider's new version).
+    if (await isDirectory(join(dir, name))) return resolve(join(dir, name));
   }
   return undefined;
 };

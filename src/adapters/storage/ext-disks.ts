@@ -1,16 +1,7 @@
 import * as E from 'fp-ts/lib/Either.js';
-import {
-  driverEnvironment,
-  parseAttach,
-  parseLogicalId,
-  parseResizedSize,
-  proposedVolumeName,
-  type DriverAction,
-} from '../../domain/driver-protocol.js';
+import { parseAttach, parseLogicalId, parseResizedSize, proposedVolumeName } from '../../domain/driver-protocol.js';
 import { StorageTimeoutError, type DiskStorage, type DiskTarget, type StorageContext } from '../../domain/ports/disk-storage.js';
-import { driverScripts, findDriver, runDriverScript, type DriverRun, type DriverScripts } from './driver-runner.js';
-
-const STDERR_LINES_LOGGED = 20;
+import { driverCaller, resolveDriver, type DriverCaller } from './ext-driver-call.js';
 
 export interface ExtDiskStorageOptions {
   /**
@@ -20,107 +11,106 @@ export interface ExtDiskStorageOptions {
   journalDir?: string;
 }
 
+const withId = (target: DiskTarget, logicalId: string): DiskTarget => ({ ...target, disk: { ...target.disk, logicalId } });
+const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
+/**
+ * A volume a driver says it made is believed once the driver finds it again: Ganeti's
+ * `verify` when the provider has one, else `attach` (which must print where the
+ * volume appears), followed by `detach` so that creating leaves nothing attached.
+ */
+const checkMade = async (call: DriverCaller, target: DiskTarget, ctx: StorageContext): Promise<void> => {
+  const verified = await call('verify', target, ctx, { parse: () => E.right(true), callSuffix: '.verify' });
+  if (verified) return;
+  const attached = await call('attach', target, ctx, { callSuffix: '.attach', parse: (run) => parseAttach(run.stdout) });
+  if (attached === undefined) throw new Error(`storage driver '${target.pool?.driver}' has neither 'attach' nor 'verify': the volume it made cannot be checked`);
+  try {
+    await call('detach', target, ctx, { parse: () => E.right(true), callSuffix: '.detach' });
+  } catch (error) {
+    await ctx.log('warning', `the volume was found, but detaching it again failed: ${messageOf(error)}`);
+  }
+};
+
+/**
+ * After a create that failed (or whose volume was not believed): the driver's
+ * `remove`, so that what it made does not block the name or leak. It names the volume
+ * by LOGICAL_ID only if that id was accepted as this disk's; otherwise by the
+ * variables the create had (VOL_NAME, the name we proposed, Ganeti's way) — never by
+ * an id that another disk may hold.
+ */
+const cleanUp = async (call: DriverCaller, target: DiskTarget, accepted: string | undefined, ctx: StorageContext): Promise<void> => {
+  const volume = accepted ?? `VOL_NAME=${proposedVolumeName(target)}`;
+  await ctx.log('warning', `create failed; asking the driver to remove what it may have made (${volume})`);
+  try {
+    const removed = await call('remove', withId(target, accepted ?? ''), ctx, { parse: () => E.right(true), callSuffix: '.cleanup' });
+    if (removed === undefined) await ctx.log('error', `storage driver '${target.pool?.driver}' has no 'remove': look for ${volume} of instance ${target.instance.name} in pool '${target.pool?.name}' by hand`);
+  } catch (error) {
+    await ctx.log('error', `removing what the failed create made failed too (${messageOf(error)}); look for ${volume} of instance ${target.instance.name} in pool '${target.pool?.name}' by hand`);
+  }
+};
+
 /** `ext:POOL` disks: every operation is the pool's driver's executable for it. */
 export const createExtDiskStorage = (searchPath: readonly string[], options: ExtDiskStorageOptions = {}): DiskStorage => {
-  const scriptsFor = async (target: DiskTarget): Promise<{ scripts: DriverScripts; driver: string; pool: string; timeoutMs: number }> => {
-    const pool = target.pool;
-    if (!pool) throw new Error(`storage pool '${target.disk.pool ?? '?'}' of disk ${target.disk.index} no longer exists`);
-    const dir = await findDriver(pool.driver, searchPath);
-    if (!dir) throw new Error(`storage driver '${pool.driver}' of pool '${pool.name}' was not found in ${searchPath.join(':')}`);
-    return { scripts: await driverScripts(dir), driver: pool.driver, pool: pool.name, timeoutMs: pool.timeoutSeconds * 1000 };
-  };
+  const call = driverCaller(searchPath, options.journalDir);
 
-  /**
-   * One driver call: run, log its stderr, parse what it owes, record the call with
-   * its outcome, then answer or throw. The record is written whatever happened.
-   */
-  const call = async <T>(
-    action: DriverAction,
-    target: DiskTarget,
-    ctx: StorageContext,
-    extra: Parameters<typeof driverEnvironment>[2],
-    parse: (run: DriverRun, scripts: DriverScripts) => E.Either<string, T>,
-    logicalIdOf: (value: T) => string | undefined = () => target.disk.logicalId || undefined,
-  ): Promise<T | undefined> => {
-    const { scripts, driver, pool, timeoutMs } = await scriptsFor(target);
-    const script = await scripts.script(action);
-    if (!script) return undefined;
-    const journal = options.journalDir !== undefined && ctx.callId !== undefined ? { dir: options.journalDir, callId: ctx.callId } : undefined;
-    const run = await runDriverScript(script, driverEnvironment(action, target, extra), timeoutMs, scripts.dir, journal);
-    const lines = run.stderr.split('\n').filter((l) => l.trim() !== '');
-    for (const line of lines.slice(0, STDERR_LINES_LOGGED)) await ctx.log('info', `${driver} ${action}: ${line}`);
-    if (lines.length > STDERR_LINES_LOGGED) await ctx.log('info', `${driver} ${action}: (${lines.length - STDERR_LINES_LOGGED} more lines of stderr)`);
-    const parsed = run.timedOut || run.exitCode !== 0 ? undefined : parse(run, scripts);
-    const outcome = run.timedOut ? 'timeout' : run.exitCode !== 0 || !parsed || E.isLeft(parsed) ? 'failed' : 'ok';
-    const where = `driver '${driver}' ${action} of disk ${target.disk.index} of ${target.instance.name} on node ${target.nodeName}`;
-    const message = run.timedOut
-      ? `${where} did not finish within ${timeoutMs / 1000}s and was killed`
-      : run.exitCode !== 0
-        ? `${where} failed (exit ${run.exitCode}): ${lines.at(-1) ?? 'no message on stderr'}`
-        : parsed && E.isLeft(parsed)
-          ? `${where}: ${parsed.left}`
-          : undefined;
-    const value = parsed && E.isRight(parsed) ? parsed.right : undefined;
-    const logicalId = value === undefined ? target.disk.logicalId || undefined : logicalIdOf(value);
-    await ctx.recordCall({
-      pool,
-      driver,
-      action,
-      node: target.nodeName,
-      instance: target.instance.name,
-      instanceUuid: target.instance.uuid,
-      diskIndex: target.disk.index,
-      exitCode: run.exitCode,
-      durationMs: run.durationMs,
-      outcome,
-      ...(logicalId !== undefined && { logicalId }),
-      ...(message !== undefined && { message }),
-    });
-    if (run.timedOut) throw new StorageTimeoutError(message!);
-    if (message !== undefined) {
-      if (action === 'create' && run.exitCode === 0) {
-        await ctx.log('error', `${where} may have made a volume opledger cannot name; look for VOL_NAME=${proposedVolumeName(target)} or instance ${target.instance.name} in pool '${pool}'`);
-      }
-      throw new Error(message);
-    }
-    return value;
+  /** What `create` printed, if it is a logical id this disk may have: well formed, and no other disk's in the pool. */
+  const acceptId = async (target: DiskTarget, printed: E.Either<string, string>, ctx: StorageContext): Promise<E.Either<string, string>> => {
+    if (E.isLeft(printed) || !ctx.claimLogicalId || !target.pool) return printed;
+    const taken = await ctx.claimLogicalId(target.pool.name, printed.right, { instanceUuid: target.instance.uuid, diskIndex: target.disk.index });
+    return taken === undefined ? printed : E.left(`create printed an id that is not this disk's: ${taken}`);
   };
 
   return {
     async create(target, ctx) {
-      const id = await call('create', target, ctx, { sizeMib: target.disk.sizeMib }, (run, scripts) =>
-        // Ganeti's providers print nothing: the volume is called what we named it.
-        scripts.style === 'ganeti' ? E.right(proposedVolumeName(target)) : parseLogicalId('create', run.stdout),
-        (value) => value,
-      );
-      if (id === undefined) throw new Error(`storage driver '${target.pool?.driver}' has no 'create' executable`);
-      return { logicalId: id };
+      const { scripts } = await resolveDriver(target, searchPath);
+      if (!(await scripts.script('create'))) throw new Error(`storage driver '${target.pool?.driver}' has no 'create' executable`);
+      let accepted: string | undefined;
+      try {
+        const id = await call('create', target, ctx, {
+          extra: { sizeMib: target.disk.sizeMib },
+          // Ganeti's providers print nothing: the volume is called what we named it.
+          parse: (run, s) => acceptId(target, s.style === 'ganeti' ? E.right(proposedVolumeName(target)) : parseLogicalId('create', run.stdout), ctx),
+          logicalIdOf: (value) => value,
+        });
+        accepted = id!;
+        await checkMade(call, withId(target, accepted), ctx);
+        return { logicalId: accepted };
+      } catch (error) {
+        await cleanUp(call, target, accepted, ctx);
+        if (error instanceof StorageTimeoutError) throw error;
+        throw new Error(`${messageOf(error)}; the driver was asked to remove what it made`);
+      }
     },
     async grow(target, sizeMib, ctx) {
-      const size = await call('resize', target, ctx, { sizeMib }, (run, scripts) =>
-        scripts.style === 'ganeti' && run.stdout.trim() === '' ? E.right(sizeMib) : parseResizedSize(run.stdout, sizeMib),
-      );
+      const size = await call('resize', target, ctx, {
+        extra: { sizeMib },
+        parse: (run, scripts) => (scripts.style === 'ganeti' && run.stdout.trim() === '' ? E.right(sizeMib) : parseResizedSize(run.stdout, sizeMib)),
+      });
       if (size === undefined) throw new Error(`storage driver '${target.pool?.driver}' has neither 'resize' nor 'grow'`);
       return { sizeMib: size };
     },
     async remove(target, ctx) {
-      const removed = await call('remove', target, ctx, {}, () => E.right(true));
+      const removed = await call('remove', target, ctx, { parse: () => E.right(true) });
       if (removed === undefined) throw new Error(`storage driver '${target.pool?.driver}' has no 'remove' executable`);
     },
     async attach(target, ctx) {
-      const attached = await call('attach', target, ctx, {}, (run) => parseAttach(run.stdout));
+      const attached = await call('attach', target, ctx, { parse: (run) => parseAttach(run.stdout) });
       if (attached === undefined) throw new Error(`storage driver '${target.pool?.driver}' has no 'attach' executable`);
       return attached;
     },
     async detach(target, ctx) {
-      await call('detach', target, ctx, {}, () => E.right(true));
+      await call('detach', target, ctx, { parse: () => E.right(true) });
     },
     async rename(target, newInstanceName, _proposed, ctx) {
-      const id = await call('rename', target, ctx, { newInstanceName }, (run) => parseLogicalId('rename', run.stdout), (value) => value);
+      const id = await call('rename', target, ctx, {
+        extra: { newInstanceName },
+        parse: (run) => acceptId(target, parseLogicalId('rename', run.stdout), ctx),
+        logicalIdOf: (value) => value,
+      });
       if (id !== undefined) return { logicalId: id };
       // Without `rename` (Ganeti providers have none) the volume keeps its name, which
       // is not bound to the instance's.
-      const { scripts } = await scriptsFor(target);
+      const { scripts } = await resolveDriver(target, searchPath);
       if (scripts.style === 'ganeti') return { logicalId: target.disk.logicalId };
       throw new Error(`storage driver '${target.pool?.driver}' has no 'rename' executable`);
     },

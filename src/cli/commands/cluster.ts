@@ -21,6 +21,8 @@ const flags = {
   'addPool.params': '--pool-param',
   'addPool.timeoutSeconds': '--driver-timeout',
   removePool: '--remove-pool',
+  modifyPool: '--modify-pool',
+  'modifyPool.timeoutSeconds': '--driver-timeout',
 };
 
 /** The parameters `cluster init` and `cluster modify` share. */
@@ -48,6 +50,7 @@ const POOL_OPTIONS = {
   'pool-param': { type: 'string', multiple: true },
   'driver-timeout': { type: 'string' },
   'remove-pool': { type: 'string' },
+  'modify-pool': { type: 'string' },
 } as const;
 
 /** `--add-pool NAME DRIVER [--pool-param K=V]... [--driver-timeout S]`: the one command whose arguments depend on an option. */
@@ -60,10 +63,12 @@ const addPool = (ctx: Ctx<typeof POOL_OPTIONS, readonly string[]>) => {
     return [kv.slice(0, eq), kv.slice(eq + 1)] as const;
   });
   if (name === undefined) {
-    if (pairs.length > 0 || values['driver-timeout'] !== undefined) ctx.fail('--pool-param and --driver-timeout go with --add-pool NAME DRIVER');
+    if (pairs.length > 0) ctx.fail('--pool-param goes with --add-pool NAME DRIVER');
+    if (values['driver-timeout'] !== undefined && values['modify-pool'] === undefined) ctx.fail('--driver-timeout goes with --add-pool NAME DRIVER or --modify-pool NAME');
     if (ctx.positionals.length > 0) ctx.fail(`expected no arguments, got ${quote(ctx.positionals.join(' '))}`);
     return undefined;
   }
+  if (values['modify-pool'] !== undefined) ctx.fail('--add-pool and --modify-pool go in separate commands');
   if (ctx.positionals.length !== 1) ctx.fail(`--add-pool ${quote(name)}: expected DRIVER after it, got ${ctx.positionals.length === 0 ? 'none' : quote(ctx.positionals.join(' '))}`);
   return { poolName: name, driver: ctx.positionals[0], params: Object.fromEntries(pairs), timeoutSeconds: ctx.number('--driver-timeout', values['driver-timeout']) };
 };
@@ -93,14 +98,16 @@ export const clusterCommands: Command[] = [
   }),
   opcodeCommand({
     path: ['cluster', 'modify'],
-    usage: `${PARAM_USAGE} [--tags A,B] [--add-pool NAME DRIVER [--pool-param K=V]... [--driver-timeout S]] [--remove-pool NAME]`,
-    summary: 'change cluster parameters; add or remove storage pools',
+    usage: `${PARAM_USAGE} [--tags A,B] [--add-pool NAME DRIVER [--pool-param K=V]... [--driver-timeout S]] [--modify-pool NAME [--driver-timeout S]] [--remove-pool NAME]`,
+    summary: "change cluster parameters; add, modify (find its driver again) or remove storage pools",
     options: { ...PARAM_OPTIONS, ...POOL_OPTIONS, tags: { type: 'string' } },
     schema: OpClusterSetParams,
     flags,
     opcode: (ctx) => {
       const pool = addPool(ctx);
-      return { ...params(ctx), tags: ctx.list(ctx.values.tags), removePool: ctx.values['remove-pool'], ...(pool && { addPool: pool }) };
+      const modify = ctx.values['modify-pool'];
+      const modifyPool = modify === undefined ? undefined : { poolName: modify, timeoutSeconds: ctx.number('--driver-timeout', ctx.values['driver-timeout']) };
+      return { ...params(ctx), tags: ctx.list(ctx.values.tags), removePool: ctx.values['remove-pool'], ...(pool && { addPool: pool }), ...(modifyPool && { modifyPool }) };
     },
   }),
   viewCommand({

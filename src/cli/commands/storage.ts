@@ -1,3 +1,4 @@
+import { basename, dirname } from 'node:path';
 import { diagnoseDriver, driverSearchPath, listDrivers } from '../../adapters/storage/driver-runner.js';
 import { poolInfos, type PoolInfo } from '../../projections/read-models.js';
 import type { Command } from '../command.js';
@@ -13,11 +14,12 @@ export const storageCommands: Command[] = [
       name: { title: 'Pool', get: (p) => p.name },
       driver: { title: 'Driver', get: (p) => p.driver },
       timeout: { title: 'Timeout', get: (p) => `${p.timeoutSeconds}s` },
+      driver_dir: { title: 'DriverDir', get: (p) => p.driverDir ?? '(search path)' },
       groups: { title: 'Groups', get: (p) => p.groups.join(',') || '-' },
       instances: { title: 'Instances', get: (p) => p.instances.join(',') || '-' },
       params: { title: 'Parameters', get: (p) => Object.entries(p.params).map(([k, v]) => `${k}=${v}`).join(',') || '-' },
     },
-    defaults: ['name', 'driver', 'timeout', 'groups', 'instances', 'params'],
+    defaults: ['name', 'driver', 'driver_dir', 'timeout', 'groups', 'instances', 'params'],
     rows: async (s) => poolInfos(await s.views()),
   }),
   viewCommand({
@@ -32,8 +34,14 @@ export const storageCommands: Command[] = [
       const names = [...new Set([...(await listDrivers(searchPath)), ...used.keys()])].sort();
       const nodes = [...views.cluster.nodes.values()].map((n) => n.name).sort();
       // Local nodes share this machine's files; a remote executor will run this per node.
-      const diagnoses = await Promise.all(names.map((name) => diagnoseDriver(name, searchPath)));
-      const rows = nodes.flatMap((node) => diagnoses.map((d) => ({ node, ...d, pools: [...views.cluster.pools.values()].filter((p) => p.driver === d.driver).map((p) => p.name) })));
+      const found = await Promise.all(names.map((name) => diagnoseDriver(name, searchPath)));
+      const pools = [...views.cluster.pools.values()];
+      // A pool uses the driver recorded with it, wherever the search path points now.
+      const recorded = [...new Set(pools.flatMap((p) => (p.driverDir !== undefined && !found.some((d) => d.dir === p.driverDir) ? [p.driverDir] : [])))];
+      const diagnoses = [...found, ...(await Promise.all(recorded.map((dir) => diagnoseDriver(basename(dir), [dirname(dir)]))))];
+      const usedBy = (d: (typeof diagnoses)[number]) =>
+        pools.filter((p) => p.driver === d.driver && (p.driverDir !== undefined ? p.driverDir === d.dir : found.includes(d))).map((p) => p.name);
+      const rows = nodes.flatMap((node) => diagnoses.map((d) => ({ node, ...d, pools: usedBy(d) })));
       if (s.format === 'json') s.io.out(json({ searchPath, drivers: rows }));
       else {
         s.io.out(`Search path: ${searchPath.join(':')}\n`);

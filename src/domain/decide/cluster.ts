@@ -22,9 +22,9 @@ export const decideClusterInit = (state: ClusterState, op: OpcodeOf<'OP_CLUSTER_
 };
 
 export const decideClusterSetParams = (state: ClusterState, op: OpcodeOf<'OP_CLUSTER_SET_PARAMS'>): Decision => {
-  const { type: _type, addPool, removePool, ...params } = op;
+  const { type: _type, addPool, removePool, modifyPool, ...params } = op;
   const changes = Object.fromEntries(Object.entries(params).filter(([, v]) => v !== undefined)) as typeof params;
-  if (Object.keys(changes).length === 0 && !addPool && !removePool) {
+  if (Object.keys(changes).length === 0 && !addPool && !removePool && !modifyPool) {
     return refuse(invalidArgument('cluster modify: nothing to change; give at least one parameter'));
   }
   if (op.enabledDiskTemplates) {
@@ -44,7 +44,14 @@ export const decideClusterSetParams = (state: ClusterState, op: OpcodeOf<'OP_CLU
     if (state.pools.has(addPool.poolName) && addPool.poolName !== removePool) {
       return refuse(alreadyExists('storage pool', addPool.poolName));
     }
-    events.push({ type: 'PoolAdded', data: { poolName: addPool.poolName, driver: addPool.driver, params: addPool.params, timeoutSeconds: addPool.timeoutSeconds } });
+    const { poolName, driver, params: poolParams, timeoutSeconds, driverDir } = addPool;
+    events.push({ type: 'PoolAdded', data: { poolName, driver, params: poolParams, timeoutSeconds, ...(driverDir !== undefined && { driverDir }) } });
+  }
+  if (modifyPool) {
+    const pool = state.pools.get(modifyPool.poolName);
+    if (!pool || modifyPool.poolName === removePool) return refuse(notFound('storage pool', modifyPool.poolName));
+    const { poolName, driverDir, timeoutSeconds } = modifyPool;
+    events.push({ type: 'PoolModified', data: { poolName, ...(driverDir !== undefined && { driverDir }), ...(timeoutSeconds !== undefined && { timeoutSeconds }) } });
   }
   return ok(...events);
 };

@@ -40,6 +40,12 @@ export interface StorageContext {
    */
   callId?: string;
   recordCall(call: DriverCall): Promise<void>;
+  /**
+   * Takes the logical id a driver printed for a disk, or answers why it may not (it is
+   * already another disk's in that pool, configured or being made). Absent: nothing
+   * to check against (tools and tests that run storage on their own).
+   */
+  claimLogicalId?(pool: string, logicalId: string, disk: { instanceUuid: string; diskIndex: number }): Promise<string | undefined>;
   log(level: 'info' | 'warning' | 'error', message: string): Promise<void>;
 }
 

@@ -21,6 +21,7 @@ const sagas: { [T in ClusterEventType]: SagaBuilder<T> | 'configuration only' } 
   ClusterDestroyed: 'configuration only',
   PoolAdded: 'configuration only',
   PoolRemoved: 'configuration only',
+  PoolModified: 'configuration only',
   PoolConnected: 'configuration only',
   PoolDisconnected: 'configuration only',
   GroupAdded: 'configuration only',

@@ -25,7 +25,8 @@ const setup = () => {
     recordCall: async (call) => void recorded.push(call),
     log: async () => undefined,
   });
-  const driverRuns = () => (existsSync(join(pool, 'calls')) ? readFileSync(join(pool, 'calls'), 'utf8').trim().split('\n') : []);
+  const driverRuns = (action = 'create') =>
+    (existsSync(join(pool, 'calls')) ? readFileSync(join(pool, 'calls'), 'utf8').trim().split('\n') : []).filter((l) => l.startsWith(`${action} `));
   return { work, target, ctx, recorded, driverRuns };
 };
 
@@ -38,9 +39,15 @@ describe('ext disks with a call journal', () => {
     expect(first.logicalId).toMatch(/^vol-web-0-\d+$/);
     expect(again).toEqual(first);
     expect(s.driverRuns()).toHaveLength(1);
+    // The check that the volume is there (attach, then detach) is journaled too: it ran once.
+    expect(s.driverRuns('attach')).toHaveLength(1);
     expect(s.recorded.map((c) => [c.action, c.outcome, c.logicalId])).toEqual([
       ['create', 'ok', first.logicalId],
+      ['attach', 'ok', first.logicalId],
+      ['detach', 'ok', first.logicalId],
       ['create', 'ok', first.logicalId],
+      ['attach', 'ok', first.logicalId],
+      ['detach', 'ok', first.logicalId],
     ]);
     expect(existsSync(join(s.work, 'driver-calls', 'intent-1', 'exit'))).toBe(true);
   });

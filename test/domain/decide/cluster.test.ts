@@ -69,6 +69,23 @@ describe('OP_CLUSTER_SET_PARAMS', () => {
       .when({ type: 'OP_CLUSTER_SET_PARAMS', removePool: 'nas1' })
       .thenRefused('in_use', "storage pool 'nas1' is used by instances: a, b"));
 
+  it('records where the engine found the pool\'s driver', () =>
+    given(clusterInitialized())
+      .when({ type: 'OP_CLUSTER_SET_PARAMS', addPool: { poolName: 'nas1', driver: 'filepool', driverDir: '/opt/drivers/filepool' } })
+      .then({ type: 'PoolAdded', data: { poolName: 'nas1', driver: 'filepool', params: {}, timeoutSeconds: 300, driverDir: '/opt/drivers/filepool' } }));
+
+  it('modifies a pool: its driver found again and its timeout', () =>
+    given(clusterInitialized(), poolAdded('nas1'))
+      .when({ type: 'OP_CLUSTER_SET_PARAMS', modifyPool: { poolName: 'nas1', driverDir: '/opt/drv', timeoutSeconds: 30 } })
+      .then({ type: 'PoolModified', data: { poolName: 'nas1', driverDir: '/opt/drv', timeoutSeconds: 30 } }));
+
+  it('refuses modifying a pool that does not exist, or is removed in the same opcode', () => {
+    given(clusterInitialized()).when({ type: 'OP_CLUSTER_SET_PARAMS', modifyPool: { poolName: 'nas9' } }).thenRefused('not_found', "storage pool 'nas9' does not exist");
+    given(clusterInitialized(), poolAdded('nas1'))
+      .when({ type: 'OP_CLUSTER_SET_PARAMS', removePool: 'nas1', modifyPool: { poolName: 'nas1' } })
+      .thenRefused('not_found', "storage pool 'nas1' does not exist");
+  });
+
   it('refuses adding a pool that exists', () =>
     given(clusterInitialized(), poolAdded('nas1'))
       .when({ type: 'OP_CLUSTER_SET_PARAMS', addPool: { poolName: 'nas1', driver: 'x' } })
