@@ -68,6 +68,9 @@ describe('opl: file and sharedfile instances', () => {
     const slash = await site.opl('instance', 'add', '../x', '-t', 'sharedfile', '--memory', '1', '--vcpus', '1', '-n', 'n1', '--disk', '0:size=1M');
     expect(slash.code).toBe(2);
     expect(slash.stderr).toMatch(/NAME '\.\.\/x': must start with a letter or digit/);
-    expect(await site.json('job', 'list')).toEqual([]);
+    // Neither init made a store, and the refused add did not make one either.
+    const list = await site.opl('job', 'list');
+    expect(list.code).not.toBe(0);
+    expect(list.stderr).toMatch(/no opledger store at .*: run 'opl cluster init NAME'/);
   });
 });

@@ -90,7 +90,9 @@ const openParent = async (p: ConfinedPath, create: boolean, made: string[] = [])
       const next = await open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW).catch(async (error: unknown) => {
         if (code(error) === 'ENOENT') return undefined; // gone since it was looked at
         if (code(error) !== 'ELOOP' && code(error) !== 'ENOTDIR') throw error;
-        throw refuse(p, `${shown} is ${kindOf((await lstatOrNone(path)) ?? before!)}, not a directory`);
+        // Looked at again: a directory once more means it was swapped and back in between.
+        const now = (await lstatOrNone(path)) ?? before!;
+        throw refuse(p, now.isDirectory() ? `${shown} changed while it was being opened` : `${shown} is ${kindOf(now)}, not a directory`);
       });
       if (!next) {
         if (create) throw refuse(p, `${shown} changed while it was being opened`);
