@@ -54,7 +54,10 @@ export type ChainFaultKind =
   | 'previous-hash-mismatch'
   | 'duplicate'
   | 'revision-gap'
-  | 'truncated';
+  | 'truncated'
+  | 'checkpoint-forged'
+  | 'checkpoint-mismatch'
+  | 'no-checkpoint';
 
 /** The first place the log differs from what was written, in the operator's words. */
 export interface ChainFault {

@@ -1,8 +1,9 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { StoreOpenError, type EventStore } from '../../domain/ports/event-store.js';
 import { createMemoryEventStore } from './memory.js';
 import { createSqliteEventStore } from './sqlite.js';
+import { upgradeSqliteLog } from './sqlite-schema.js';
 
 export type StoreLocation =
   | { kind: 'sqlite'; path: string }
@@ -41,5 +42,20 @@ export const openEventStore = async (location: StoreLocation): Promise<EventStor
     }
     case 'memory':
       return createMemoryEventStore();
+  }
+};
+
+/** `opl audit upgrade`: gives a format-1 log its hash chain in place, once. */
+export const upgradeEventLog = async (location: StoreLocation): Promise<{ events: number; from: string; to: string }> => {
+  switch (location.kind) {
+    case 'sqlite':
+      if (!existsSync(location.path)) throw new StoreOpenError(`'${location.path}': no such store, nothing to upgrade`);
+      return upgradeSqliteLog(location.path);
+    case 'postgres': {
+      const { upgradePostgresStore } = await import('./postgres.js');
+      return upgradePostgresStore(location.url);
+    }
+    case 'memory':
+      throw new StoreOpenError('memory: a store in memory has nothing to upgrade');
   }
 };
