@@ -59,7 +59,7 @@ export const upgradePostgresLog = async (client: pg.ClientBase, schema: string, 
     let prev = GENESIS_HASH;
     let expected = 1;
     for (let after = '-9223372036854775808'; ; ) {
-      const { rows } = await client.query<Record<string, string>>(`SELECT ${RAW_COLUMNS} FROM opl_events WHERE position > $1 ORDER BY position LIMIT 5000`, [after]);
+      const { rows } = await client.query<Record<string, string>>(`SELECT ${RAW_COLUMNS} FROM opl_events WHERE position > $1 ORDER BY opl_events.position LIMIT 5000`, [after]);
       if (rows.length === 0) break;
       const updates: string[] = [];
       for (const r of rows) {
@@ -94,7 +94,7 @@ const fromText = (r: RawText): RawEventRow => ({
 export const postgresAuditLog = (pool: pg.Pool): AuditLog => ({
   readRawPages: async function* (afterPosition = Number.MIN_SAFE_INTEGER, pageSize = 10_000) {
     for (let after = afterPosition; ; ) {
-      const { rows } = await pool.query<RawText>(`SELECT ${RAW_COLUMNS} FROM opl_events WHERE position > $1 ORDER BY position LIMIT $2`, [after, pageSize]);
+      const { rows } = await pool.query<RawText>(`SELECT ${RAW_COLUMNS} FROM opl_events WHERE position > $1 ORDER BY opl_events.position LIMIT $2`, [after, pageSize]);
       if (rows.length > 0) yield rows.map(fromText);
       if (rows.length < pageSize) return;
       after = Number(rows[rows.length - 1]!.position);
