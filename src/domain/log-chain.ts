@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
 
 /**
  * The hash chain over the global log (Certificate Transparency's idea, as a list rather
@@ -29,9 +29,13 @@ export const GENESIS_HASH = '0'.repeat(64);
  * revision are digits, so the joined form is read back one way only for any log we write.
  */
 export const chainHash = (row: Omit<RawEventRow, 'hash' | 'prevHash'>, prevHash: string): string =>
-  createHash('sha256')
-    .update(`${row.position}\0${row.stream}\0${row.revision}\0${row.id}\0${row.type}\0${row.data}\0${row.metadata}\0${prevHash}`)
-    .digest('hex');
+  sha256Hex(`${row.position}\0${row.stream}\0${row.revision}\0${row.id}\0${row.type}\0${row.data}\0${row.metadata}\0${prevHash}`);
+
+/** One-shot `crypto.hash` (Node 20.12+) is about twice as fast as a Hash object for rows this small. */
+export const sha256Hex: (text: string) => string =
+  typeof crypto.hash === 'function'
+    ? (text) => crypto.hash('sha256', text, 'hex')
+    : (text) => crypto.createHash('sha256').update(text).digest('hex');
 
 /** Chains a batch after `prevHash`, in order: what every store writes with its events. */
 export const chainRows = <R extends Omit<RawEventRow, 'hash' | 'prevHash'>>(

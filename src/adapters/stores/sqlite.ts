@@ -149,7 +149,8 @@ export const createSqliteEventStore = (path: string, options: { pollMs?: number;
       const actual = current === undefined ? 'no_stream' : BigInt(current);
       checkExpectedRevision(stream, expected, actual);
       // The chain link is computed here, inside the write transaction, from the head as stored.
-      const [headPosition, headHash] = (stmt.head.get() as [number, string] | undefined) ?? [0, GENESIS_HASH];
+      const unchained = options.unchainedForBench === true;
+      const [headPosition, headHash] = unchained ? [0, ''] : ((stmt.head.get() as [number, string] | undefined) ?? [0, GENESIS_HASH]);
       const firstRevision = Number(revisionAfter(actual));
       const rows = events.map((e, i) => ({
         position: headPosition + 1 + i,
@@ -160,11 +161,15 @@ export const createSqliteEventStore = (path: string, options: { pollMs?: number;
         data: JSON.stringify(e.data),
         metadata: JSON.stringify(e.metadata),
       }));
-      const chained = options.unchainedForBench ? rows.map((r) => ({ ...r, prevHash: '', hash: '' })) : chainRows(rows, headHash);
-      for (const r of chained) stmt.insert.run(r.position, r.id, stream, r.revision, r.type, r.data, r.metadata, r.prevHash, r.hash);
+      // Unchained (bench only) is the append as it was before the chain: SQLite numbers the rows.
+      const chained = unchained ? rows.map((r) => ({ ...r, position: null, prevHash: '', hash: '' })) : chainRows(rows, headHash);
+      let position = 0;
+      for (const r of chained) {
+        position = Number(stmt.insert.run(r.position, r.id, stream, r.revision, r.type, r.data, r.metadata, r.prevHash, r.hash).lastInsertRowid);
+      }
       const last = chained[chained.length - 1]!;
       stmt.upsertStream.run(stream, last.revision);
-      return { nextRevision: BigInt(last.revision), position: BigInt(last.position) };
+      return { nextRevision: BigInt(last.revision), position: BigInt(position) };
     },
   );
 
