@@ -64,6 +64,9 @@ export const verifyLog = async (log: AuditLog, options: VerifyOptions = {}): Pro
       unsigned: Math.max(0, walk.head.position - lastSigned),
     };
   };
+  // Read before the walk: every head it holds was committed with its event, so the walk
+  // must reach that event even while appends go on (read after, they would race).
+  const streamHeads = await log.streamHeads();
   for await (const page of log.readRawPages()) {
     for (const row of page) {
       const fault = walk.step(row);
@@ -81,7 +84,7 @@ export const verifyLog = async (log: AuditLog, options: VerifyOptions = {}): Pro
     }
     options.onProgress?.(walk.checked);
   }
-  const truncated = walk.finish(await log.streamHeads());
+  const truncated = walk.finish(streamHeads);
   if (truncated) return report(truncated);
   const checked: CheckedCheckpoint[] = [];
   for (const { row, data } of claims) {
