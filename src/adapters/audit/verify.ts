@@ -36,6 +36,15 @@ interface Claim {
   data: CheckpointSigned | undefined;
 }
 
+/** A copy's rows may hold anything, even where the chain holds: text that is not JSON is malformed, not a crash. */
+const parseJson = (text: string): unknown => {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+};
+
 const checkpointFault = (kind: ChainFault['kind'], row: RawEventRow, message: string): ChainFault => ({
   kind,
   position: row.position,
@@ -74,10 +83,10 @@ export const verifyLog = async (log: AuditLog, options: VerifyOptions = {}): Pro
       // Only audit rows are parsed; they are few. Parsing is safe: the hash matched.
       if (row.stream !== AUDIT_STREAM) continue;
       if (row.type === 'CheckpointSigned') {
-        const parsed = auditEventSchemas.CheckpointSigned.safeParse(JSON.parse(row.data));
+        const parsed = auditEventSchemas.CheckpointSigned.safeParse(parseJson(row.data));
         claims.push({ row, data: parsed.success ? parsed.data : undefined });
       } else if (row.type === 'AuditKeyRecorded' && !options.publicKey) {
-        const parsed = auditEventSchemas.AuditKeyRecorded.safeParse(JSON.parse(row.data));
+        const parsed = auditEventSchemas.AuditKeyRecorded.safeParse(parseJson(row.data));
         const key = parsed.success ? parsePublicKeyPem(parsed.data.publicKey) : undefined;
         if (key) logKeys.set(fingerprintOf(key), key);
       }
