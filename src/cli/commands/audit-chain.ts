@@ -127,6 +127,10 @@ Exit status 0 when the log is intact, 1 at the first difference.`,
     {
       path: ['audit', 'upgrade'],
       summary: 'give a log written before the hash chain (format opledger-events-1) its chain, in place, once',
+      details: `Hashes the log as it is now, in one transaction (PostgreSQL: under the append lock),
+so the chain vouches for what it holds at this moment: take a copy first, and run
+'opl audit checkpoint' right after. A log with a missing position is refused, and so
+is a second run. Stop the daemon first; nothing else can open the log until then.`,
     },
     async (ctx, io) => {
       outputFormat(ctx.command, ctx.values.output);
