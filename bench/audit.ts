@@ -13,7 +13,8 @@ const tempDir = () => mkdtempSync(join(tmpdir(), 'opl-bench-audit-'));
 /**
  * `audit verify` over the replay bench's log (1,000,000 events by default), against the
  * raw floor: better-sqlite3 reading the same rows in the same pages and one SHA-256 of
- * each row's text, nothing compared. Best of two alternating runs each.
+ * each row's text, nothing compared. Best of three alternating runs each: on a shared
+ * machine single runs of either side vary by half.
  */
 export const benchVerifySqlite = async (total: number, load: (path: string) => number): Promise<Figure> => {
   const dir = tempDir();
@@ -44,7 +45,7 @@ export const benchVerifySqlite = async (total: number, load: (path: string) => n
   };
   let reference = Infinity;
   let ours = Infinity;
-  for (let round = 0; round < 2; round++) {
+  for (let round = 0; round < 3; round++) {
     reference = Math.min(reference, await seconds(readRaw));
     ours = Math.min(ours, await seconds(verifyOurs));
   }
