@@ -212,7 +212,9 @@ export const createSqliteEventStore = (path: string, options: { pollMs?: number;
     audit: {
       readRawPages: async function* (afterPosition = Number.MIN_SAFE_INTEGER, pageSize = 10_000) {
         for (let after = afterPosition; ; ) {
-          const rows = (stmt.rawPage.all(after, pageSize) as RawTuple[]).map(toRaw);
+          const tuples = stmt.rawPage.all(after, pageSize) as RawTuple[];
+          const rows = new Array<RawEventRow>(tuples.length);
+          for (let i = 0; i < tuples.length; i++) rows[i] = toRaw(tuples[i]!);
           if (rows.length > 0) yield rows;
           if (rows.length < pageSize) return;
           after = rows[rows.length - 1]!.position;
