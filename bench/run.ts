@@ -13,7 +13,8 @@ import { createControlPlane } from '../src/engine/control-plane.js';
 import { replayUntil } from '../src/projections/projector.js';
 import { figure, percentile, seconds, type Figure } from './measure.js';
 import { benchSaga } from './saga.js';
-import { storedRows } from './workload.js';
+import { chainedRows, storedRows } from './workload.js';
+import { benchAppendChainSqlite, benchVerifySqlite } from './audit.js';
 
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 const APPENDS = env('BENCH_APPENDS', 20_000);
@@ -101,17 +102,17 @@ const benchAppendPostgres = async (): Promise<Figure> => {
 
 // ---------------------------------------------------------------- replay
 
-const loadSqlite = (path: string): number => {
+export const loadSqlite = (path: string): number => {
   createSqliteEventStore(path).close();
   const db = new Database(path);
   for (const p of SQLITE_PRAGMAS) db.pragma(p);
-  const insert = db.prepare('INSERT INTO opl_events (position, id, stream, revision, type, data, metadata) VALUES (?, ?, ?, ?, ?, ?, ?)');
+  const insert = db.prepare('INSERT INTO opl_events (position, id, stream, revision, type, data, metadata, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
   const streams = db.prepare('INSERT INTO opl_streams (stream, revision) VALUES (?, ?) ON CONFLICT (stream) DO UPDATE SET revision = excluded.revision');
   let count = 0;
   const heads = new Map<string, number>();
   db.transaction(() => {
-    for (const r of storedRows(REPLAY_EVENTS)) {
-      insert.run(r.position, r.id, r.stream, r.revision, r.type, r.data, r.metadata);
+    for (const r of chainedRows(REPLAY_EVENTS)) {
+      insert.run(r.position, r.id, r.stream, r.revision, r.type, r.data, r.metadata, r.prevHash, r.hash);
       heads.set(r.stream, r.revision);
       count++;
     }
@@ -174,8 +175,9 @@ const benchReplayPostgres = async (): Promise<Figure> => {
   const flush = async () => {
     if (!batch.length) return;
     const values = batch.flatMap((r) => r);
-    const tuples = batch.map((_, i) => `($${i * 7 + 1}, $${i * 7 + 2}, $${i * 7 + 3}, $${i * 7 + 4}, $${i * 7 + 5}, $${i * 7 + 6}, $${i * 7 + 7})`).join(',');
-    await client.query(`INSERT INTO ${schema}.opl_events (position, id, stream, revision, type, data, metadata) VALUES ${tuples}`, values);
+    // No chain links: the replay does not read them (the verify bench runs on SQLite).
+    const tuples = batch.map((_, i) => `($${i * 7 + 1}, $${i * 7 + 2}, $${i * 7 + 3}, $${i * 7 + 4}, $${i * 7 + 5}, $${i * 7 + 6}, $${i * 7 + 7}, '', '')`).join(',');
+    await client.query(`INSERT INTO ${schema}.opl_events (position, id, stream, revision, type, data, metadata, prev_hash, hash) VALUES ${tuples}`, values);
     batch = [];
   };
   await client.query('BEGIN');
@@ -248,10 +250,12 @@ const benchJobs = async (storeName: 'sqlite' | 'postgres'): Promise<Figure> => {
 
 // ---------------------------------------------------------------- main
 
-const only = (process.env.BENCH_ONLY ?? 'append,replay,jobs,saga').split(',');
+const only = (process.env.BENCH_ONLY ?? 'append,append-chain,replay,verify,jobs,saga').split(',');
 const plan: [string, string, () => Promise<Figure>][] = [
   ['append', 'sqlite', benchAppendSqlite],
+  ['append-chain', 'sqlite', () => benchAppendChainSqlite(APPENDS, sampleEvent)],
   ['replay', 'sqlite', benchReplaySqlite],
+  ['verify', 'sqlite', () => benchVerifySqlite(REPLAY_EVENTS, loadSqlite)],
   ['jobs', 'sqlite', () => benchJobs('sqlite')],
   ['append', 'postgres', benchAppendPostgres],
   ['replay', 'postgres', benchReplayPostgres],

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { GENESIS_HASH, chainHash } from '../src/domain/log-chain.js';
 import type { NewEvent } from '../src/domain/ports/event-store.js';
 
 /**
@@ -98,5 +99,15 @@ export function* storedRows(total: number): Generator<StoredRow> {
       position += 1;
       yield { position, id: e.id, stream: batch.stream, revision, type: e.type, data: JSON.stringify(e.data), metadata: JSON.stringify(e.metadata) };
     }
+  }
+}
+
+/** The same rows with their chain link, as a store of format 2 holds them. */
+export function* chainedRows(total: number): Generator<StoredRow & { prevHash: string; hash: string }> {
+  let prevHash = GENESIS_HASH;
+  for (const row of storedRows(total)) {
+    const hash = chainHash(row, prevHash);
+    yield { ...row, prevHash, hash };
+    prevHash = hash;
   }
 }

@@ -2,6 +2,7 @@ import { StoreFailureError, StoreOpenError } from '../domain/ports/event-store.j
 import { GLOBAL_OPTIONS } from './args.js';
 import { GLOBAL_HELP, type Command } from './command.js';
 import { auditCommands } from './commands/audit.js';
+import { auditChainCommands } from './commands/audit-chain.js';
 import { clusterCommands } from './commands/cluster.js';
 import { daemonCommands } from './commands/daemon.js';
 import { demoCommand } from './commands/demo.js';
@@ -27,6 +28,7 @@ export const COMMANDS: Command[] = [
   ...iallocatorCommands,
   ...jobCommands,
   ...auditCommands,
+  ...auditChainCommands,
   ...daemonCommands,
   demoCommand,
 ];

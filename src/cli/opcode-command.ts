@@ -29,6 +29,8 @@ export interface OpcodeSpec<O extends OptionSpec, A extends readonly string[], S
   confirm?(ctx: Ctx<O, A>): string;
   /** Printed when the job succeeded (table output). */
   onSuccess?(job: JobView, ctx: Ctx<O, A>): string;
+  /** Run after a successful job followed to its end, whatever the output format. */
+  committed?(session: Session, ctx: Ctx<O, A>): Promise<void>;
   /** Printed after a successful job (table output, not with --submit), from the views. */
   after?(session: Session, ctx: Ctx<O, A>): Promise<string>;
 }
@@ -53,6 +55,7 @@ export const opcodeCommand = <const O extends OptionSpec, const A extends readon
     return withSession(ctx.command, ctx.values, io, async (s) => {
       const { onSuccess } = spec;
       const code = await runJob(s, ctx.command, ctx.values, [op], onSuccess && ((job) => onSuccess(job, ctx)));
+      if (code === 0 && spec.committed && !ctx.values.submit) await spec.committed(s, ctx);
       if (code === 0 && spec.after && !ctx.values.submit && s.format === 'table') io.out(await spec.after(s, ctx));
       return code;
     });

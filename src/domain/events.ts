@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { auditEventSchemas } from './audit-events.js';
 import { StoredOpcode } from './opcodes.js';
 import { DISK_TEMPLATES } from './templates.js';
 import { FAILURE_KINDS, isFailureCode, type Failure } from './failures.js';
@@ -261,7 +262,8 @@ export type ClusterEventType = ClusterEvent['type'];
 export type JobEventType = JobEvent['type'];
 export type EventOf<T extends DomainEvent['type']> = Extract<DomainEvent, { type: T }>;
 
-const allSchemas: Record<string, z.ZodType> = { ...clusterEventSchemas, ...jobEventSchemas };
+// Audit events (keys, checkpoints) are parsed like the others but folded into no view.
+const allSchemas: Record<string, z.ZodType> = { ...clusterEventSchemas, ...jobEventSchemas, ...auditEventSchemas };
 
 export const isClusterEventType = (type: string): type is ClusterEventType => type in clusterEventSchemas;
 export const isJobEventType = (type: string): type is JobEventType => type in jobEventSchemas;

@@ -12,6 +12,19 @@ export interface Projector {
   live(): Observable<RecordedEvent>;
 }
 
+/** The views would silently stop at a missing position: serving them would hide the loss. */
+export class LogGapError extends Error {
+  override readonly name = 'LogGapError';
+}
+
+const checkNext = (position: bigint, event: RecordedEvent): void => {
+  if (event.position !== position + 1n) {
+    throw new LogGapError(
+      `the log has a gap: position ${position + 1n} is missing (the next event is at ${event.position}, stream ${event.stream}); the views stop at ${position}. Run 'opl audit verify'`,
+    );
+  }
+};
+
 export const createProjector = (store: EventStore, initial: Views = emptyViews()): Projector => {
   const views = initial;
   let running: Promise<Views> = Promise.resolve(views);
@@ -24,7 +37,8 @@ export const createProjector = (store: EventStore, initial: Views = emptyViews()
   // Both paths fold through here; only the next position is taken, so an event seen
   // by both the reader and the subscription is folded once.
   const fold = (event: RecordedEvent): boolean => {
-    if (event.position !== views.position + 1n) return false;
+    if (event.position <= views.position) return false;
+    checkNext(views.position, event);
     evolveViews(views, event);
     return true;
   };
@@ -66,6 +80,7 @@ export const replayUntil = async (store: EventStore, bound: ReplayBound = {}): P
     for (const event of page) {
       if (bound.untilPosition !== undefined && event.position > bound.untilPosition) return views;
       if (limit !== undefined && Date.parse(event.metadata.recordedAt) > limit) return views;
+      checkNext(views.position, event);
       evolveViews(views, event);
     }
   }

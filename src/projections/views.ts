@@ -1,3 +1,4 @@
+import { AUDIT_STREAM, isAuditEventType } from '../domain/audit-events.js';
 import { evolveCluster } from '../domain/cluster-evolve.js';
 import { emptyClusterState, type ClusterState } from '../domain/cluster-state.js';
 import { isClusterEventType, parseEvent, type ClusterEvent, type JobEvent } from '../domain/events.js';
@@ -31,6 +32,7 @@ export const evolveViews = (views: Views, recorded: RecordedEvent): Views => {
   views.position = recorded.position;
   views.lastRecordedAt = recorded.metadata.recordedAt;
   const event = parseEvent(recorded.type, recorded.data);
+  if (recorded.stream === AUDIT_STREAM && isAuditEventType(recorded.type)) return views;
   if (recorded.stream === CLUSTER_STREAM && isClusterEventType(event.type)) {
     const clusterEvent = event as ClusterEvent;
     evolveCluster(views.cluster, clusterEvent, recorded.revision);

@@ -4,7 +4,12 @@ import { describe, expect, it } from 'vitest';
 import { createMemoryEventStore } from '../../src/adapters/stores/memory.js';
 import type { EventStore } from '../../src/domain/ports/event-store.js';
 import { allViews } from '../../src/projections/read-models.js';
-import { createProjector, replayUntil } from '../../src/projections/projector.js';
+import { LogGapError, createProjector, replayUntil } from '../../src/projections/projector.js';
+import { createSqliteEventStore } from '../../src/adapters/stores/sqlite.js';
+import Database from 'better-sqlite3';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const at = (minute: number) => `2026-11-24T10:${String(minute).padStart(2, '0')}:00.000Z`;
 const append = (store: EventStore, stream: string, type: string, data: unknown, minute: number, jobId?: number) =>
@@ -79,5 +84,35 @@ describe('projections', () => {
     const other = createMemoryEventStore();
     await append(other, 'cluster', 'SomethingElse', {}, 0);
     await expect(replayUntil(other)).rejects.toThrow(/unknown event type 'SomethingElse'/);
+  });
+
+  it('refuses to fold past a missing position, by catch-up, live feed and replay alike', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'opl-gap-'));
+    try {
+      const path = join(dir, 'log.sqlite');
+      const writer = createSqliteEventStore(path);
+      await history(writer);
+      await writer.close();
+      const db = new Database(path);
+      db.prepare('DELETE FROM opl_events WHERE position = 4').run();
+      db.close();
+      const store = createSqliteEventStore(path);
+      try {
+        const message = /^the log has a gap: position 4 is missing \(the next event is at 5, stream cluster\); the views stop at 3\. Run 'opl audit verify'$/;
+        const projector = createProjector(store);
+        await expect(projector.catchUp()).rejects.toThrow(message);
+        await expect(projector.catchUp()).rejects.toBeInstanceOf(LogGapError);
+        expect(projector.views.position).toBe(3n);
+        expect(projector.views.cluster.instances.size).toBe(0);
+        await expect(firstValueFrom(createProjector(store).live())).resolves.toMatchObject({ position: 1n });
+        await expect(firstValueFrom(createProjector(store).live().pipe(filter((e) => e.position > 4n)))).rejects.toThrow(message);
+        await expect(replayUntil(store)).rejects.toThrow(message);
+        await expect(replayUntil(store, { untilPosition: 3n })).resolves.toMatchObject({ position: 3n });
+      } finally {
+        await store.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -12,12 +12,15 @@ import {
   type NewEvent,
   type RecordedEvent,
 } from '../../domain/ports/event-store.js';
+import { GENESIS_HASH, chainHash, type RawEventRow } from '../../domain/log-chain.js';
 import { replayedAppendResult } from './idempotency.js';
 import { pollingSubscription, readAllPaged, readPages, type ReadPage } from './paging.js';
 
 /** The event store in this process's memory: for tests and tools, never for a cluster. */
 export const createMemoryEventStore = (): EventStore => {
   const log: RecordedEvent[] = [];
+  // The text the chain covers: what a store on disk would hold for each event.
+  const raw: RawEventRow[] = [];
   const streams = new Map<string, RecordedEvent[]>();
   const byId = new Map<string, RecordedEvent>();
   const appended = new Subject<void>();
@@ -48,6 +51,9 @@ export const createMemoryEventStore = (): EventStore => {
         position: BigInt(log.length + 1),
       };
       log.push(recorded);
+      const text = { position: log.length, stream, revision: Number(recorded.revision), id: event.id, type: event.type, data: JSON.stringify(event.data), metadata: JSON.stringify(event.metadata) };
+      const prevHash = raw[raw.length - 1]?.hash ?? GENESIS_HASH;
+      raw.push({ ...text, prevHash, hash: chainHash(text, prevHash) });
       target.push(recorded);
       byId.set(event.id, recorded);
     }
@@ -92,6 +98,13 @@ export const createMemoryEventStore = (): EventStore => {
     readAllPages: (fromPosition = 1n, options) => readPages(readPage, fromPosition, options),
     subscribeAll: (fromPosition = 1n) => pollingSubscription(readPage, fromPosition, appended, 50),
     leases,
+    audit: {
+      readRawPages: async function* (afterPosition = Number.MIN_SAFE_INTEGER, pageSize = 10_000) {
+        for (let i = Math.max(0, afterPosition); i < raw.length; i += pageSize) yield raw.slice(i, i + pageSize);
+      },
+      rawAt: async (position) => raw[position - 1],
+      streamHeads: async () => new Map([...streams].map(([name, events]) => [name, events.length - 1])),
+    },
     close: async () => appended.complete(),
   };
 };

@@ -4,6 +4,7 @@ import { StoreOpenError, type EventStore } from '../../domain/ports/event-store.
 import { createMemoryEventStore } from './memory.js';
 import { createSqliteEventStore } from './sqlite.js';
 import { classifyStoreError, withClassifiedErrors } from './store-errors.js';
+import { upgradeSqliteLog } from './sqlite-schema.js';
 
 export type StoreLocation =
   | { kind: 'sqlite'; path: string }
@@ -97,4 +98,19 @@ const refuseReadOnly = (dir: string, path: string): void => {
 const serverOf = (url: string): string => {
   const parsed = new URL(url);
   return `PostgreSQL at ${parsed.hostname}:${parsed.port || '5432'}${parsed.pathname}`;
+};
+
+/** `opl audit upgrade`: gives a format-1 log its hash chain in place, once. */
+export const upgradeEventLog = async (location: StoreLocation): Promise<{ events: number; from: string; to: string }> => {
+  switch (location.kind) {
+    case 'sqlite':
+      if (!existsSync(location.path)) throw new StoreOpenError(`'${location.path}': no such store, nothing to upgrade`);
+      return upgradeSqliteLog(location.path);
+    case 'postgres': {
+      const { upgradePostgresStore } = await import('./postgres.js');
+      return upgradePostgresStore(location.url);
+    }
+    case 'memory':
+      throw new StoreOpenError('memory: a store in memory has nothing to upgrade');
+  }
 };

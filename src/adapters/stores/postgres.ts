@@ -8,6 +8,8 @@ import {
   type EventStore,
   type RecordedEvent,
 } from '../../domain/ports/event-store.js';
+import { GENESIS_HASH, chainRows } from '../../domain/log-chain.js';
+import { SCHEMA, ensurePostgresFormat, postgresAuditLog, upgradePostgresLog } from './postgres-schema.js';
 import { replayedAppendResult } from './idempotency.js';
 import { LEASE_EPOCH, checkPostgresFence, createPostgresLeases } from './postgres-leases.js';
 import { pollingSubscription, readAllPaged, readPages, type ReadPage } from './paging.js';
@@ -24,25 +26,6 @@ const APPEND_LOCK = 0x6f706c; // "opl"
 const NOTIFY_CHANNEL = 'opl_events_appended';
 /** No append leaves its transaction idle for more than a few milliseconds unless its process is frozen. */
 const IDLE_IN_TRANSACTION_MS = 5000;
-
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS opl_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS opl_events (
-  position BIGINT PRIMARY KEY,
-  id TEXT NOT NULL UNIQUE,
-  stream TEXT NOT NULL,
-  revision BIGINT NOT NULL,
-  type TEXT NOT NULL,
-  data JSONB NOT NULL,
-  metadata JSONB NOT NULL,
-  UNIQUE (stream, revision)
-);
-CREATE TABLE IF NOT EXISTS opl_streams (stream TEXT PRIMARY KEY, revision BIGINT NOT NULL);
-CREATE TABLE IF NOT EXISTS opl_leases (
-  name TEXT PRIMARY KEY, holder TEXT NOT NULL, pid INTEGER NOT NULL, host TEXT NOT NULL, expires_at BIGINT NOT NULL
-);
-INSERT INTO opl_meta (key, value) VALUES ('format', 'opledger-events-1') ON CONFLICT DO NOTHING;
-`;
 
 interface EventRow {
   position: string;
@@ -98,11 +81,13 @@ export const createPostgresEventStore = async (
       await client.query(SCHEMA);
       await client.query(LEASE_EPOCH);
       await client.query('SELECT pg_advisory_unlock($1)', [APPEND_LOCK]);
+      await ensurePostgresFormat(client, schema);
     } finally {
       client.release();
     }
   } catch (error) {
     await pool.end().catch(() => undefined);
+    if (error instanceof StoreOpenError) throw error;
     throw new StoreOpenError(`cannot open PostgreSQL store: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   }
 
@@ -150,13 +135,18 @@ export const createPostgresEventStore = async (
       await client.query('SELECT pg_advisory_xact_lock($1)', [APPEND_LOCK]);
       if (appendOptions?.fence) await checkPostgresFence(client, appendOptions.fence, events);
       const ids = events.map((e) => e.id);
-      const seen = await client.query<{ known: { id: string; stream: string; revision: string; position: string }[] | null; revision: string | null; head: string }>(
+      const texts = events.flatMap((e) => [JSON.stringify(e.data), JSON.stringify(e.metadata)]);
+      // The chain hashes JSONB's own text form, so the same read also asks how
+      // PostgreSQL will write this batch's data and metadata, and for the head's hash.
+      const seen = await client.query<{ known: { id: string; stream: string; revision: string; position: string }[] | null; revision: string | null; head: string; head_hash: string | null; stored: string[] }>(
         `SELECT
            (SELECT json_agg(json_build_object('id', id, 'stream', stream, 'revision', revision::text, 'position', position::text))
               FROM opl_events WHERE id = ANY($1)) AS known,
            (SELECT revision::text FROM opl_streams WHERE stream = $2) AS revision,
-           (SELECT COALESCE(MAX(position), 0)::text FROM opl_events) AS head`,
-        [ids, stream],
+           (SELECT COALESCE(MAX(position), 0)::text FROM opl_events) AS head,
+           (SELECT hash FROM opl_events ORDER BY position DESC LIMIT 1) AS head_hash,
+           (SELECT array_agg(t::jsonb::text ORDER BY n) FROM unnest($3::text[]) WITH ORDINALITY AS u(t, n)) AS stored`,
+        [ids, stream, texts],
       );
       const row = seen.rows[0]!;
       const byId = new Map(
@@ -172,22 +162,27 @@ export const createPostgresEventStore = async (
       const firstPosition = BigInt(row.head) + 1n;
       const firstRevision = revisionAfter(actual);
       const lastRevision = firstRevision + BigInt(events.length - 1);
+      const chained = chainRows(
+        events.map((e, i) => ({
+          position: Number(firstPosition) + i,
+          stream,
+          revision: Number(firstRevision) + i,
+          id: e.id,
+          type: e.type,
+          data: row.stored[2 * i]!,
+          metadata: row.stored[2 * i + 1]!,
+        })),
+        row.head_hash ?? GENESIS_HASH,
+      );
       const values: unknown[] = [stream, lastRevision.toString()];
-      const tuples = events.map((e, i) => {
-        values.push(
-          (firstPosition + BigInt(i)).toString(),
-          e.id,
-          (firstRevision + BigInt(i)).toString(),
-          e.type,
-          JSON.stringify(e.data),
-          JSON.stringify(e.metadata),
-        );
-        const b = 2 + i * 6;
-        return `($${b + 1}::bigint, $${b + 2}, $1, $${b + 3}::bigint, $${b + 4}, $${b + 5}::jsonb, $${b + 6}::jsonb)`;
+      const tuples = chained.map((r, i) => {
+        values.push(r.position.toString(), r.id, r.revision.toString(), r.type, r.data, r.metadata, r.prevHash, r.hash);
+        const b = 2 + i * 8;
+        return `($${b + 1}::bigint, $${b + 2}, $1, $${b + 3}::bigint, $${b + 4}, $${b + 5}::jsonb, $${b + 6}::jsonb, $${b + 7}, $${b + 8})`;
       });
       await client.query(
         `WITH inserted AS (
-           INSERT INTO opl_events (position, id, stream, revision, type, data, metadata) VALUES ${tuples.join(', ')} RETURNING 1
+           INSERT INTO opl_events (position, id, stream, revision, type, data, metadata, prev_hash, hash) VALUES ${tuples.join(', ')} RETURNING 1
          ), head AS (
            INSERT INTO opl_streams (stream, revision) VALUES ($1, $2::bigint)
            ON CONFLICT (stream) DO UPDATE SET revision = excluded.revision RETURNING 1
@@ -226,6 +221,7 @@ export const createPostgresEventStore = async (
     readAllPages: (fromPosition = 1n, opts) => readPages(readPage, fromPosition, opts),
     subscribeAll: (fromPosition = 1n) => pollingSubscription(readPage, fromPosition, appended, options.pollMs ?? 100),
     leases,
+    audit: postgresAuditLog(pool),
     close: async () => {
       appended.complete();
       await listening;
@@ -233,4 +229,20 @@ export const createPostgresEventStore = async (
       await pool.end();
     },
   };
+};
+
+/** `opl audit upgrade` on PostgreSQL: the schema's format-1 log gets its chain, once. */
+export const upgradePostgresStore = async (url: string): Promise<{ events: number; from: string; to: string }> => {
+  const { connectionString, schema } = splitSchema(url);
+  const client = new pg.Client({ connectionString, options: `-c search_path=${schema}` });
+  try {
+    await client.connect();
+  } catch (error) {
+    throw new StoreOpenError(`cannot open PostgreSQL store: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  try {
+    return await upgradePostgresLog(client, schema, APPEND_LOCK);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
 };

@@ -15,29 +15,11 @@ import {
   type ReadAllOptions,
   type RecordedEvent,
 } from '../../domain/ports/event-store.js';
+import { GENESIS_HASH, chainRows, type RawEventRow } from '../../domain/log-chain.js';
+import { SCHEMA, ensureFormat } from './sqlite-schema.js';
 import { replayedAppendResult, type StoredIdentity } from './idempotency.js';
 import { pollingSubscription, readAllPaged, readPages, type ReadPage } from './paging.js';
 import { checkedHead } from './sqlite-head.js';
-
-const FORMAT = 'opledger-events-1';
-
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS opl_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS opl_events (
-  position INTEGER PRIMARY KEY,
-  id TEXT NOT NULL UNIQUE,
-  stream TEXT NOT NULL,
-  revision INTEGER NOT NULL,
-  type TEXT NOT NULL,
-  data TEXT NOT NULL,
-  metadata TEXT NOT NULL,
-  UNIQUE (stream, revision)
-);
-CREATE TABLE IF NOT EXISTS opl_streams (stream TEXT PRIMARY KEY, revision INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS opl_leases (
-  name TEXT PRIMARY KEY, holder TEXT NOT NULL, pid INTEGER NOT NULL, host TEXT NOT NULL, expires_at INTEGER NOT NULL
-);
-`;
 
 /**
  * Durability: WAL with synchronous=NORMAL. A committed append survives the death of
@@ -58,6 +40,11 @@ const toRecorded = (r: Row): RecordedEvent => ({
   metadata: JSON.parse(r[6]),
 });
 
+type RawTuple = [number, string, number, string, string, string, string, string, string];
+const toRaw = (r: RawTuple): RawEventRow => ({
+  position: r[0], stream: r[1], revision: r[2], id: r[3], type: r[4], data: r[5], metadata: r[6], prevHash: r[7], hash: r[8],
+});
+
 const openDatabase = (path: string): Database.Database => {
   let db: Database.Database;
   try {
@@ -71,20 +58,17 @@ const openDatabase = (path: string): Database.Database => {
       (t) => t.name,
     );
     if (tables.length > 0 && !tables.includes('opl_meta')) {
-      db.close();
       throw new StoreOpenError(
         `'${path}' is an SQLite database but not an opledger store (it holds tables ${tables.slice(0, 5).join(', ')})`,
       );
     }
     db.exec(SCHEMA);
-    db.prepare('INSERT OR IGNORE INTO opl_meta (key, value) VALUES (?, ?)').run('format', FORMAT);
-    const format = (db.prepare("SELECT value FROM opl_meta WHERE key = 'format'").get() as { value: string }).value;
-    if (format !== FORMAT) {
-      db.close();
-      throw new StoreOpenError(`'${path}' holds opledger store format '${format}', this opl reads '${FORMAT}'`);
-    }
+    ensureFormat(db, path);
   } catch (error) {
-    if (error instanceof StoreOpenError) throw error;
+    if (error instanceof StoreOpenError) {
+      db.close();
+      throw error;
+    }
     db.close();
     throw new StoreOpenError(`cannot open SQLite store '${path}': ${describe(error)}`);
   }
@@ -114,7 +98,11 @@ type LeaseRow = Omit<HeldLease, 'epoch'> & { epoch: number };
 const heldLease = (row: LeaseRow | undefined): HeldLease | undefined =>
   row && row.holder !== '' ? { ...row, epoch: BigInt(row.epoch) } : undefined;
 
-export const createSqliteEventStore = (path: string, options: { pollMs?: number } = {}): EventStore => {
+/**
+ * `unchainedForBench` writes events without their chain link: only the append benchmark
+ * uses it, as the "before" figure beside the chained append. Such a log fails `audit verify`.
+ */
+export const createSqliteEventStore = (path: string, options: { pollMs?: number; unchainedForBench?: boolean } = {}): EventStore => {
   const db = openDatabase(path);
   addLeaseEpoch(db);
   const head = checkedHead(db, path);
@@ -124,8 +112,12 @@ export const createSqliteEventStore = (path: string, options: { pollMs?: number 
     byId: db.prepare('SELECT id, stream, revision, position FROM opl_events WHERE id = ?'),
     streamRevision: db.prepare('SELECT revision FROM opl_streams WHERE stream = ?').pluck(),
     insert: db.prepare(
-      'INSERT INTO opl_events (id, stream, revision, type, data, metadata) VALUES (?, ?, ?, ?, ?, ?)',
+      'INSERT INTO opl_events (position, id, stream, revision, type, data, metadata, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
     ),
+    head: db.prepare('SELECT position, hash FROM opl_events ORDER BY position DESC LIMIT 1').raw(),
+    rawPage: db.prepare('SELECT position, stream, revision, id, type, data, metadata, prev_hash, hash FROM opl_events WHERE position > ? ORDER BY position LIMIT ?').raw(),
+    rawAt: db.prepare('SELECT position, stream, revision, id, type, data, metadata, prev_hash, hash FROM opl_events WHERE position = ?').raw(),
+    streamHeads: db.prepare('SELECT stream, revision FROM opl_streams').raw(),
     upsertStream: db.prepare(
       'INSERT INTO opl_streams (stream, revision) VALUES (?, ?) ON CONFLICT (stream) DO UPDATE SET revision = excluded.revision',
     ),
@@ -182,14 +174,28 @@ export const createSqliteEventStore = (path: string, options: { pollMs?: number 
       const current = stmt.streamRevision.get(stream) as number | undefined;
       const actual = current === undefined ? 'no_stream' : BigInt(current);
       checkExpectedRevision(stream, expected, actual);
-      let revision = Number(revisionAfter(actual));
+      // The chain link is computed here, inside the write transaction, from the head as stored.
+      const unchained = options.unchainedForBench === true;
+      const [headPosition, headHash] = unchained ? [0, ''] : ((stmt.head.get() as [number, string] | undefined) ?? [0, GENESIS_HASH]);
+      const firstRevision = Number(revisionAfter(actual));
+      const rows = events.map((e, i) => ({
+        position: headPosition + 1 + i,
+        stream,
+        revision: firstRevision + i,
+        id: e.id,
+        type: e.type,
+        data: JSON.stringify(e.data),
+        metadata: JSON.stringify(e.metadata),
+      }));
+      // Unchained (bench only) is the append as it was before the chain: SQLite numbers the rows.
+      const chained = unchained ? rows.map((r) => ({ ...r, position: null, prevHash: '', hash: '' })) : chainRows(rows, headHash);
       let position = 0;
-      for (const e of events) {
-        const info = stmt.insert.run(e.id, stream, revision++, e.type, JSON.stringify(e.data), JSON.stringify(e.metadata));
-        position = Number(info.lastInsertRowid);
+      for (const r of chained) {
+        position = Number(stmt.insert.run(r.position, r.id, stream, r.revision, r.type, r.data, r.metadata, r.prevHash, r.hash).lastInsertRowid);
       }
-      if (events.length > 0) stmt.upsertStream.run(stream, revision - 1);
-      return { nextRevision: BigInt(revision - 1), position: BigInt(position) };
+      const last = chained[chained.length - 1]!;
+      stmt.upsertStream.run(stream, last.revision);
+      return { nextRevision: BigInt(last.revision), position: BigInt(position) };
     },
   );
 
@@ -232,6 +238,23 @@ export const createSqliteEventStore = (path: string, options: { pollMs?: number 
     readAllPages: (fromPosition = 1n, options) => readPages(readPage, fromPosition, options),
     subscribeAll: (fromPosition = 1n) => pollingSubscription(readPage, fromPosition, appended, options.pollMs ?? 25),
     leases,
+    audit: {
+      readRawPages: async function* (afterPosition = Number.MIN_SAFE_INTEGER, pageSize = 10_000) {
+        for (let after = afterPosition; ; ) {
+          const tuples = stmt.rawPage.all(after, pageSize) as RawTuple[];
+          const rows = new Array<RawEventRow>(tuples.length);
+          for (let i = 0; i < tuples.length; i++) rows[i] = toRaw(tuples[i]!);
+          if (rows.length > 0) yield rows;
+          if (rows.length < pageSize) return;
+          after = rows[rows.length - 1]!.position;
+        }
+      },
+      rawAt: async (position) => {
+        const row = stmt.rawAt.get(position) as RawTuple | undefined;
+        return row && toRaw(row);
+      },
+      streamHeads: async () => new Map(stmt.streamHeads.all() as [string, number][]),
+    },
     close: async () => {
       appended.complete();
       head.close();

@@ -1,4 +1,5 @@
 import { verifyNodes } from '../../adapters/nodes/verify.js';
+import { ensureRecordedAuditKey } from '../../adapters/audit/record-key.js';
 import { OpClusterDestroy, OpClusterInit, OpClusterSetParams } from '../../domain/opcodes.js';
 import { clusterInfo } from '../../projections/read-models.js';
 import type { Command, Ctx } from '../command.js';
@@ -86,6 +87,10 @@ export const clusterCommands: Command[] = [
     flags,
     opcode: (ctx) => ({ clusterName: ctx.args[0], ...params(ctx) }),
     onSuccess: (_job, { args: [name] }) => `cluster ${name} initialised\n`,
+    // The checkpoint signing key is born with the cluster; its public half goes in the log.
+    committed: async (s) => {
+      await ensureRecordedAuditKey(s.plane.store, s.dataDir, s.plane.actor);
+    },
   }),
   opcodeCommand({
     path: ['cluster', 'destroy'],

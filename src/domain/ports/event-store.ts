@@ -1,4 +1,5 @@
 import type { Observable } from 'rxjs';
+import type { RawEventRow } from '../log-chain.js';
 
 /** Who did what, in which job, on whose behalf: carried by every event. */
 export interface EventMetadata {
@@ -75,7 +76,21 @@ export interface EventStore {
   /** Every event from `fromPosition` inclusive, then live ones as they are appended. */
   subscribeAll(fromPosition?: bigint): Observable<RecordedEvent>;
   readonly leases: LeaseStore;
+  /** The log as stored, for `audit verify`: nothing parsed, nothing trusted. */
+  readonly audit: AuditLog;
   close(): Promise<void>;
+}
+
+export interface AuditLog {
+  /**
+   * Every stored row in position order, after `afterPosition` (default: all of them, even
+   * rows someone wrote at position 0 or below), a page at a time.
+   */
+  readRawPages(afterPosition?: number, pageSize?: number): AsyncIterable<RawEventRow[]>;
+  /** The stored row at one position, if any. */
+  rawAt(position: number): Promise<RawEventRow | undefined>;
+  /** The revision the store keeps as each stream's head (beside the log, updated with it). */
+  streamHeads(): Promise<Map<string, number>>;
 }
 
 export interface Lease {

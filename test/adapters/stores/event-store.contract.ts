@@ -13,6 +13,8 @@ import {
   type RecordedEvent,
 } from '../../../src/domain/ports/event-store.js';
 
+import { chainFault } from './event-store-chain.contract.js';
+
 const writerScript = fileURLToPath(new URL('../../fixtures/store-writer.mjs', import.meta.url));
 const fencedWriterScript = fileURLToPath(new URL('../../fixtures/fenced-writer.mjs', import.meta.url));
 
@@ -314,6 +316,8 @@ export const describeEventStoreContract = (
         for (const e of events) expect(acknowledged.get(e.id)).toBe(e.position);
         const shared = await collect(store.readStream('shared'));
         expect(shared.map((e) => e.revision)).toEqual(shared.map((_, i) => BigInt(i)));
+        // Several processes appending at once still write one unbroken hash chain.
+        expect(await chainFault(store)).toBeUndefined();
       } finally {
         await store.close();
       }
@@ -366,6 +370,7 @@ export const describeEventStoreContract = (
         expect(all.map((e) => e.position)).toEqual(all.map((_, i) => BigInt(i + 1)));
         const stored = new Map(all.map((e) => [e.id, e.position]));
         for (const [id, position] of acknowledged) expect(stored.get(id)).toBe(position);
+        expect(await chainFault(store)).toBeUndefined();
         // The store still takes appends after the crash.
         await store.append('after-crash', [newEvent('A')], 'no_stream');
         const tail = await collect(store.readAll(BigInt(all.length + 1)));

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { FencedError, StoreOpenError } from '../../../src/domain/ports/event-store.js';
 import { describeEventStoreContract, newEvent } from './event-store.contract.js';
+import { describeChainContract } from './event-store-chain.contract.js';
 import { PG_URL, freshSchemaUrl } from './pg-url.js';
 import type { EventStore, RecordedEvent } from '../../../src/domain/ports/event-store.js';
 
@@ -19,6 +20,11 @@ describeEventStoreContract('postgres', async () => {
   const url = freshSchemaUrl();
   return { open: () => createPostgresEventStore(url, { pollMs: 20 }), url };
 }, { crossProcess: true });
+
+describeChainContract('postgres', async () => {
+  const url = freshSchemaUrl();
+  return { open: () => createPostgresEventStore(url, { pollMs: 20 }), url };
+});
 
 describe('postgres store: bad locations', () => {
   it('fails with a clear error when the server cannot be reached', async () => {

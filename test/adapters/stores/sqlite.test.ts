@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { createSqliteEventStore } from '../../../src/adapters/stores/sqlite.js';
 import { FencedError, StoreOpenError } from '../../../src/domain/ports/event-store.js';
 import { describeEventStoreContract, newEvent } from './event-store.contract.js';
+import { describeChainContract } from './event-store-chain.contract.js';
 
 const tempFile = () => join(mkdtempSync(join(tmpdir(), 'opl-sqlite-')), 'events.sqlite');
 
@@ -13,6 +14,11 @@ describeEventStoreContract('sqlite', async () => {
   const path = tempFile();
   return { open: async () => createSqliteEventStore(path), url: `sqlite:${path}` };
 }, { crossProcess: true });
+
+describeChainContract('sqlite', async () => {
+  const path = tempFile();
+  return { open: async () => createSqliteEventStore(path), url: `sqlite:${path}` };
+});
 
 describe('sqlite store: foreign and corrupt files', () => {
   it('refuses a file that is not a database with a clear error', () => {

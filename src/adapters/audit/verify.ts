@@ -1,0 +1,126 @@
+import type { KeyObject } from 'node:crypto';
+import { AUDIT_STREAM, auditEventSchemas, type CheckpointSigned } from '../../domain/audit-events.js';
+import { GENESIS_HASH, walkChain, type ChainFault, type RawEventRow } from '../../domain/log-chain.js';
+import type { AuditLog } from '../../domain/ports/event-store.js';
+import { checkpointSignatureHolds, fingerprintOf, parsePublicKeyPem } from './keys.js';
+
+export interface CheckedCheckpoint {
+  /** Where the checkpoint event is in the log. */
+  at: number;
+  /** The head it signed. */
+  position: number;
+  hash: string;
+  time: string;
+}
+
+export interface VerifyReport {
+  ok: boolean;
+  events: number;
+  head: { position: number; hash: string };
+  fault?: ChainFault;
+  checkpoints: CheckedCheckpoint[];
+  /** Which key the checkpoints were checked with. */
+  keySource: 'file' | 'log' | 'none';
+  /** Events after the last good checkpoint: nothing signed vouches for them. */
+  unsigned: number;
+}
+
+export interface VerifyOptions {
+  /** The auditor's key: checkpoints are checked with it alone, the log's own keys ignored. */
+  publicKey?: KeyObject;
+  onProgress?: (checked: number) => void;
+}
+
+interface Claim {
+  row: RawEventRow;
+  data: CheckpointSigned | undefined;
+}
+
+/** A copy's rows may hold anything, even where the chain holds: text that is not JSON is malformed, not a crash. */
+const parseJson = (text: string): unknown => {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+};
+
+const checkpointFault = (kind: ChainFault['kind'], row: RawEventRow, message: string): ChainFault => ({
+  kind,
+  position: row.position,
+  stream: row.stream,
+  message: `position ${row.position} (stream ${row.stream}): ${message}`,
+});
+
+/**
+ * Walks the whole log as stored, page by page, and stops at the first event that is not
+ * what was written; then checks every signed checkpoint: its signature, and that the
+ * chain reaches the hash it signed at the position it signed.
+ */
+export const verifyLog = async (log: AuditLog, options: VerifyOptions = {}): Promise<VerifyReport> => {
+  const walk = walkChain();
+  const claims: Claim[] = [];
+  const logKeys = new Map<string, KeyObject>();
+  const report = (fault: ChainFault | undefined, checkpoints: CheckedCheckpoint[] = []): VerifyReport => {
+    const lastSigned = checkpoints.length > 0 ? Math.max(...checkpoints.map((c) => c.at)) : 0;
+    return {
+      ok: fault === undefined,
+      events: walk.checked,
+      head: walk.head,
+      ...(fault && { fault }),
+      checkpoints,
+      keySource: options.publicKey ? 'file' : logKeys.size > 0 ? 'log' : 'none',
+      unsigned: Math.max(0, walk.head.position - lastSigned),
+    };
+  };
+  // Read before the walk: every head it holds was committed with its event, so the walk
+  // must reach that event even while appends go on (read after, they would race).
+  const streamHeads = await log.streamHeads();
+  for await (const page of log.readRawPages()) {
+    for (const row of page) {
+      const fault = walk.step(row);
+      if (fault) return report(fault);
+      // Only audit rows are parsed; they are few. Parsing is safe: the hash matched.
+      if (row.stream !== AUDIT_STREAM) continue;
+      if (row.type === 'CheckpointSigned') {
+        const parsed = auditEventSchemas.CheckpointSigned.safeParse(parseJson(row.data));
+        claims.push({ row, data: parsed.success ? parsed.data : undefined });
+      } else if (row.type === 'AuditKeyRecorded' && !options.publicKey) {
+        const parsed = auditEventSchemas.AuditKeyRecorded.safeParse(parseJson(row.data));
+        const key = parsed.success ? parsePublicKeyPem(parsed.data.publicKey) : undefined;
+        if (key) logKeys.set(fingerprintOf(key), key);
+      }
+    }
+    options.onProgress?.(walk.checked);
+  }
+  const truncated = walk.finish(streamHeads);
+  if (truncated) return report(truncated);
+  const checked: CheckedCheckpoint[] = [];
+  for (const { row, data } of claims) {
+    if (!data) return report(checkpointFault('checkpoint-forged', row, 'a checkpoint whose content is malformed'), checked);
+    const key = options.publicKey ?? logKeys.get(data.fingerprint);
+    if (!key) {
+      return report(checkpointFault('checkpoint-forged', row, `a checkpoint signed by key ${data.fingerprint}, which the log never recorded`), checked);
+    }
+    if (!checkpointSignatureHolds(key, data)) {
+      const whose = options.publicKey ? 'the given public key' : `the log's key ${data.fingerprint}`;
+      return report(checkpointFault('checkpoint-forged', row, `the checkpoint's signature does not verify with ${whose}: a forged checkpoint`), checked);
+    }
+    if (data.position >= row.position) {
+      return report(checkpointFault('checkpoint-forged', row, `a checkpoint of position ${data.position}, not before itself: a forged checkpoint`), checked);
+    }
+    // The walk already vouched for every row up to here; the signed row is one of them.
+    const signed = data.position === 0 ? { hash: GENESIS_HASH } : await log.rawAt(data.position);
+    if (!signed || signed.hash !== data.hash) {
+      return report(
+        checkpointFault('checkpoint-mismatch', row, `it signed hash ${data.hash.slice(0, 16)}… at position ${data.position}, the log has ${signed ? `${signed.hash.slice(0, 16)}…` : 'no event'} there: the log was rewritten since it was signed`),
+        checked,
+      );
+    }
+    checked.push({ at: row.position, position: data.position, hash: data.hash, time: data.time });
+  }
+  if (options.publicKey && checked.length === 0) {
+    return report({ kind: 'no-checkpoint', position: walk.head.position, stream: AUDIT_STREAM, message: `the log holds no signed checkpoint to check against the given public key (${fingerprintOf(options.publicKey)}); run 'opl audit checkpoint' on the cluster` });
+  }
+  return report(undefined, checked);
+};
