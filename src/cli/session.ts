@@ -60,7 +60,8 @@ export const openSession = async (command: string, globals: GlobalValues, io: Io
   const killAt = killPoint?.right;
   const leaseTtlMs = leaseTtl(command, io.env.OPL_LEASE_TTL_MS);
   // Only `cluster init` makes a data dir and a store; every other command needs one there.
-  const store = await openEventStore(location, { create: command === 'cluster init' });
+  // `audit verify` opens a log that lost its end (refused to everyone else) to say what was lost.
+  const store = await openEventStore(location, { create: command === 'cluster init', openLostHead: command === 'audit verify' });
   const allocatorPath = iallocatorSearchPath(io.env);
   const iallocators = withBuiltinAllocator(createIallocators(allocatorPath));
   const plane = createControlPlane({

@@ -59,6 +59,7 @@ export type ChainFaultKind =
   | 'duplicate'
   | 'revision-gap'
   | 'truncated'
+  | 'witness-mismatch'
   | 'checkpoint-forged'
   | 'checkpoint-mismatch'
   | 'no-checkpoint';

@@ -53,6 +53,27 @@ const checkpointFault = (kind: ChainFault['kind'], row: RawEventRow, message: st
 });
 
 /**
+ * The store's witness of its last commit (SQLite's `-head` file) catches an end dropped
+ * together with its stream heads (an SQL DELETE and UPDATE, or a damaged WAL), which the
+ * chain alone cannot: nothing after the end links to what was cut off.
+ */
+const lostHead = async (log: AuditLog, end: number, witnessed: Awaited<ReturnType<NonNullable<AuditLog['witnessedHead']>>>): Promise<ChainFault | undefined> => {
+  if (!witnessed) return undefined;
+  const committed = `position ${witnessed.position} (event ${witnessed.id}) was committed, as ${witnessed.file} witnesses`;
+  if (witnessed.position > end) {
+    return { kind: 'truncated', position: end + 1, stream: '', message: `position ${end + 1}: the log ends at position ${end} but ${committed}: events at its end were dropped` };
+  }
+  const there = await log.rawAt(witnessed.position);
+  if (witnessed.id === '-' || there?.id === witnessed.id) return undefined;
+  return {
+    kind: 'witness-mismatch',
+    position: witnessed.position,
+    stream: there?.stream ?? '',
+    message: `position ${witnessed.position}${there ? ` (stream ${there.stream})` : ''}: it holds event ${there?.id ?? 'none'}, but ${committed}: the log was rewritten from there`,
+  };
+};
+
+/**
  * Walks the whole log as stored, page by page, and stops at the first event that is not
  * what was written; then checks every signed checkpoint: its signature, and that the
  * chain reaches the hash it signed at the position it signed.
@@ -76,6 +97,7 @@ export const verifyLog = async (log: AuditLog, options: VerifyOptions = {}): Pro
   // Read before the walk: every head it holds was committed with its event, so the walk
   // must reach that event even while appends go on (read after, they would race).
   const streamHeads = await log.streamHeads();
+  const witnessed = await log.witnessedHead?.();
   for await (const page of log.readRawPages()) {
     for (const row of page) {
       const fault = walk.step(row);
@@ -93,7 +115,7 @@ export const verifyLog = async (log: AuditLog, options: VerifyOptions = {}): Pro
     }
     options.onProgress?.(walk.checked);
   }
-  const truncated = walk.finish(streamHeads);
+  const truncated = walk.finish(streamHeads) ?? (await lostHead(log, walk.head.position, witnessed));
   if (truncated) return report(truncated);
   const checked: CheckedCheckpoint[] = [];
   for (const { row, data } of claims) {

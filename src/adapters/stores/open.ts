@@ -34,6 +34,11 @@ export const parseStoreLocation = (url: string | undefined, dataDir: string): St
 export interface OpenOptions {
   /** Make the data dir and the store if they are not there: `cluster init` (and the demo) only. */
   create?: boolean;
+  /**
+   * Open an SQLite log that ends before its witnessed head (or holds another event there)
+   * instead of refusing it: `audit verify` only, which then names what was lost.
+   */
+  openLostHead?: boolean;
 }
 
 /**
@@ -50,7 +55,7 @@ export const openEventStore = async (location: StoreLocation, options: OpenOptio
         mkdirSync(dir, { recursive: true });
       }
       refuseReadOnly(dir, location.path);
-      return withClassifiedErrors(createSqliteEventStore(location.path), location.path);
+      return withClassifiedErrors(createSqliteEventStore(location.path, { refuseLostHead: options.openLostHead !== true }), location.path);
     }
     case 'postgres': {
       // Loaded on demand: SQLite users never pay for the pg driver's start-up.

@@ -25,14 +25,19 @@ const RECORD = /^opl-head 1 (\d+) (\S+) *\n?$/;
 export interface HeadWitness {
   /** After a commit: the last event written and its position. Never throws: the append did happen. */
   committed(position: bigint, id: string): void;
+  /** The head as recorded when the store was opened (`id` is '-' when it was not recorded), and where. */
+  recorded(): { position: number; id: string; file: string } | undefined;
   close(): void;
 }
 
 export const headPath = (path: string): string => `${path}-head`;
 
-/** Refuses DB (closing it) if it ends before the recorded head or holds another event there; then keeps the head up to date. */
-export const checkedHead = (db: Database.Database, path: string): HeadWitness => {
-  if (path === ':memory:' || path === '') return { committed: () => undefined, close: () => undefined };
+/**
+ * Refuses DB (closing it) if it ends before the recorded head or holds another event there; then keeps the head up to date.
+ * With `refuse: false` (`audit verify` only: it must be able to name what was lost) the store opens all the same.
+ */
+export const checkedHead = (db: Database.Database, path: string, options: { refuse?: boolean } = {}): HeadWitness => {
+  if (path === ':memory:' || path === '') return { committed: () => undefined, recorded: () => undefined, close: () => undefined };
   const file = headPath(path);
   let recorded: ReturnType<typeof readHead>;
   try {
@@ -41,7 +46,7 @@ export const checkedHead = (db: Database.Database, path: string): HeadWitness =>
     db.close();
     throw error;
   }
-  if (recorded) {
+  if (recorded && options.refuse !== false) {
     const last = Number((db.prepare('SELECT max(position) FROM opl_events').pluck().get() as number | null) ?? 0);
     const there = db.prepare('SELECT id FROM opl_events WHERE position = ?').pluck().get(recorded.position) as string | undefined;
     if (last < recorded.position || (recorded.id !== UNNAMED && there !== recorded.id)) {
@@ -72,6 +77,7 @@ export const checkedHead = (db: Database.Database, path: string): HeadWitness =>
         // A full disk may refuse even this; the event is committed all the same.
       }
     },
+    recorded: () => recorded && { ...recorded, file },
     close() {
       if (fd !== undefined) closeSync(fd);
       fd = undefined;

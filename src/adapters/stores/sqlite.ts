@@ -102,10 +102,10 @@ const heldLease = (row: LeaseRow | undefined): HeldLease | undefined =>
  * `unchainedForBench` writes events without their chain link: only the append benchmark
  * uses it, as the "before" figure beside the chained append. Such a log fails `audit verify`.
  */
-export const createSqliteEventStore = (path: string, options: { pollMs?: number; unchainedForBench?: boolean } = {}): EventStore => {
+export const createSqliteEventStore = (path: string, options: { pollMs?: number; unchainedForBench?: boolean; refuseLostHead?: boolean } = {}): EventStore => {
   const db = openDatabase(path);
   addLeaseEpoch(db);
-  const head = checkedHead(db, path);
+  const head = checkedHead(db, path, { refuse: options.refuseLostHead !== false });
   const appended = new Subject<void>();
 
   const stmt = {
@@ -254,6 +254,7 @@ export const createSqliteEventStore = (path: string, options: { pollMs?: number;
         return row && toRaw(row);
       },
       streamHeads: async () => new Map(stmt.streamHeads.all() as [string, number][]),
+      witnessedHead: async () => head.recorded(),
     },
     close: async () => {
       appended.complete();

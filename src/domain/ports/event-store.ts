@@ -91,6 +91,12 @@ export interface AuditLog {
   rawAt(position: number): Promise<RawEventRow | undefined>;
   /** The revision the store keeps as each stream's head (beside the log, updated with it). */
   streamHeads(): Promise<Map<string, number>>;
+  /**
+   * The last position known to have been committed, kept outside the database (SQLite's
+   * `-head` file), as it was when the store was opened; `id` is '-' when not recorded.
+   * A log that ends before it, or holds another event there, lost events.
+   */
+  witnessedHead?(): Promise<{ position: number; id: string; file: string } | undefined>;
 }
 
 export interface Lease {
