@@ -111,21 +111,24 @@ Exit status 0 when the log is intact, 1 at the first difference.`,
   viewCommand({
     path: ['audit', 'public-key'],
     args: [],
+    usage: '[--output json]',
     summary: "print the checkpoint key's public half (PEM) as the log records it, for auditors",
     view: async (s, { command }) => {
-      const keys = [...(await recordedAuditKeys(s.plane.store)).values()];
+      const keys = [...(await recordedAuditKeys(s.plane.store)).entries()];
       const last = keys[keys.length - 1];
       if (!last) {
         s.io.err(`opl: ${command}: the log records no audit key; 'opl cluster init' makes one, or the first 'opl audit checkpoint'\n`);
         return 1;
       }
-      s.io.out(last);
+      const [fingerprint, publicKey] = last;
+      s.io.out(s.format === 'json' ? json({ fingerprint, publicKey }) : publicKey);
       return 0;
     },
   }),
   defineCommand(
     {
       path: ['audit', 'upgrade'],
+      usage: '[--output json]',
       summary: 'give a log written before the hash chain (format opledger-events-1) its chain, in place, once',
       details: `Hashes the log as it is now, in one transaction (PostgreSQL: under the append lock),
 so the chain vouches for what it holds at this moment: take a copy first, and run
@@ -133,11 +136,12 @@ so the chain vouches for what it holds at this moment: take a copy first, and ru
 is a second run. Stop the daemon first; nothing else can open the log until then.`,
     },
     async (ctx, io) => {
-      outputFormat(ctx.command, ctx.values.output);
+      const format = outputFormat(ctx.command, ctx.values.output);
       if (ctx.positionals.length > 0) ctx.fail(`expected no arguments, got '${ctx.positionals.join(' ')}'`);
       const dataDir = resolve(ctx.values['data-dir'] ?? defaultDataDir(io.env));
       const result = await upgradeEventLog(parseStoreLocation(ctx.values.store ?? io.env.OPL_STORE, dataDir));
-      io.out(`Upgraded the log from ${result.from} to ${result.to}: ${result.events} events hashed into the chain\n`);
+      if (format === 'json') io.out(json(result));
+      else io.out(`Upgraded the log from ${result.from} to ${result.to}: ${result.events} events hashed into the chain\n`);
       return 0;
     },
   ),
