@@ -88,6 +88,11 @@ export const upgradeSqliteLog = (path: string): { events: number; from: string; 
       })
       .immediate();
     return { events, from: UNCHAINED_FORMAT, to: FORMAT };
+  } catch (error) {
+    if (error instanceof StoreOpenError) throw error;
+    // SQLite's own words alone ("file is not a database") would not say which file; the transaction left it as it was.
+    const why = (error as { code?: string }).code === 'SQLITE_NOTADB' ? 'the file is not an SQLite database' : error instanceof Error ? error.message : String(error);
+    throw new StoreOpenError(`cannot upgrade SQLite store '${path}': ${why}; nothing done`);
   } finally {
     db.close();
   }

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -112,4 +112,17 @@ describe.each([sqlite, postgres])('upgrading a $name log written before the chai
     await expect(upgrade).rejects.toThrow(/position 3 is missing from the log \(found 4 next\); it was altered before the upgrade, nothing done/);
     expect(await store.peek(location)).toEqual({ format: 'opledger-events-1', events: 4 });
   }, 30_000);
+});
+
+describe('upgrading what is not an SQLite log', () => {
+  it('names the file in one line and leaves it as it was', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'opl-upgrade-'));
+    dirs.push(dir);
+    const path = join(dir, 'opledger.sqlite');
+    writeFileSync(path, 'not a database\n');
+    const refused = await upgradeEventLog({ kind: 'sqlite', path }).then(() => undefined, (error: unknown) => error);
+    expect(refused).toBeInstanceOf(StoreOpenError);
+    expect((refused as Error).message).toBe(`cannot upgrade SQLite store '${path}': the file is not an SQLite database; nothing done`);
+    expect(readFileSync(path, 'utf8')).toBe('not a database\n');
+  });
 });
