@@ -89,7 +89,7 @@ export const clusterCommands: Command[] = [
     onSuccess: (_job, { args: [name] }) => `cluster ${name} initialised\n`,
     // The checkpoint signing key is born with the cluster; its public half goes in the log.
     committed: async (s) => {
-      await ensureRecordedAuditKey(s.plane.store, s.dataDir, s.plane.actor);
+      await ensureRecordedAuditKey(s.plane.store, s.dataDir, s.plane.actor, { newCluster: true });
     },
   }),
   opcodeCommand({
