@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defineCommand } from '../command.js';
@@ -7,6 +7,19 @@ import { UsageError } from '../usage-error.js';
 
 /** Left in every data dir the demo makes: only such a dir is emptied again by the next demo. */
 export const DEMO_MARKER = '.opl-demo';
+
+/**
+ * The marker proves the demo made DIR only if this user made it: anyone who can write
+ * into a shared directory (/tmp, a group's share) could plant one there and have the
+ * next `opl demo --data-dir` there empty it of other people's files.
+ */
+const refuseForeignMarker = (dir: string): void => {
+  const uid = process.getuid?.();
+  const marker = lstatSync(join(dir, DEMO_MARKER));
+  const owner = statSync(dir).uid;
+  const foreign = !marker.isFile() ? `its ${DEMO_MARKER} is not a plain file` : uid !== undefined && marker.uid !== uid ? `its ${DEMO_MARKER} belongs to uid ${marker.uid}` : uid !== undefined && owner !== uid ? `it belongs to uid ${owner}` : undefined;
+  if (foreign) throw new UsageError(`demo: --data-dir ${dir} was not made by 'opl demo' run by this user (${foreign}): give a new or empty directory`);
+};
 
 /**
  * Makes DIR ready for a fresh demo. A dir the demo made before (it holds the marker)
@@ -20,6 +33,7 @@ const prepareDemoDir = (dir: string): void => {
     if (entries.length > 0 && !entries.includes(DEMO_MARKER)) {
       throw new UsageError(`demo: --data-dir ${dir} is not empty and was not made by 'opl demo' (no ${DEMO_MARKER} in it): give a new or empty directory`);
     }
+    if (entries.length > 0) refuseForeignMarker(dir);
     for (const entry of entries) rmSync(join(dir, entry), { recursive: true, force: true });
   }
   mkdirSync(dir, { recursive: true });
