@@ -40,6 +40,7 @@ export const createBlockDeviceStorage = (): DiskStorage => {
     const seen = await identifyDevice(node, path);
     if (seen.kind === 'problem') throw new Error(seen.message);
     if (seen.sizeBytes === 0) throw new Error(`node ${node}: ${path} (device ${seen.deviceNumber}) is empty (0 bytes)`);
+    if (seen.sizeBytes < 1024 * 1024) throw new Error(`node ${node}: ${path} (device ${seen.deviceNumber}) holds ${seen.sizeBytes} bytes, less than 1 MiB`);
     return { sizeMib: Math.floor(seen.sizeBytes / (1024 * 1024)), deviceNumber: seen.deviceNumber };
   };
   const device = (target: DiskTarget) => target.disk.logicalId;

@@ -10,6 +10,8 @@ import { rulesFor, whyNot } from '../template-rules.js';
 import { DTS_LOCAL, type DiskTemplate } from '../templates.js';
 import { type Decision, localDiskProblem, ok, refuse, withInstance } from './shared.js';
 
+const MIB = 1024 * 1024;
+
 /** The disks an instance of this template gets, or why the requested ones do not fit it. */
 export const plannedDisks = (state: ClusterState, op: OpcodeOf<'OP_INSTANCE_CREATE'>, devices?: DeviceObservations): Either<DomainError, DiskRecord[]> => {
   const rules = rulesFor(op.diskTemplate);
@@ -72,6 +74,8 @@ const adoptedDisk = (
   if (seen.kind === 'problem') return E.left(invalidArgument(`disk ${index}: ${seen.message}`));
   const named = `'${path}' (device ${seen.deviceNumber}, ${seen.resolved})`;
   if (seen.sizeBytes === 0) return E.left(invalidArgument(`disk ${index}: ${named} is empty (0 bytes); only a device with room on it can be a disk`));
+  // Sizes are kept in whole MiB: a smaller device would be a disk of 0 MiB, as good as empty.
+  if (seen.sizeBytes < MIB) return E.left(invalidArgument(`disk ${index}: ${named} holds ${seen.sizeBytes} bytes, less than 1 MiB; only a device with room on it can be a disk`));
   const owner = deviceOwner(state, path, seen.deviceNumber, devices);
   if (owner) {
     const as = owner.path === path ? '' : ` as '${owner.path}'`;
@@ -79,7 +83,7 @@ const adoptedDisk = (
   }
   const twin = earlier.find((d) => d.deviceNumber === seen.deviceNumber);
   if (twin) return E.left(inUse(`disk ${index}: ${named} is the same device as disk ${twin.index} ('${twin.logicalId}')`));
-  const sizeMib = Math.floor(seen.sizeBytes / (1024 * 1024));
+  const sizeMib = Math.floor(seen.sizeBytes / MIB);
   return E.right({ index, sizeMib, logicalId: path, deviceNumber: seen.deviceNumber, params: spec.params, adopted: true });
 };
 

@@ -66,5 +66,7 @@ describe('blockdev: what a path resolves to', () => {
     );
     expect(await identifyDevice('n1', empty)).toMatchObject({ kind: 'device', sizeBytes: 0 });
     await expect(storage.create(target(empty), ctx)).rejects.toThrow(/^node n1: .* is empty \(0 bytes\)$/);
+    const tiny = loopDevice('tiny.img', 512 * 1024);
+    await expect(storage.create(target(tiny), ctx)).rejects.toThrow(/^node n1: .* holds 524288 bytes, less than 1 MiB$/);
   });
 });

@@ -47,6 +47,11 @@ describe('OP_INSTANCE_CREATE: the identity of adopted devices', () => {
       .when(create('b', '/prefix/empty'), seen([['/prefix/empty', { ...lunC, sizeBytes: 0 }]]))
       .thenRefused('invalid_argument', "disk 0: '/prefix/empty' (device 7:4, /dev/loop4) is empty (0 bytes); only a device with room on it can be a disk"));
 
+  it('refuses a device smaller than 1 MiB: it would be a disk of 0 MiB', () =>
+    given(...cluster)
+      .when(create('b', '/prefix/tiny'), seen([['/prefix/tiny', { ...lunC, sizeBytes: 512 * 1024 }]]))
+      .thenRefused('invalid_argument', "disk 0: '/prefix/tiny' (device 7:4, /dev/loop4) holds 524288 bytes, less than 1 MiB; only a device with room on it can be a disk"));
+
   it('says why a path is not under a prefix before anything else', () =>
     given(clusterInitialized({ blockdevPrefixes: ['/prefix'] }), groupAdded('g1'), nodeAdded('n1', 'g1'))
       .when(create('b', '/prefix2/lunB'), seen([['/prefix2/lunB', lunA]]))
