@@ -16,8 +16,7 @@ export const DEMO_MARKER = '.opl-demo';
 const refuseForeignMarker = (dir: string): void => {
   const uid = process.getuid?.();
   const marker = lstatSync(join(dir, DEMO_MARKER));
-  const owner = statSync(dir).uid;
-  const foreign = !marker.isFile() ? `its ${DEMO_MARKER} is not a plain file` : uid !== undefined && marker.uid !== uid ? `its ${DEMO_MARKER} belongs to uid ${marker.uid}` : uid !== undefined && owner !== uid ? `it belongs to uid ${owner}` : undefined;
+  const foreign = !marker.isFile() ? `its ${DEMO_MARKER} is not a plain file` : uid !== undefined && marker.uid !== uid ? `its ${DEMO_MARKER} belongs to uid ${marker.uid}` : undefined;
   if (foreign) throw new UsageError(`demo: --data-dir ${dir} was not made by 'opl demo' run by this user (${foreign}): give a new or empty directory`);
 };
 
