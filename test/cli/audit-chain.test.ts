@@ -296,25 +296,33 @@ describe('opl audit checkpoint and verify --public-key on a copied SQLite log', 
     expect(rewrittenVerify.report.fault).toMatchObject({ kind: 'checkpoint-mismatch', stream: 'audit' });
     expect(rewrittenVerify.report.fault!.message).toMatch(/the log was rewritten since it was signed/);
 
-    // A checkpoint signed with another key, appended with a correct chain link.
-    copyFileSync(sqlitePath(site), copyPath);
-    const forger = new Database(copyPath);
-    const head = forger.prepare('SELECT position, hash FROM opl_events ORDER BY position DESC LIMIT 1').get() as { position: number; hash: string };
-    const auditRevision = (forger.prepare("SELECT revision FROM opl_streams WHERE stream = 'audit'").get() as { revision: number }).revision;
-    const other = generateKeyPairSync('ed25519');
-    const time = new Date().toISOString();
-    const signed = { position: head.position, hash: head.hash, time };
-    const data = JSON.stringify({ ...signed, fingerprint: 'sha256:forged', signature: sign(null, checkpointMessage(signed), other.privateKey).toString('base64') });
-    const row = { position: head.position + 1, stream: 'audit', revision: auditRevision + 1, id: randomUUID(), type: 'CheckpointSigned', data, metadata: JSON.stringify({ actor: 'forger', recordedAt: time }) };
-    forger.prepare('INSERT INTO opl_events (position, id, stream, revision, type, data, metadata, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
-      .run(row.position, row.id, row.stream, row.revision, row.type, row.data, row.metadata, head.hash, chainHash(row, head.hash));
-    forger.prepare("UPDATE opl_streams SET revision = ? WHERE stream = 'audit'").run(row.revision);
-    forger.close();
-    const forged = await verify(auditor, '--public-key', publicKey);
-    expect(forged.code).toBe(1);
-    expect(forged.report.fault).toMatchObject({ kind: 'checkpoint-forged', position: row.position, stream: 'audit' });
-    const forgedText = await auditor.opl('audit', 'verify', '--public-key', publicKey);
-    expect(forgedText.stderr).toMatch(/signature does not verify with the given public key: a forged checkpoint \[checkpoint-forged\]/);
+    // A checkpoint signed with another key, appended with a correct chain link: once
+    // claiming the auditor's key (its signature does not hold), once naming its own key.
+    const { fingerprint } = (await site.json<{ fingerprint: string }>('audit', 'public-key'));
+    for (const claimed of [fingerprint, 'sha256:forged']) {
+      copyFileSync(sqlitePath(site), copyPath);
+      const forger = new Database(copyPath);
+      const head = forger.prepare('SELECT position, hash FROM opl_events ORDER BY position DESC LIMIT 1').get() as { position: number; hash: string };
+      const auditRevision = (forger.prepare("SELECT revision FROM opl_streams WHERE stream = 'audit'").get() as { revision: number }).revision;
+      const other = generateKeyPairSync('ed25519');
+      const time = new Date().toISOString();
+      const signed = { position: head.position, hash: head.hash, time };
+      const data = JSON.stringify({ ...signed, fingerprint: claimed, signature: sign(null, checkpointMessage(signed), other.privateKey).toString('base64') });
+      const row = { position: head.position + 1, stream: 'audit', revision: auditRevision + 1, id: randomUUID(), type: 'CheckpointSigned', data, metadata: JSON.stringify({ actor: 'forger', recordedAt: time }) };
+      forger.prepare('INSERT INTO opl_events (position, id, stream, revision, type, data, metadata, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
+        .run(row.position, row.id, row.stream, row.revision, row.type, row.data, row.metadata, head.hash, chainHash(row, head.hash));
+      forger.prepare("UPDATE opl_streams SET revision = ? WHERE stream = 'audit'").run(row.revision);
+      forger.close();
+      const forged = await verify(auditor, '--public-key', publicKey);
+      expect(forged.code).toBe(1);
+      expect(forged.report.fault).toMatchObject({ kind: 'checkpoint-forged', position: row.position, stream: 'audit' });
+      const forgedText = await auditor.opl('audit', 'verify', '--public-key', publicKey);
+      expect(forgedText.stderr).toMatch(
+        claimed === fingerprint
+          ? /signature does not verify with the given public key: a forged checkpoint \[checkpoint-forged\]/
+          : new RegExp(`a checkpoint signed by key sha256:forged, not by the given key ${fingerprint.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\[checkpoint-forged\\]`),
+      );
+    }
   }, 60_000);
 
   it('refuses a public key file that is not one, and a log without checkpoints', async () => {

@@ -254,7 +254,7 @@ describe('a write-ahead log that lost committed events', () => {
       expect(r.code).toBe(1);
       expect(lines(r.stderr)).toHaveLength(1);
       expect(r.stderr).toMatch(
-        new RegExp(`^opl: the log at ${join(cut.dataDir, 'opledger.sqlite')} ends at position \\d+ but position ${head[2]} \\(event ${head[3]}\\) was committed: its write-ahead log was truncated or damaged; restore it from a backup \\(or, to accept the loss, remove .*-head\\)\\n$`),
+        new RegExp(`^opl: the log at ${join(cut.dataDir, 'opledger.sqlite')} ends at position \\d+ but position ${head[2]} \\(event ${head[3]}\\) was committed: its write-ahead log was truncated or damaged, or events were deleted \\('opl audit verify' names what was lost\\); restore it from a backup \\(or, to accept the loss, remove .*-head\\)\\n$`),
       );
     }
     rmSync(join(cut.dataDir, 'opledger.sqlite-head'));

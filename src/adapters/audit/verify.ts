@@ -124,6 +124,11 @@ export const verifyLog = async (log: AuditLog, options: VerifyOptions = {}): Pro
     if (!key) {
       return report(checkpointFault('checkpoint-forged', row, `a checkpoint signed by key ${data.fingerprint}, which the log never recorded`), checked);
     }
+    // A checkpoint made with another key (a cluster destroyed and made again, a stray key) is
+    // named as such, apart from a signature that does not hold under the key it names.
+    if (options.publicKey && data.fingerprint !== fingerprintOf(options.publicKey)) {
+      return report(checkpointFault('checkpoint-forged', row, `a checkpoint signed by key ${data.fingerprint}, not by the given key ${fingerprintOf(options.publicKey)}`), checked);
+    }
     if (!checkpointSignatureHolds(key, data)) {
       const whose = options.publicKey ? 'the given public key' : `the log's key ${data.fingerprint}`;
       return report(checkpointFault('checkpoint-forged', row, `the checkpoint's signature does not verify with ${whose}: a forged checkpoint`), checked);

@@ -53,7 +53,7 @@ export const checkedHead = (db: Database.Database, path: string, options: { refu
       db.close();
       const what = last < recorded.position ? `ends at position ${last}` : `holds another event (${there ?? 'none'}) at position ${recorded.position}`;
       throw new StoreOpenError(
-        `the log at ${path} ${what} but position ${recorded.position} (event ${recorded.id}) was committed: its write-ahead log was truncated or damaged; restore it from a backup (or, to accept the loss, remove ${file})`,
+        `the log at ${path} ${what} but position ${recorded.position} (event ${recorded.id}) was committed: its write-ahead log was truncated or damaged, or events were deleted ('opl audit verify' names what was lost); restore it from a backup (or, to accept the loss, remove ${file})`,
       );
     }
   }

@@ -58,7 +58,7 @@ describe('sqlite store: the head record beside it', () => {
       const cut = copyWithWal(path, (wal) => commitEnds(wal).at(-6)!);
       expect(() => createSqliteEventStore(cut)).toThrow(StoreOpenError);
       expect(() => createSqliteEventStore(cut)).toThrow(
-        new RegExp(`^the log at ${cut} ends at position 1[0-9] but position 20 \\(event [0-9a-f-]{36}\\) was committed: its write-ahead log was truncated or damaged; restore it from a backup \\(or, to accept the loss, remove ${cut}-head\\)$`),
+        new RegExp(`^the log at ${cut} ends at position 1[0-9] but position 20 \\(event [0-9a-f-]{36}\\) was committed: its write-ahead log was truncated or damaged, or events were deleted \\('opl audit verify' names what was lost\\); restore it from a backup \\(or, to accept the loss, remove ${cut}-head\\)$`),
       );
     } finally {
       holder.close();
