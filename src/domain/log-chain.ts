@@ -21,6 +21,15 @@ export interface RawEventRow {
   hash: string;
 }
 
+/** The same row as its columns in order: position, stream, revision, id, type, data, metadata, prev_hash, hash. */
+export type RawEventTuple = readonly [number, string, number, string, string, string, string, string, string];
+
+export const rowOfTuple = (t: RawEventTuple): RawEventRow => ({
+  position: t[0], stream: t[1], revision: t[2], id: t[3], type: t[4], data: t[5], metadata: t[6], prevHash: t[7], hash: t[8],
+});
+
+export const tupleOfRow = (r: RawEventRow): RawEventTuple => [r.position, r.stream, r.revision, r.id, r.type, r.data, r.metadata, r.prevHash, r.hash];
+
 /** The "previous hash" of the first event. */
 export const GENESIS_HASH = '0'.repeat(64);
 
@@ -29,7 +38,11 @@ export const GENESIS_HASH = '0'.repeat(64);
  * revision are digits, so the joined form is read back one way only for any log we write.
  */
 export const chainHash = (row: Omit<RawEventRow, 'hash' | 'prevHash'>, prevHash: string): string =>
-  sha256Hex(`${row.position}\0${row.stream}\0${row.revision}\0${row.id}\0${row.type}\0${row.data}\0${row.metadata}\0${prevHash}`);
+  sha256Hex(chainText(row.position, row.stream, row.revision, row.id, row.type, row.data, row.metadata, prevHash));
+
+/** The hashed text, from the columns themselves (the walk has no row object to hand). */
+const chainText = (position: number, stream: string, revision: number, id: string, type: string, data: string, metadata: string, prevHash: string): string =>
+  `${position}\0${stream}\0${revision}\0${id}\0${type}\0${data}\0${metadata}\0${prevHash}`;
 
 /** One-shot `crypto.hash` (Node 20.12+) is about twice as fast as a Hash object for rows this small. */
 export const sha256Hex: (text: string) => string =
@@ -75,6 +88,8 @@ export interface ChainFault {
 export interface ChainWalk {
   /** Checks the next row in position order; the first fault stops the walk. */
   step(row: RawEventRow): ChainFault | undefined;
+  /** The same as `step`, for a row as the columns' tuple (what better-sqlite3's raw mode gives). */
+  stepTuple(row: RawEventTuple): ChainFault | undefined;
   /** After the last row: the stream heads the store keeps must not be past the log's end. */
   finish(streamHeads: ReadonlyMap<string, number>): ChainFault | undefined;
   readonly checked: number;
@@ -89,50 +104,63 @@ export const walkChain = (): ChainWalk => {
   let checked = 0;
   // Each stream's revisions must run 0, 1, 2… in global order: a second copy of an
   // event (with a fresh id and recomputed hashes) shows here even if the chain was redone.
-  const revisions = new Map<string, { revision: number }>();
-  const fault = (kind: ChainFaultKind, row: RawEventRow, message: string): ChainFault => ({
+  // Numbers only: a million-event log has ~250,000 streams, and an object per stream
+  // is that many more allocations for the collector to carry.
+  const revisions = new Map<string, number>();
+  const fault = (kind: ChainFaultKind, position: number, stream: string, message: string): ChainFault => ({
     kind,
-    position: row.position,
-    stream: row.stream,
-    message: `position ${row.position} (stream ${row.stream}): ${message}`,
+    position,
+    stream,
+    message: `position ${position} (stream ${stream}): ${message}`,
   });
-  const step = (row: RawEventRow): ChainFault | undefined => {
-    if (row.position < expected) {
-      return fault('unexpected-position', row, `an event at position ${row.position} where ${expected} was expected next: an inserted event`);
+  /**
+   * The whole check on the columns themselves: stores that hand rows over as tuples
+   * (SQLite) are walked without an object a row. Same checks, same order, as `step`.
+   */
+  const check = (
+    position: number,
+    stream: string,
+    revision: number,
+    id: string,
+    type: string,
+    data: string,
+    metadata: string,
+    prevHash: string,
+    hash: string,
+  ): ChainFault | undefined => {
+    if (position < expected) {
+      return fault('unexpected-position', position, stream, `an event at position ${position} where ${expected} was expected next: an inserted event`);
     }
-    if (row.position > expected) {
-      const missing = row.position - 1 === expected ? `position ${expected} is` : `positions ${expected} to ${row.position - 1} are`;
-      return fault('position-gap', row, `${missing} missing: an event was dropped`);
+    if (position > expected) {
+      const missing = position - 1 === expected ? `position ${expected} is` : `positions ${expected} to ${position - 1} are`;
+      return fault('position-gap', position, stream, `${missing} missing: an event was dropped`);
     }
-    if (chainHash(row, row.prevHash) !== row.hash) {
-      return fault('hash-mismatch', row, 'its content differs from what was hashed when it was written (changed event)');
+    if (sha256Hex(chainText(position, stream, revision, id, type, data, metadata, prevHash)) !== hash) {
+      return fault('hash-mismatch', position, stream, 'its content differs from what was hashed when it was written (changed event)');
     }
-    if (row.prevHash !== lastHash) {
-      if (row.prevHash === beforeLastHash) {
-        return fault('duplicate', row, `it links to the same predecessor as position ${row.position - 1}: a duplicated or inserted event`);
+    if (prevHash !== lastHash) {
+      if (prevHash === beforeLastHash) {
+        return fault('duplicate', position, stream, `it links to the same predecessor as position ${position - 1}: a duplicated or inserted event`);
       }
-      const before = row.position === 1 ? 'the start of the log' : `position ${row.position - 1}`;
-      return fault('previous-hash-mismatch', row, `its previous hash does not match ${before}: an event before it was changed, inserted or reordered`);
+      const before = position === 1 ? 'the start of the log' : `position ${position - 1}`;
+      return fault('previous-hash-mismatch', position, stream, `its previous hash does not match ${before}: an event before it was changed, inserted or reordered`);
     }
-    // One lookup a row: the entry is updated in place (a million-event log has ~250,000 streams).
-    let seen = revisions.get(row.stream);
-    if (seen === undefined) revisions.set(row.stream, (seen = { revision: -1 }));
-    const last = seen.revision;
-    if (row.revision !== last + 1) {
-      return row.revision <= last
-        ? fault('duplicate', row, `revision ${row.revision} of the stream appears a second time: a duplicated event`)
-        : fault('revision-gap', row, `revision ${row.revision} follows revision ${last < 0 ? 'none' : last} of the stream: an event was dropped`);
+    const last = revisions.get(stream) ?? -1;
+    if (revision !== last + 1) {
+      return revision <= last
+        ? fault('duplicate', position, stream, `revision ${revision} of the stream appears a second time: a duplicated event`)
+        : fault('revision-gap', position, stream, `revision ${revision} follows revision ${last < 0 ? 'none' : last} of the stream: an event was dropped`);
     }
-    seen.revision = row.revision;
+    revisions.set(stream, revision);
     beforeLastHash = lastHash;
-    lastHash = row.hash;
+    lastHash = hash;
     expected++;
     checked++;
     return undefined;
   };
   const finish = (streamHeads: ReadonlyMap<string, number>): ChainFault | undefined => {
     for (const [stream, head] of streamHeads) {
-      const seen = revisions.get(stream)?.revision ?? -1;
+      const seen = revisions.get(stream) ?? -1;
       if (head > seen) {
         return {
           kind: 'truncated',
@@ -145,7 +173,8 @@ export const walkChain = (): ChainWalk => {
     return undefined;
   };
   return {
-    step,
+    step: (row) => check(row.position, row.stream, row.revision, row.id, row.type, row.data, row.metadata, row.prevHash, row.hash),
+    stepTuple: (t) => check(t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7], t[8]),
     finish,
     get checked() {
       return checked;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { GENESIS_HASH, chainHash, chainRows, walkChain, type RawEventRow } from '../../src/domain/log-chain.js';
+import { GENESIS_HASH, chainHash, chainRows, tupleOfRow, walkChain, type ChainFault, type RawEventRow } from '../../src/domain/log-chain.js';
 
 const log = (n: number): RawEventRow[] =>
   chainRows(
@@ -63,5 +63,35 @@ describe('the log hash chain', () => {
   it('names a log that ends before its streams\' heads', () => {
     const rows = log(6).slice(0, 5);
     expect(firstFault(rows, new Map([['s-0', 2], ['s-1', 2]]))).toMatchObject({ kind: 'truncated', position: 6, stream: 's-1' });
+  });
+
+  it('walks rows given as tuples exactly as rows given as objects: the same fault at the same place', () => {
+    const byTuples = (rows: RawEventRow[], heads: Map<string, number>): ChainFault | undefined => {
+      const walk = walkChain();
+      for (const row of rows) {
+        const fault = walk.stepTuple(tupleOfRow(row));
+        if (fault) return fault;
+      }
+      return walk.finish(heads);
+    };
+    const rows = log(6);
+    const heads = new Map([['s-0', 2], ['s-1', 2]]);
+    const rechain = (change: (r: RawEventRow) => RawEventRow) => chainRows(log(6).map(change), GENESIS_HASH);
+    const variants: [string, RawEventRow[]][] = [
+      ['intact', rows],
+      ['changed', rows.map((r) => (r.position === 4 ? { ...r, data: '{"i":99}' } : r))],
+      ['dropped', rows.filter((r) => r.position !== 3)],
+      ['inserted', [...rows.slice(0, 3), rows[1]!, ...rows.slice(3)]],
+      ['swapped', [rows[0]!, rows[2]!, rows[1]!, ...rows.slice(3)]],
+      ['foreign link', rows.map((r) => (r.position === 5 ? { ...r, prevHash: 'a'.repeat(64) } : r))],
+      ['repeated revision', rechain((r) => ({ ...r, revision: r.position === 3 ? 0 : r.revision }))],
+      ['skipped revision', rechain((r) => ({ ...r, revision: r.position === 3 ? 5 : r.revision }))],
+      ['truncated', rows.slice(0, 5)],
+    ];
+    for (const [what, variant] of variants) {
+      const expected = firstFault(variant, heads);
+      expect(expected === undefined, what).toBe(what === 'intact');
+      expect(byTuples(variant, heads), what).toEqual(expected);
+    }
   });
 });

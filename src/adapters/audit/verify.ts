@@ -1,6 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import { AUDIT_STREAM, auditEventSchemas, type CheckpointSigned } from '../../domain/audit-events.js';
-import { GENESIS_HASH, walkChain, type ChainFault, type RawEventRow } from '../../domain/log-chain.js';
+import { GENESIS_HASH, rowOfTuple, tupleOfRow, walkChain, type ChainFault, type RawEventRow, type RawEventTuple } from '../../domain/log-chain.js';
 import type { AuditLog } from '../../domain/ports/event-store.js';
 import { checkpointSignatureHolds, fingerprintOf, parsePublicKeyPem } from './keys.js';
 
@@ -52,6 +52,15 @@ const checkpointFault = (kind: ChainFault['kind'], row: RawEventRow, message: st
   message: `position ${row.position} (stream ${row.stream}): ${message}`,
 });
 
+/** The log's pages as tuples: the store's own when it has them, else its rows taken apart. */
+async function* tuplePages(log: AuditLog): AsyncGenerator<readonly RawEventTuple[]> {
+  if (log.readRawTuplePages) {
+    yield* log.readRawTuplePages();
+    return;
+  }
+  for await (const page of log.readRawPages()) yield page.map(tupleOfRow);
+}
+
 /**
  * The store's witness of its last commit (SQLite's `-head` file) catches an end dropped
  * together with its stream heads (an SQL DELETE and UPDATE, or a damaged WAL), which the
@@ -98,12 +107,14 @@ export const verifyLog = async (log: AuditLog, options: VerifyOptions = {}): Pro
   // must reach that event even while appends go on (read after, they would race).
   const streamHeads = await log.streamHeads();
   const witnessed = await log.witnessedHead?.();
-  for await (const page of log.readRawPages()) {
-    for (const row of page) {
-      const fault = walk.step(row);
+  for await (const page of tuplePages(log)) {
+    for (let i = 0; i < page.length; i++) {
+      const tuple = page[i]!;
+      const fault = walk.stepTuple(tuple);
       if (fault) return report(fault);
       // Only audit rows are parsed; they are few. Parsing is safe: the hash matched.
-      if (row.stream !== AUDIT_STREAM) continue;
+      if (tuple[1] !== AUDIT_STREAM) continue;
+      const row = rowOfTuple(tuple);
       if (row.type === 'CheckpointSigned') {
         const parsed = auditEventSchemas.CheckpointSigned.safeParse(parseJson(row.data));
         claims.push({ row, data: parsed.success ? parsed.data : undefined });

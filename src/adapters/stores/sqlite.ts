@@ -15,7 +15,7 @@ import {
   type ReadAllOptions,
   type RecordedEvent,
 } from '../../domain/ports/event-store.js';
-import { GENESIS_HASH, chainRows, type RawEventRow } from '../../domain/log-chain.js';
+import { GENESIS_HASH, chainRows, rowOfTuple, type RawEventRow, type RawEventTuple } from '../../domain/log-chain.js';
 import { SCHEMA, ensureFormat } from './sqlite-schema.js';
 import { replayedAppendResult, type StoredIdentity } from './idempotency.js';
 import { pollingSubscription, readAllPaged, readPages, type ReadPage } from './paging.js';
@@ -40,10 +40,6 @@ const toRecorded = (r: Row): RecordedEvent => ({
   metadata: JSON.parse(r[6]),
 });
 
-type RawTuple = [number, string, number, string, string, string, string, string, string];
-const toRaw = (r: RawTuple): RawEventRow => ({
-  position: r[0], stream: r[1], revision: r[2], id: r[3], type: r[4], data: r[5], metadata: r[6], prevHash: r[7], hash: r[8],
-});
 
 const openDatabase = (path: string): Database.Database => {
   let db: Database.Database;
@@ -133,6 +129,16 @@ export const createSqliteEventStore = (path: string, options: { pollMs?: number;
     ),
     // The row stays, holder emptied: its epoch must outlive the holder.
     dropLease: db.prepare("UPDATE opl_leases SET holder = '', pid = 0, host = '', expires_at = 0 WHERE name = ? AND holder = ?"),
+  };
+
+  // better-sqlite3's raw mode already gives each row as its columns' tuple.
+  const rawTuplePages = async function* (afterPosition = Number.MIN_SAFE_INTEGER, pageSize = 10_000): AsyncGenerator<RawEventTuple[]> {
+    for (let after = afterPosition; ; ) {
+      const tuples = stmt.rawPage.all(after, pageSize) as RawEventTuple[];
+      if (tuples.length > 0) yield tuples;
+      if (tuples.length < pageSize) return;
+      after = tuples[tuples.length - 1]![0];
+    }
   };
 
   const pageStatements = new Map<string, Database.Statement>();
@@ -239,19 +245,17 @@ export const createSqliteEventStore = (path: string, options: { pollMs?: number;
     subscribeAll: (fromPosition = 1n) => pollingSubscription(readPage, fromPosition, appended, options.pollMs ?? 25),
     leases,
     audit: {
-      readRawPages: async function* (afterPosition = Number.MIN_SAFE_INTEGER, pageSize = 10_000) {
-        for (let after = afterPosition; ; ) {
-          const tuples = stmt.rawPage.all(after, pageSize) as RawTuple[];
+      readRawPages: async function* (afterPosition?: number, pageSize?: number) {
+        for await (const tuples of rawTuplePages(afterPosition, pageSize)) {
           const rows = new Array<RawEventRow>(tuples.length);
-          for (let i = 0; i < tuples.length; i++) rows[i] = toRaw(tuples[i]!);
-          if (rows.length > 0) yield rows;
-          if (rows.length < pageSize) return;
-          after = rows[rows.length - 1]!.position;
+          for (let i = 0; i < tuples.length; i++) rows[i] = rowOfTuple(tuples[i]!);
+          yield rows;
         }
       },
+      readRawTuplePages: rawTuplePages,
       rawAt: async (position) => {
-        const row = stmt.rawAt.get(position) as RawTuple | undefined;
-        return row && toRaw(row);
+        const row = stmt.rawAt.get(position) as RawEventTuple | undefined;
+        return row && rowOfTuple(row);
       },
       streamHeads: async () => new Map(stmt.streamHeads.all() as [string, number][]),
       witnessedHead: async () => head.recorded(),

@@ -1,5 +1,5 @@
 import type { Observable } from 'rxjs';
-import type { RawEventRow } from '../log-chain.js';
+import type { RawEventRow, RawEventTuple } from '../log-chain.js';
 
 /** Who did what, in which job, on whose behalf: carried by every event. */
 export interface EventMetadata {
@@ -87,6 +87,11 @@ export interface AuditLog {
    * rows someone wrote at position 0 or below), a page at a time.
    */
   readRawPages(afterPosition?: number, pageSize?: number): AsyncIterable<RawEventRow[]>;
+  /**
+   * The same pages with each row as its columns' tuple, for a store whose driver reads
+   * rows as tuples anyway (SQLite): `audit verify` then builds no object a row.
+   */
+  readRawTuplePages?(afterPosition?: number, pageSize?: number): AsyncIterable<RawEventTuple[]>;
   /** The stored row at one position, if any. */
   rawAt(position: number): Promise<RawEventRow | undefined>;
   /** The revision the store keeps as each stream's head (beside the log, updated with it). */
