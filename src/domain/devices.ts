@@ -94,10 +94,13 @@ export const overlapReason = (
 
 /** A recorded disk's identity: recorded with it, or (older events) as observed now. */
 const identityOf = (disk: DiskRecord, observed: DeviceObservations | undefined): { deviceNumber?: string; underlying?: string[] } => {
-  if (disk.deviceNumber) return { deviceNumber: disk.deviceNumber, underlying: disk.underlying };
+  if (disk.deviceNumber && disk.underlying) return { deviceNumber: disk.deviceNumber, underlying: disk.underlying };
   const normal = normaliseDevicePath(disk.logicalId);
   const seen = E.isRight(normal) ? observed?.get(normal.right) : undefined;
-  return seen?.kind === 'device' ? { deviceNumber: seen.deviceNumber, underlying: seen.underlying } : {};
+  if (seen?.kind !== 'device') return { deviceNumber: disk.deviceNumber };
+  // What it is built from is taken from now only while it is still the device recorded.
+  if (disk.deviceNumber && seen.deviceNumber !== disk.deviceNumber) return { deviceNumber: disk.deviceNumber };
+  return { deviceNumber: seen.deviceNumber, underlying: seen.underlying };
 };
 
 /**
@@ -124,10 +127,11 @@ export const deviceOwner = (
 };
 
 /**
- * Adopted paths recorded without a device number (events from before numbers were
- * recorded): the engine looks at them too, so an alias of one of them is recognised.
+ * Adopted paths recorded without a device number or without what the device is built
+ * from (events from before these were recorded): the engine looks at them too, so an
+ * alias of one of them, or another device over the same blocks, is recognised.
  */
 export const unnumberedAdoptedPaths = (state: ClusterState): { nodeUuid: string; path: string }[] =>
   [...state.instances.values()].flatMap((i) =>
-    i.disks.filter((d) => d.adopted && !d.deviceNumber).map((d) => ({ nodeUuid: i.primaryNodeUuid, path: d.logicalId })),
+    i.disks.filter((d) => d.adopted && (!d.deviceNumber || !d.underlying)).map((d) => ({ nodeUuid: i.primaryNodeUuid, path: d.logicalId })),
   );

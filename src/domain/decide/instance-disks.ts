@@ -91,8 +91,9 @@ const adoptedDisk = (
     if (why) return E.left(inUse(`disk ${index}: ${named} ${why} disk ${twin.index} ('${twin.logicalId}')`));
   }
   const sizeMib = Math.floor(seen.sizeBytes / MIB);
-  const underlying = seen.underlying?.length ? { underlying: [...seen.underlying] } : {};
-  return E.right({ index, sizeMib, logicalId: path, deviceNumber: seen.deviceNumber, ...underlying, params: spec.params, adopted: true });
+  // Recorded even when empty: a disk without it was adopted before it was kept, and is looked at again.
+  const underlying = [...(seen.underlying ?? [])];
+  return E.right({ index, sizeMib, logicalId: path, deviceNumber: seen.deviceNumber, underlying, params: spec.params, adopted: true });
 };
 
 /** Why disk `index` cannot live in `pool` for an instance on `nodeName`, if it cannot. */

@@ -65,6 +65,16 @@ describe('OP_INSTANCE_CREATE: one set of blocks under several device numbers', (
       .when(create('b', '/dev/loop4', '/dev/loop5'), seen([['/dev/loop4', loop4], ['/dev/loop5', loop5]]))
       .thenRefused('in_use', "disk 1: '/dev/loop5' (device 7:5, /dev/loop5) reads the same file as disk 0 ('/dev/loop4')"));
 
+  it('looks again at a disk recorded before what it is built from was kept, while it is the device recorded', () => {
+    const old = instanceAdded('old', 'n1', { diskTemplate: 'blockdev', disks: [{ index: 0, sizeMib: 16, logicalId: '/dev/loop4', deviceNumber: '7:4', params: {}, adopted: true }] });
+    given(...cluster, old)
+      .when(create('b', '/dev/loop5'), seen([['/dev/loop5', loop5], ['/dev/loop4', loop4]]))
+      .thenRefused('in_use', "disk 0: '/dev/loop5' (device 7:5, /dev/loop5) reads the same file as '/dev/loop4', adopted by instance 'old'");
+    // The name now names another device: what that one is built from says nothing of the disk.
+    const renamed = sighting('7:9', '/dev/loop9', { underlying: [file] });
+    given(...cluster, old).when(create('b', '/dev/loop5'), seen([['/dev/loop5', loop5], ['/dev/loop4', renamed]])).then(added('b', [record(0, '/dev/loop5', loop5)]));
+  });
+
   it('adopts a loop device over another file, or the same file at another offset', () => {
     const other = sighting('7:5', '/dev/loop5', { underlying: ['file 2049:77@1048576+0'] });
     given(...cluster, owns('a1', '/dev/loop4', loop4)).when(create('b', '/dev/loop5'), seen([['/dev/loop5', other]])).then(added('b', [record(0, '/dev/loop5', other)]));
