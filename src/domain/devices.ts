@@ -13,7 +13,20 @@ import type { DiskRecord } from './events.js';
 
 /** What a node saw at a path: the device it resolves to, or why it is none. */
 export type DeviceSighting =
-  | { kind: 'device'; deviceNumber: string; sizeBytes: number; resolved: string }
+  | {
+      kind: 'device';
+      deviceNumber: string;
+      sizeBytes: number;
+      resolved: string;
+      /**
+       * What the device is built from, as keys shared with every other device reaching
+       * the same blocks: `device M:m` of a partition's disk or a mapped device's slaves,
+       * `file DEV:INO@OFFSET+LIMIT` of a loop device's backing file (recursively).
+       */
+      underlying?: string[];
+      /** Why something else already uses the device (its partitions, holders such as dm). */
+      busy?: string;
+    }
   | { kind: 'problem'; message: string };
 
 /** Sightings by normalised path, made before deciding: the decider's only view of devices. */
@@ -52,42 +65,73 @@ export const prefixProblem = (prefixes: readonly string[], path: string): string
 };
 
 /** The keys a device is known by for holds: its path always, its number once known. */
-export const deviceKeys = (path: string, deviceNumber: string | undefined): string[] => {
+export const deviceKeys = (path: string, deviceNumber: string | undefined, underlying: readonly string[] = []): string[] => {
   const normal = normaliseDevicePath(path);
-  return [`path ${E.isRight(normal) ? normal.right : path}`, ...(deviceNumber ? [`device ${deviceNumber}`] : [])];
+  return [`path ${E.isRight(normal) ? normal.right : path}`, ...(deviceNumber ? [`device ${deviceNumber}`] : []), ...underlying];
 };
 
-/** The device number of a recorded disk: recorded with it, or (older events) as observed now. */
-const numberOf = (disk: DiskRecord, observed: DeviceObservations | undefined): string | undefined => {
-  if (disk.deviceNumber) return disk.deviceNumber;
+/** Every identity the blocks of a device are known by: its own number and what it is built from. */
+export const identitiesOf = (deviceNumber: string | undefined, underlying: readonly string[] | undefined): string[] =>
+  [...(deviceNumber ? [`device ${deviceNumber}`] : []), ...(underlying ?? [])];
+
+/**
+ * Why two devices reach the same blocks, in words for a refusal ("X <why> Y"), or
+ * undefined when their identities do not meet.
+ */
+export const overlapReason = (
+  mine: { deviceNumber: string; underlying?: readonly string[] },
+  theirs: { deviceNumber?: string; underlying?: readonly string[] },
+): string | undefined => {
+  const other = new Set(identitiesOf(theirs.deviceNumber, theirs.underlying));
+  const shared = identitiesOf(mine.deviceNumber, mine.underlying).find((k) => other.has(k));
+  if (shared === undefined) return undefined;
+  if (mine.deviceNumber === theirs.deviceNumber) return 'is the same device as';
+  if (shared.startsWith('file ')) return 'reads the same file as';
+  if (shared === `device ${theirs.deviceNumber}`) return 'is built on (a partition of or mapped onto)';
+  if (shared === `device ${mine.deviceNumber}`) return 'lies under';
+  return `shares the underlying ${shared} with`;
+};
+
+/** A recorded disk's identity: recorded with it, or (older events) as observed now. */
+const identityOf = (disk: DiskRecord, observed: DeviceObservations | undefined): { deviceNumber?: string; underlying?: string[] } => {
+  if (disk.deviceNumber && disk.underlying) return { deviceNumber: disk.deviceNumber, underlying: disk.underlying };
   const normal = normaliseDevicePath(disk.logicalId);
   const seen = E.isRight(normal) ? observed?.get(normal.right) : undefined;
-  return seen?.kind === 'device' ? seen.deviceNumber : undefined;
+  if (seen?.kind !== 'device') return { deviceNumber: disk.deviceNumber };
+  // What it is built from is taken from now only while it is still the device recorded.
+  if (disk.deviceNumber && seen.deviceNumber !== disk.deviceNumber) return { deviceNumber: disk.deviceNumber };
+  return { deviceNumber: seen.deviceNumber, underlying: seen.underlying };
 };
 
-/** Who already adopted this device (by number) or this path: the instance and the name it used. */
+/**
+ * Who already adopted this device or this path, or blocks it shares (one file under
+ * two loop devices, a partition and its disk, a mapped device and what it maps):
+ * the instance, the name it used and how the two meet.
+ */
 export const deviceOwner = (
   state: ClusterState,
   path: string,
-  deviceNumber: string,
+  mine: { deviceNumber: string; underlying?: readonly string[] },
   observed: DeviceObservations | undefined,
-): { instance: string; path: string } | undefined => {
+): { instance: string; path: string; why: string } | undefined => {
   for (const instance of state.instances.values()) {
     for (const disk of instance.disks) {
       if (!disk.adopted) continue;
       const normal = normaliseDevicePath(disk.logicalId);
-      const samePath = E.isRight(normal) && normal.right === path;
-      if (samePath || numberOf(disk, observed) === deviceNumber) return { instance: instance.name, path: disk.logicalId };
+      if (E.isRight(normal) && normal.right === path) return { instance: instance.name, path: disk.logicalId, why: 'is the same device as' };
+      const why = overlapReason(mine, identityOf(disk, observed));
+      if (why) return { instance: instance.name, path: disk.logicalId, why };
     }
   }
   return undefined;
 };
 
 /**
- * Adopted paths recorded without a device number (events from before numbers were
- * recorded): the engine looks at them too, so an alias of one of them is recognised.
+ * Adopted paths recorded without a device number or without what the device is built
+ * from (events from before these were recorded): the engine looks at them too, so an
+ * alias of one of them, or another device over the same blocks, is recognised.
  */
 export const unnumberedAdoptedPaths = (state: ClusterState): { nodeUuid: string; path: string }[] =>
   [...state.instances.values()].flatMap((i) =>
-    i.disks.filter((d) => d.adopted && !d.deviceNumber).map((d) => ({ nodeUuid: i.primaryNodeUuid, path: d.logicalId })),
+    i.disks.filter((d) => d.adopted && (!d.deviceNumber || !d.underlying)).map((d) => ({ nodeUuid: i.primaryNodeUuid, path: d.logicalId })),
   );

@@ -32,6 +32,11 @@ export const diskSchema = z.object({
    * are not adopted, and from events recorded before it was kept.
    */
   deviceNumber: z.string().regex(/^\d+:\d+$/).optional(),
+  /**
+   * What an adopted device is built from as its primary saw it (see DeviceSighting):
+   * keys shared by every device reaching the same blocks. Absent from older events.
+   */
+  underlying: z.array(z.string()).optional(),
 });
 export type DiskRecord = z.infer<typeof diskSchema>;
 

@@ -20,7 +20,7 @@ export const holdsOf = (state: ClusterState, events: readonly ClusterEvent[]): H
         const d = event.data;
         holds.push({ kind: 'usage', nodeUuid: d.primaryNodeUuid, delta: usage(d.memoryMib, d.vcpus, 1, localDiskMib(d)) });
         holds.push({ kind: 'name', name: d.instanceName }, { kind: 'instance', instanceUuid: d.instanceUuid });
-        for (const disk of d.disks) if (disk.adopted) for (const key of deviceKeys(disk.logicalId, disk.deviceNumber)) holds.push({ kind: 'device', key });
+        for (const disk of d.disks) if (disk.adopted) for (const key of deviceKeys(disk.logicalId, disk.deviceNumber, disk.underlying)) holds.push({ kind: 'device', key });
         break;
       }
       case 'InstanceMoved': {
@@ -127,10 +127,15 @@ export const heldProblem = (state: ClusterState, opcode: Opcode, devices?: Devic
       const normal = normaliseDevicePath(disk.adopt);
       const path = E.isRight(normal) ? normal.right : disk.adopt;
       const seen = devices?.get(path);
-      for (const key of deviceKeys(path, seen?.kind === 'device' ? seen.deviceNumber : undefined)) {
+      const device = seen?.kind === 'device' ? seen : undefined;
+      for (const key of deviceKeys(path, device?.deviceNumber, device?.underlying)) {
         const held = state.heldDevices.get(key);
-        const what = key.startsWith('device') && seen?.kind === 'device' ? ` (device ${seen.deviceNumber}, ${seen.resolved})` : '';
-        if (held !== undefined) return new DomainError('in_use', `disk ${index}: '${disk.adopt}'${what} is being adopted by ${by(held)}`);
+        const what = key.startsWith('path') || !device ? '' : ` (device ${device.deviceNumber}, ${device.resolved})`;
+        if (held === undefined) continue;
+        // Another name or number for the same blocks (a loop's file, a partition's disk) says which.
+        const own = key.startsWith('path') || key === `device ${device?.deviceNumber}`;
+        const is = own ? 'is being adopted' : `shares ${key} with a device being adopted`;
+        return new DomainError('in_use', `disk ${index}: '${disk.adopt}'${what} ${is} by ${by(held)}`);
       }
     }
   }

@@ -86,6 +86,11 @@ export const describeHostileStorage = (storeName: string, storeUrl: () => string
       refused(await add('c', join(prefix2, 'lunB')), new RegExp(`'${prefix2}/lunB' \\(device ${number}, ${lun}\\) is already adopted by instance 'a' as '${prefix}/lunA'`));
       refused(await add('d', join(prefix, 'wwn-0x5000c500a1b2c3d4')), /is already adopted by instance 'a' as/);
       refused(await add('e', join(prefix, 'empty')), /\/prefix\/empty' \(device \d+:\d+, \/dev\/loop\d+\) is empty \(0 bytes\)/);
+      // A second loop device over the same file: another number, the same blocks.
+      const again = execFileSync('losetup', ['-f', '--show', join(root, 'lun.img')], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+      attached.push(again);
+      symlinkSync(again, join(prefix, 'lunA-again'));
+      refused(await add('f', join(prefix, 'lunA-again')), new RegExp(`'${prefix}/lunA-again' \\(device \\d+:\\d+, ${again}\\) reads the same file as '${prefix}/lunA', adopted by instance 'a' \\(in_use\\)`));
       expect(await snapshot(site)).toEqual(before);
       const info = await site.json<{ disks: { logicalId: string; size: number }[] }>('instance', 'info', 'a');
       expect(info.disks).toMatchObject([{ logicalId: join(prefix, 'lunA'), size: 16, deviceNumber: number }]);

@@ -129,6 +129,16 @@ describe('heldProblem', () => {
     expect(refusal(busy(), create('y', [{ adopt: '/dev/mapper/alias' }]), other)).toBeUndefined();
   });
 
+  it('refuses a device reaching the same blocks as one a saga is adopting (one file under two loop devices)', () => {
+    const file = 'file 2049:77@0+0';
+    const loop4 = instanceAdded('l', 'blockdev', [disk(0, '/dev/loop4', { adopted: true, sizeMib: 0, deviceNumber: '7:4', underlying: [file] })], 'n2');
+    const state = foldInto(busy(), begun(11, [loop4]));
+    const seen: DeviceObservations = new Map([['/dev/loop5', { kind: 'device', deviceNumber: '7:5', sizeBytes: 1 << 20, resolved: '/dev/loop5', underlying: [file] }]]);
+    expect(refusal(state, create('y', [{ adopt: '/dev/loop5' }]), seen)).toBe(`in_use: disk 0: '/dev/loop5' (device 7:5, /dev/loop5) shares ${file} with a device being adopted by job 11`);
+    const elsewhere: DeviceObservations = new Map([['/dev/loop5', { kind: 'device', deviceNumber: '7:5', sizeBytes: 1 << 20, resolved: '/dev/loop5', underlying: ['file 2049:78@0+0'] }]]);
+    expect(refusal(state, create('y', [{ adopt: '/dev/loop5' }]), elsewhere)).toBeUndefined();
+  });
+
   it('lets through what no saga holds, and everything once the sagas end', () => {
     expect(refusal(busy(), { type: 'OP_INSTANCE_STARTUP', instanceName: 'i2' })).toBeUndefined();
     expect(refusal(busy(), create('z', [{ adopt: '/dev/mapper/lun-9' }]))).toBeUndefined();

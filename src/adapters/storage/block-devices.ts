@@ -4,6 +4,7 @@ import { promisify } from 'node:util';
 import type { ClusterState } from '../../domain/cluster-state.js';
 import type { DeviceSighting } from '../../domain/devices.js';
 import type { DiskStorage, DiskTarget } from '../../domain/ports/disk-storage.js';
+import { busyReason, underlyingOf } from './block-topology.js';
 
 const run = promisify(execFile);
 
@@ -26,8 +27,21 @@ export const identifyDevice = async (node: string, path: string): Promise<Device
     return { kind: 'problem', message: `node ${node}: ${path} does not exist` };
   }
   if (!info.isBlockDevice()) return { kind: 'problem', message: `node ${node}: ${path} is not a block device` };
-  const [resolved, { stdout }] = await Promise.all([realpath(path), run('blockdev', ['--getsize64', path])]);
-  return { kind: 'device', deviceNumber: deviceNumber(info.rdev), sizeBytes: Number(stdout.trim()), resolved };
+  const number = deviceNumber(info.rdev);
+  const [resolved, { stdout }, underlying, busy] = await Promise.all([
+    realpath(path),
+    run('blockdev', ['--getsize64', path]),
+    underlyingOf(number),
+    busyReason(number),
+  ]);
+  return {
+    kind: 'device',
+    deviceNumber: number,
+    sizeBytes: Number(stdout.trim()),
+    resolved,
+    ...(underlying.length > 0 && { underlying }),
+    ...(busy && { busy }),
+  };
 };
 
 /**

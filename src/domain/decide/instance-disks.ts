@@ -4,7 +4,7 @@ import { type ClusterState, findNode } from '../cluster-state.js';
 import { DomainError, inUse, invalidArgument, notFound, notSupported, wrongState } from '../errors.js';
 import type { DiskRecord } from '../events.js';
 import type { OpcodeOf } from '../opcodes.js';
-import { deviceOwner, normaliseDevicePath, prefixProblem, type DeviceObservations } from '../devices.js';
+import { deviceOwner, normaliseDevicePath, overlapReason, prefixProblem, type DeviceObservations } from '../devices.js';
 import { fileDiskPath } from '../storage-paths.js';
 import { rulesFor, whyNot } from '../template-rules.js';
 import { DTS_LOCAL, type DiskTemplate } from '../templates.js';
@@ -76,15 +76,24 @@ const adoptedDisk = (
   if (seen.sizeBytes === 0) return E.left(invalidArgument(`disk ${index}: ${named} is empty (0 bytes); only a device with room on it can be a disk`));
   // Sizes are kept in whole MiB: a smaller device would be a disk of 0 MiB, as good as empty.
   if (seen.sizeBytes < MIB) return E.left(invalidArgument(`disk ${index}: ${named} holds ${seen.sizeBytes} bytes, less than 1 MiB; only a device with room on it can be a disk`));
-  const owner = deviceOwner(state, path, seen.deviceNumber, devices);
+  // Something built on it (partitions, a mapped device) would be written behind the instance's back.
+  if (seen.busy) return E.left(inUse(`disk ${index}: ${named} ${seen.busy}; only a device nothing else is built on can be adopted`));
+  const owner = deviceOwner(state, path, seen, devices);
   if (owner) {
-    const as = owner.path === path ? '' : ` as '${owner.path}'`;
-    return E.left(inUse(`disk ${index}: ${named} is already adopted by instance '${owner.instance}'${as}`));
+    if (owner.why === 'is the same device as') {
+      const as = owner.path === path ? '' : ` as '${owner.path}'`;
+      return E.left(inUse(`disk ${index}: ${named} is already adopted by instance '${owner.instance}'${as}`));
+    }
+    return E.left(inUse(`disk ${index}: ${named} ${owner.why} '${owner.path}', adopted by instance '${owner.instance}'`));
   }
-  const twin = earlier.find((d) => d.deviceNumber === seen.deviceNumber);
-  if (twin) return E.left(inUse(`disk ${index}: ${named} is the same device as disk ${twin.index} ('${twin.logicalId}')`));
+  for (const twin of earlier) {
+    const why = overlapReason(seen, twin);
+    if (why) return E.left(inUse(`disk ${index}: ${named} ${why} disk ${twin.index} ('${twin.logicalId}')`));
+  }
   const sizeMib = Math.floor(seen.sizeBytes / MIB);
-  return E.right({ index, sizeMib, logicalId: path, deviceNumber: seen.deviceNumber, params: spec.params, adopted: true });
+  // Recorded even when empty: a disk without it was adopted before it was kept, and is looked at again.
+  const underlying = [...(seen.underlying ?? [])];
+  return E.right({ index, sizeMib, logicalId: path, deviceNumber: seen.deviceNumber, underlying, params: spec.params, adopted: true });
 };
 
 /** Why disk `index` cannot live in `pool` for an instance on `nodeName`, if it cannot. */

@@ -5,11 +5,11 @@ import type { HandlerContext } from './handler.js';
 
 /**
  * For blockdev adoption: looks at what each path to adopt resolves to on the
- * instance's primary node — its device number and size — so the pure decider can
- * tell one device under two names. Paths outside the allowed prefixes are not looked
- * at (the decider refuses them by name alone). Adopted paths recorded before device
- * numbers were kept are looked at too, on their own primary, so an alias of one of
- * them is recognised.
+ * instance's primary node — its device number, size and what it is built from — so
+ * the pure decider can tell one device (or one set of blocks) under two names. Paths
+ * outside the allowed prefixes are not looked at (the decider refuses them by name
+ * alone). Adopted paths recorded before these were kept are looked at too, on their
+ * own primary, so an alias of one of them is recognised.
  */
 export const observeDevices = async (op: OpcodeOf<'OP_INSTANCE_CREATE'>, ctx: HandlerContext): Promise<DeviceObservations | undefined> => {
   if (op.diskTemplate !== 'blockdev' || !ctx.identifyDevice || op.primaryNode === undefined) return undefined;

@@ -38,7 +38,9 @@ describe('blockdev: what a path resolves to', () => {
     symlinkSync(join(byId, 'wwn-1'), join(byId, 'scsi-1')); // a link to a link
     // What coreutils' stat says the device's major and minor are, in decimal.
     const deviceNumber = execFileSync('stat', ['-c', '%Hr:%Lr', device]).toString().trim();
-    const expected = { kind: 'device', deviceNumber, sizeBytes: 16 << 20, resolved: device };
+    // A loop device is also known by the file it reads (st_dev:st_ino, offset, size limit).
+    const file = execFileSync('stat', ['-c', '%d:%i', join(root, 'lun.img')]).toString().trim();
+    const expected = { kind: 'device', deviceNumber, sizeBytes: 16 << 20, resolved: device, underlying: [`file ${file}@0+0`] };
     for (const path of [device, join(byId, 'wwn-1'), `${byId}//wwn-1`, join(byId, 'scsi-1')]) expect(await identifyDevice('n1', path)).toEqual(expected);
   });
 

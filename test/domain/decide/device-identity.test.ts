@@ -11,7 +11,7 @@ const lunC: DeviceSighting = { kind: 'device', deviceNumber: '7:4', sizeBytes: 1
 const seen = (entries: [string, DeviceSighting][]): { devices: DeviceObservations } => ({ devices: new Map(entries) });
 const create = (name: string, ...paths: string[]) =>
   ({ type: 'OP_INSTANCE_CREATE', instanceName: name, diskTemplate: 'blockdev', memoryMib: 1, vcpus: 1, primaryNode: 'n1', start: false, disks: paths.map((adopt) => ({ adopt })) }) as const;
-const adopted = (path: string, deviceNumber?: string): DiskRecord => ({ index: 0, sizeMib: 16, logicalId: path, params: {}, adopted: true, ...(deviceNumber && { deviceNumber }) });
+const adopted = (path: string, deviceNumber?: string): DiskRecord => ({ index: 0, sizeMib: 16, logicalId: path, params: {}, adopted: true, ...(deviceNumber && { deviceNumber, underlying: [] }) });
 const added = (name: string, disks: DiskRecord[]): EventOf<'InstanceAdded'> => ({
   type: 'InstanceAdded',
   data: { instanceUuid: 'u1', instanceName: name, diskTemplate: 'blockdev', primaryNodeUuid: nodeUuid('n1'), secondaryNodeUuids: [], memoryMib: 1, vcpus: 1, hypervisor: 'fake', tags: [], disks },

@@ -35,7 +35,7 @@ const localDisk = [
   nodeAdded('n2', 'g1'),
   instanceAdded('f1', 'n1', { diskTemplate: 'file', disks: [fileDisk('f1', 0, 600)] }),
 ];
-const lun = (path: string, deviceNumber?: string): DiskRecord => ({ index: 0, sizeMib: 0, logicalId: path, params: {}, adopted: true, ...(deviceNumber && { deviceNumber }) });
+const lun = (path: string, deviceNumber?: string): DiskRecord => ({ index: 0, sizeMib: 0, logicalId: path, params: {}, adopted: true, ...(deviceNumber && { deviceNumber, underlying: [] }) });
 /** What the engine saw at each path before deciding: a 64 MiB device per path, numbered in order. */
 const seen = (...paths: string[]): { devices: DeviceObservations } => ({
   devices: new Map(paths.map((p, i) => [p, { kind: 'device', deviceNumber: `8:${16 * (i + 1)}`, sizeBytes: 64 << 20, resolved: `/dev/sd${'bcd'[i]}` }])),
