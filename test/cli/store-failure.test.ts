@@ -1,10 +1,11 @@
 import Database from 'better-sqlite3';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { fillUp, mountSmallDisk } from '../fixtures/small-disk.js';
 import { newSite, ok, OPL, type Site } from './opl.js';
 
 const cleanups: (() => void)[] = [];
@@ -18,12 +19,10 @@ afterEach(() => {
   }
 });
 
-/** A small tmpfs of its own: a disk that really fills up, or that really is read-only. */
+/** A small tmpfs of its own, removed after the test. */
 const tmpfs = (megabytes: number): string => {
-  const dir = mkdtempSync(join(tmpdir(), 'opl-tmpfs-'));
-  execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${megabytes}m`, 'tmpfs', dir]);
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-  cleanups.push(() => execFileSync('umount', ['-l', dir]));
+  const { dir, remove } = mountSmallDisk(megabytes);
+  cleanups.push(remove);
   return dir;
 };
 
@@ -32,22 +31,6 @@ const siteIn = (dataDir: string, env: NodeJS.ProcessEnv = {}): Site => {
   rmSync(site.dataDir, { recursive: true, force: true });
   Object.assign(site.env, { OPL_DATA_DIR: dataDir, ...env });
   return { ...site, dataDir };
-};
-
-/** Writes zeros into DIR/fill until the file system says it is full (bounded: never more than 1 GiB). */
-const fillUp = (dir: string): string => {
-  const file = join(dir, 'fill');
-  const fd = openSync(file, 'w');
-  const chunk = Buffer.alloc(64 * 1024);
-  try {
-    for (let i = 0; i < 16_384; i++) writeSync(fd, chunk);
-    throw new Error(`${dir} did not fill up`);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOSPC') throw error;
-  } finally {
-    closeSync(fd);
-  }
-  return file;
 };
 
 const until = async (what: string, check: () => boolean | Promise<boolean>, seconds = 30) => {

@@ -1,7 +1,5 @@
-import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { firstValueFrom, take, toArray } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -9,37 +7,24 @@ import { createSqliteEventStore } from '../../src/adapters/stores/sqlite.js';
 import { withClassifiedErrors } from '../../src/adapters/stores/store-errors.js';
 import { StoreFailureError, type EventStore } from '../../src/domain/ports/event-store.js';
 import { createStorePatience, patientStore } from '../../src/engine/store-patience.js';
+import { fillUp, mountSmallDisk } from '../fixtures/small-disk.js';
 
 const event = () => ({ id: randomUUID(), type: 'Written', data: {}, metadata: { actor: 't', recordedAt: new Date().toISOString() } });
 
-const mounts: string[] = [];
+const disks: (() => void)[] = [];
 afterEach(() => {
-  for (const dir of mounts.splice(0)) {
-    execFileSync('umount', ['-l', dir]);
-    rmSync(dir, { recursive: true, force: true });
-  }
+  for (const remove of disks.splice(0)) remove();
 });
 
 /** A real SQLite store on a 2 MiB tmpfs, and a way to fill that disk and free it again. */
 const storeOnSmallDisk = (): { store: EventStore; fill: () => void; free: () => void } => {
-  const dir = mkdtempSync(join(tmpdir(), 'opl-patience-'));
-  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', dir]);
-  mounts.push(dir);
+  const { dir, remove } = mountSmallDisk(2);
+  disks.push(remove);
   const path = join(dir, 'events.sqlite');
-  const filler = join(dir, 'fill');
   return {
     store: withClassifiedErrors(createSqliteEventStore(path), path),
-    fill: () => {
-      const fd = openSync(filler, 'w');
-      try {
-        for (let i = 0; i < 4096; i++) writeSync(fd, Buffer.alloc(64 * 1024));
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'ENOSPC') throw error;
-      } finally {
-        closeSync(fd);
-      }
-    },
-    free: () => rmSync(filler),
+    fill: () => void fillUp(dir),
+    free: () => rmSync(join(dir, 'fill')),
   };
 };
 

@@ -37,6 +37,33 @@ const collect = async (events: AsyncIterable<RecordedEvent>): Promise<RecordedEv
   return out;
 };
 
+/** A fenced-writer fixture appending under lease `lease` as `holder`, and what it printed so far. */
+export interface FencedWriter {
+  child: ChildProcess;
+  out: () => string;
+  err: () => string;
+  exited: Promise<number | null>;
+  /** Resolves once it acknowledged 20 appends: it is appending steadily. Bounded; rejects if it exits first. */
+  appendingSteadily: () => Promise<void>;
+}
+
+export const startFencedWriter = (url: string, lease: string, holder: string): FencedWriter => {
+  const child = spawn(process.execPath, [fencedWriterScript, url, lease, holder], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+  const appendingSteadily = async () => {
+    const end = Date.now() + 45_000;
+    while ((out.match(/^ack /gm)?.length ?? 0) < 20) {
+      if (Date.now() > end || child.exitCode !== null) throw new Error(`the writer did not get going: ${out}${err}`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  };
+  return { child, out: () => out, err: () => err, exited, appendingSteadily };
+};
+
 interface Writer {
   child: ChildProcess;
   /** Event id to position, for every append the writer saw committed (it prints one line each). */
@@ -326,28 +353,20 @@ export const describeEventStoreContract = (
     it('refuses a writer process fenced by a take-over from the first append after it, whole batches only', async () => {
       const sut = await setup();
       const store = await sut.open();
-      const child = spawn(process.execPath, [fencedWriterScript, sut.url!, 'leader', 'engine-w'], { stdio: ['ignore', 'pipe', 'pipe'] });
-      let out = '';
-      let err = '';
-      child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
-      child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
-      const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+      const writer = startFencedWriter(sut.url!, 'leader', 'engine-w');
+      const { child, exited } = writer;
       try {
         // Event-driven, bounded: once the writer is appending steadily, take its lease over under it.
-        const end = Date.now() + 45_000;
-        while ((out.match(/^ack /gm)?.length ?? 0) < 20) {
-          if (Date.now() > end || child.exitCode !== null) throw new Error(`the writer did not get going: ${out}${err}`);
-          await new Promise((r) => setTimeout(r, 10));
-        }
+        await writer.appendingSteadily();
         const token = await store.leases.tryAcquire('leader', { holder: 'usurper', pid: 1, host: 'h', expiresAt: Date.now() + 60_000 }, () => true);
         const head = await collect(store.readAll());
-        expect(await exited, err).toBe(0);
-        expect(out).toMatch(new RegExp(`^fenced engine engine-w's lease \\(epoch ${token! - 1n}\\) was taken over \\(epoch ${token}\\): this engine may not write$`, 'm'));
+        expect(await exited, writer.err()).toBe(0);
+        expect(writer.out()).toMatch(new RegExp(`^fenced engine engine-w's lease \\(epoch ${token! - 1n}\\) was taken over \\(epoch ${token}\\): this engine may not write$`, 'm'));
         const written = (await collect(store.readAll())).filter((e) => e.stream === 'fenced-engine-w');
         // Nothing committed after the take-over, and nothing of a refused batch.
         expect(written).toEqual(head.filter((e) => e.stream === 'fenced-engine-w'));
         expect(written.length % 3).toBe(0);
-        const acked = [...out.matchAll(/^ack (\d+)$/gm)].map((m) => BigInt(m[1]!));
+        const acked = [...writer.out().matchAll(/^ack (\d+)$/gm)].map((m) => BigInt(m[1]!));
         expect(acked).toEqual(written.filter((_, i) => i % 3 === 2).map((e) => e.position));
       } finally {
         if (child.exitCode === null) child.kill('SIGKILL');

@@ -1,15 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { createPostgresEventStore } from '../../../src/adapters/stores/postgres.js';
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { FencedError, StoreOpenError } from '../../../src/domain/ports/event-store.js';
-import { describeEventStoreContract, newEvent } from './event-store.contract.js';
+import { describeEventStoreContract, newEvent, startFencedWriter } from './event-store.contract.js';
 import { describeChainContract } from './event-store-chain.contract.js';
 import { PG_URL, freshSchemaUrl } from './pg-url.js';
 import type { EventStore, RecordedEvent } from '../../../src/domain/ports/event-store.js';
 
-const fencedWriter = fileURLToPath(new URL('../../fixtures/fenced-writer.mjs', import.meta.url));
 const readAll = async (store: EventStore) => {
   const out: RecordedEvent[] = [];
   for await (const e of store.readAll()) out.push(e);
@@ -74,18 +71,10 @@ describe('postgres store: a writer frozen inside an append', () => {
   it('does not keep a take-over waiting for longer than the idle-in-transaction limit, and writes nothing after it', async () => {
     const url = freshSchemaUrl();
     const store = await createPostgresEventStore(url);
-    const child = spawn(process.execPath, [fencedWriter, url, 'leader', 'engine-f'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
-    child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
-    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    const writer = startFencedWriter(url, 'leader', 'engine-f');
+    const { child, exited } = writer;
     try {
-      const end = Date.now() + 45_000;
-      while ((out.match(/^ack /gm)?.length ?? 0) < 20) {
-        if (Date.now() > end || child.exitCode !== null) throw new Error(`the writer did not get going: ${out}${err}`);
-        await new Promise((r) => setTimeout(r, 10));
-      }
+      await writer.appendingSteadily();
       // Frozen wherever it is: most of a tight append loop is spent inside a transaction.
       child.kill('SIGSTOP');
       const token = await store.leases.tryAcquire('leader', { holder: 'usurper', pid: 1, host: 'h', expiresAt: Date.now() + 60_000 }, () => true);
@@ -94,8 +83,8 @@ describe('postgres store: a writer frozen inside an append', () => {
       child.kill('SIGCONT');
       const code = await exited;
       // Refused by the fence, or its frozen transaction ended by the server: either way it stops.
-      if (code === 0) expect(out).toMatch(/^fenced engine engine-f's lease \(epoch 1\) was taken over \(epoch 2\)/m);
-      else expect(err).toMatch(/idle-in-transaction|terminat/i);
+      if (code === 0) expect(writer.out()).toMatch(/^fenced engine engine-f's lease \(epoch 1\) was taken over \(epoch 2\)/m);
+      else expect(writer.err()).toMatch(/idle-in-transaction|terminat/i);
       const written = (await readAll(store)).filter((e) => e.stream === 'fenced-engine-f');
       expect(written).toEqual(head);
       expect(written.length % 3).toBe(0);

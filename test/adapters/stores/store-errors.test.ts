@@ -1,6 +1,5 @@
-import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,30 +8,18 @@ import { describe, expect, it } from 'vitest';
 import { createSqliteEventStore } from '../../../src/adapters/stores/sqlite.js';
 import { classifyStoreError, withClassifiedErrors } from '../../../src/adapters/stores/store-errors.js';
 import { StoreFailureError, WrongExpectedRevisionError } from '../../../src/domain/ports/event-store.js';
+import { fillUp, mountSmallDisk } from '../../fixtures/small-disk.js';
 import { PG_URL } from './pg-url.js';
 
 const event = () => ({ id: randomUUID(), type: 'Written', data: {}, metadata: { actor: 't', recordedAt: new Date().toISOString() } });
 
 /** A real tmpfs, filled to the last byte, so SQLite meets a real ENOSPC. */
 const withFullDisk = async (body: (dir: string, free: () => void) => Promise<void>) => {
-  const dir = mkdtempSync(join(tmpdir(), 'opl-full-'));
-  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', dir]);
-  const fill = join(dir, 'fill');
+  const disk = mountSmallDisk(2);
   try {
-    await body(dir, () => rmSync(fill));
+    await body(disk.dir, () => rmSync(join(disk.dir, 'fill')));
   } finally {
-    execFileSync('umount', ['-l', dir]);
-    rmSync(dir, { recursive: true, force: true });
-  }
-};
-const fillUp = (dir: string) => {
-  const fd = openSync(join(dir, 'fill'), 'w');
-  try {
-    for (let i = 0; i < 4096; i++) writeSync(fd, Buffer.alloc(64 * 1024));
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOSPC') throw error;
-  } finally {
-    closeSync(fd);
+    disk.remove();
   }
 };
 
