@@ -7,6 +7,7 @@ import { sha256Hex } from '../src/domain/log-chain.js';
 import { createSqliteEventStore } from '../src/adapters/stores/sqlite.js';
 import type { NewEvent } from '../src/domain/ports/event-store.js';
 import { figure, seconds, type Figure } from './measure.js';
+import { openPreChainAppender } from './append-before.js';
 
 const tempDir = () => mkdtempSync(join(tmpdir(), 'opl-bench-audit-'));
 
@@ -57,22 +58,17 @@ export const benchVerifySqlite = async (total: number, load: (path: string) => n
 };
 
 /**
- * The append bench's workload through the store port twice over, into two fresh files
- * open side by side: with the chain (what every store writes) and without it (the
- * adapter's bench-only switch: no head read, no hash: the append as it was before).
- * The two run interleaved, 500 appends at a time, in alternating order, and each
- * side's time is summed: on a shared machine the load drifts within seconds, and
- * fine interleaving puts both sides under the same drift.
+ * Append throughput before and after the chain, in one run: today's store through its
+ * port, and the append it replaced (`append-before.ts`, commit 9fd28f1's code), into two
+ * fresh files side by side. The two run interleaved, 500 appends at a time, in
+ * alternating order, and each side's time is summed: on a shared machine the load
+ * drifts within seconds, and fine interleaving puts both sides under the same drift.
  */
 export const benchAppendChainSqlite = async (appends: number, sampleEvent: (i: number) => NewEvent): Promise<Figure> => {
   const dir = tempDir();
-  const sides = [true, false].map((chain) => ({
-    chain,
-    store: createSqliteEventStore(join(dir, `${chain ? 'chained' : 'unchained'}.sqlite`), { unchainedForBench: !chain }),
-    events: Array.from({ length: appends }, (_, i) => sampleEvent(i)),
-    revisions: new Map<string, bigint>(),
-    seconds: 0,
-  }));
+  const after = createSqliteEventStore(join(dir, 'after.sqlite'));
+  const before = openPreChainAppender(join(dir, 'before.sqlite'));
+  const sides = [after, before].map((store) => ({ store, events: Array.from({ length: appends }, (_, i) => sampleEvent(i)), revisions: new Map<string, bigint>(), seconds: 0 }));
   const CHUNK = 500;
   for (let from = 0, turn = 0; from < appends; from += CHUNK, turn++) {
     for (const side of turn % 2 === 0 ? sides : [...sides].reverse()) {
@@ -85,8 +81,9 @@ export const benchAppendChainSqlite = async (appends: number, sampleEvent: (i: n
       });
     }
   }
-  for (const side of sides) await side.store.close();
+  await after.close();
+  before.close();
   rmSync(dir, { recursive: true, force: true });
-  const [chained, unchained] = sides.map((side) => side.seconds);
-  return figure({ bench: 'append-chain', store: 'sqlite', value: appends / chained!, unit: 'appends/s', reference: appends / unchained!, referenceWhat: 'the same appends through the same store without the chain (no head read, no SHA-256), interleaved 500 at a time', events: appends, target: 'ratio >= 0.9' });
+  const [afterSeconds, beforeSeconds] = sides.map((side) => side.seconds);
+  return figure({ bench: 'append-chain', store: 'sqlite', value: appends / afterSeconds!, unit: 'appends/s', reference: appends / beforeSeconds!, referenceWhat: "the append before the chain and the fencing token (9fd28f1's code, bench/append-before.ts), same workload, interleaved 500 at a time", events: appends, target: 'ratio >= 0.9' });
 };

@@ -40,7 +40,11 @@ export const GENESIS_HASH = '0'.repeat(64);
 export const chainHash = (row: Omit<RawEventRow, 'hash' | 'prevHash'>, prevHash: string): string =>
   sha256Hex(chainText(row.position, row.stream, row.revision, row.id, row.type, row.data, row.metadata, prevHash));
 
-/** The hashed text, from the columns themselves (the walk has no row object to hand). */
+/** The same hash from the columns themselves, for code that has no row object to hand (the walk, SQLite's append). */
+export const chainHashOf = (position: number, stream: string, revision: number, id: string, type: string, data: string, metadata: string, prevHash: string): string =>
+  sha256Hex(chainText(position, stream, revision, id, type, data, metadata, prevHash));
+
+/** The hashed text, from the columns themselves. */
 const chainText = (position: number, stream: string, revision: number, id: string, type: string, data: string, metadata: string, prevHash: string): string =>
   `${position}\0${stream}\0${revision}\0${id}\0${type}\0${data}\0${metadata}\0${prevHash}`;
 
@@ -135,7 +139,7 @@ export const walkChain = (): ChainWalk => {
       const missing = position - 1 === expected ? `position ${expected} is` : `positions ${expected} to ${position - 1} are`;
       return fault('position-gap', position, stream, `${missing} missing: an event was dropped`);
     }
-    if (sha256Hex(chainText(position, stream, revision, id, type, data, metadata, prevHash)) !== hash) {
+    if (chainHashOf(position, stream, revision, id, type, data, metadata, prevHash) !== hash) {
       return fault('hash-mismatch', position, stream, 'its content differs from what was hashed when it was written (changed event)');
     }
     if (prevHash !== lastHash) {

@@ -72,6 +72,10 @@ export const createPostgresEventStore = async (
     options: `-c search_path=${schema} -c idle_in_transaction_session_timeout=${IDLE_IN_TRANSACTION_MS}`,
   });
   pool.on('error', () => undefined);
+  // A connection the server ends while it is checked out (a frozen writer's transaction,
+  // a restart) reports it as an 'error' event, which unheard would kill the process; the
+  // query that follows fails with it all the same, and that failure is what we act on.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   try {
     const client = await pool.connect();
     try {

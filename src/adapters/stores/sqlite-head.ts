@@ -11,8 +11,8 @@ import { StoreOpenError } from '../../domain/ports/event-store.js';
  * backup, a power cut under synchronous=NORMAL) loses its last transactions without
  * an error, and the next `instance add` then reuses a job id and a position that
  * scripts and auditors already saw. The record is one fixed-size line rewritten in
- * place after each commit (one pwrite on a kept descriptor, no fsync: it is a witness,
- * not a second log). A writer in another process may overwrite it with its own older
+ * place after commits (one pwrite on a kept descriptor per turn of the event loop, no
+ * fsync: it is a witness, not a second log). A writer in another process may overwrite it with its own older
  * position; that only weakens the check for a moment, it never makes it refuse a good
  * log, since every value ever written was committed.
  */
@@ -23,7 +23,7 @@ const recordable = (id: string) => (/^[\x21-\x7e]{1,64}$/.test(id) ? id : UNNAME
 const RECORD = /^opl-head 1 (\d+) (\S+) *\n?$/;
 
 export interface HeadWitness {
-  /** After a commit: the last event written and its position. Never throws: the append did happen. */
+  /** After a commit: the last event written and its position, recorded by the end of this turn of the event loop. Never throws: the append did happen. */
   committed(position: bigint, id: string): void;
   /** The head as recorded when the store was opened (`id` is '-' when it was not recorded), and where. */
   recorded(): { position: number; id: string; file: string } | undefined;
@@ -66,19 +66,34 @@ export const checkedHead = (db: Database.Database, path: string, options: { refu
   } catch {
     fd = undefined; // a store we cannot witness still works; only the check is lost
   }
+  // One write per turn of the event loop, of the highest head committed in it: a burst
+  // of appends (a job's events, a replay) pays one pwrite, not one each. A process killed
+  // within that turn leaves the record one turn behind, which only weakens the check.
+  let pending: { at: number; id: string } | undefined;
+  let scheduled: NodeJS.Immediate | undefined;
+  const flush = () => {
+    scheduled = undefined;
+    if (fd === undefined || pending === undefined) return;
+    const { at, id } = pending;
+    pending = undefined;
+    try {
+      writeSync(fd, Buffer.from(`opl-head 1 ${at} ${recordable(id)}`.padEnd(RECORD_LENGTH - 1) + '\n'), 0, RECORD_LENGTH, 0);
+    } catch {
+      // A full disk may refuse even this; the event is committed all the same.
+    }
+  };
   return {
     committed(position, id) {
       const at = Number(position);
       if (fd === undefined || at <= highest) return;
       highest = at;
-      try {
-        writeSync(fd, Buffer.from(`opl-head 1 ${at} ${recordable(id)}`.padEnd(RECORD_LENGTH - 1) + '\n'), 0, RECORD_LENGTH, 0);
-      } catch {
-        // A full disk may refuse even this; the event is committed all the same.
-      }
+      pending = { at, id };
+      scheduled ??= setImmediate(flush);
     },
     recorded: () => recorded && { ...recorded, file },
     close() {
+      if (scheduled) clearImmediate(scheduled);
+      flush();
       if (fd !== undefined) closeSync(fd);
       fd = undefined;
     },

@@ -2,24 +2,17 @@ import Database from 'better-sqlite3';
 import { Subject } from 'rxjs';
 import {
   StoreOpenError,
-  checkExpectedRevision,
-  checkFence,
-  type AppendOptions,
-  revisionAfter,
-  type AppendResult,
   type EventStore,
-  type ExpectedRevision,
   type HeldLease,
   type LeaseStore,
-  type NewEvent,
   type ReadAllOptions,
   type RecordedEvent,
 } from '../../domain/ports/event-store.js';
-import { GENESIS_HASH, chainRows, rowOfTuple, type RawEventRow, type RawEventTuple } from '../../domain/log-chain.js';
+import { rowOfTuple, type RawEventRow, type RawEventTuple } from '../../domain/log-chain.js';
 import { SCHEMA, ensureFormat } from './sqlite-schema.js';
-import { replayedAppendResult, type StoredIdentity } from './idempotency.js';
 import { pollingSubscription, readAllPaged, readPages, type ReadPage } from './paging.js';
 import { checkedHead } from './sqlite-head.js';
+import { sqliteAppender } from './sqlite-append.js';
 
 /**
  * Durability: WAL with synchronous=NORMAL. A committed append survives the death of
@@ -94,36 +87,22 @@ type LeaseRow = Omit<HeldLease, 'epoch'> & { epoch: number };
 const heldLease = (row: LeaseRow | undefined): HeldLease | undefined =>
   row && row.holder !== '' ? { ...row, epoch: BigInt(row.epoch) } : undefined;
 
-/**
- * `unchainedForBench` writes events without their chain link: only the append benchmark
- * uses it, as the "before" figure beside the chained append. Such a log fails `audit verify`.
- */
-export const createSqliteEventStore = (path: string, options: { pollMs?: number; unchainedForBench?: boolean; refuseLostHead?: boolean } = {}): EventStore => {
+export const createSqliteEventStore = (path: string, options: { pollMs?: number; refuseLostHead?: boolean } = {}): EventStore => {
   const db = openDatabase(path);
   addLeaseEpoch(db);
   const head = checkedHead(db, path, { refuse: options.refuseLostHead !== false });
   const appended = new Subject<void>();
 
   const stmt = {
-    byId: db.prepare('SELECT id, stream, revision, position FROM opl_events WHERE id = ?'),
-    streamRevision: db.prepare('SELECT revision FROM opl_streams WHERE stream = ?').pluck(),
-    insert: db.prepare(
-      'INSERT INTO opl_events (position, id, stream, revision, type, data, metadata, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
-    ),
-    head: db.prepare('SELECT position, hash FROM opl_events ORDER BY position DESC LIMIT 1').raw(),
     rawPage: db.prepare('SELECT position, stream, revision, id, type, data, metadata, prev_hash, hash FROM opl_events WHERE position > ? ORDER BY position LIMIT ?').raw(),
     rawAt: db.prepare('SELECT position, stream, revision, id, type, data, metadata, prev_hash, hash FROM opl_events WHERE position = ?').raw(),
     streamHeads: db.prepare('SELECT stream, revision FROM opl_streams').raw(),
-    upsertStream: db.prepare(
-      'INSERT INTO opl_streams (stream, revision) VALUES (?, ?) ON CONFLICT (stream) DO UPDATE SET revision = excluded.revision',
-    ),
     readStream: db
       .prepare(
         'SELECT position, id, stream, revision, type, data, metadata FROM opl_events WHERE stream = ? AND revision >= ? ORDER BY revision LIMIT ?',
       )
       .raw(),
     lease: db.prepare('SELECT holder, pid, host, expires_at AS expiresAt, epoch FROM opl_leases WHERE name = ?'),
-    leaseEpoch: db.prepare('SELECT epoch FROM opl_leases WHERE name = ?').pluck(),
     putLease: db.prepare(
       'INSERT INTO opl_leases (name, holder, pid, host, expires_at, epoch) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, pid = excluded.pid, host = excluded.host, expires_at = excluded.expires_at, epoch = excluded.epoch',
     ),
@@ -167,43 +146,7 @@ export const createSqliteEventStore = (path: string, options: { pollMs?: number;
     return (pageStatement(filter).all(...args) as Row[]).map(toRecorded);
   };
 
-  const appendNow = db.transaction(
-    (stream: string, events: readonly NewEvent[], expected: ExpectedRevision, fence?: AppendOptions['fence']): AppendResult => {
-      // Read inside the append's write transaction: no take-over can slip in between.
-      if (fence) checkFence(fence, BigInt((stmt.leaseEpoch.get(fence.lease) as number | undefined) ?? 0), events);
-      const stored = events.map((e) => {
-        const row = stmt.byId.get(e.id) as { id: string; stream: string; revision: number; position: number } | undefined;
-        return row && ({ ...row, revision: BigInt(row.revision), position: BigInt(row.position) } satisfies StoredIdentity);
-      });
-      const replayed = replayedAppendResult(stream, events, stored);
-      if (replayed) return replayed;
-      const current = stmt.streamRevision.get(stream) as number | undefined;
-      const actual = current === undefined ? 'no_stream' : BigInt(current);
-      checkExpectedRevision(stream, expected, actual);
-      // The chain link is computed here, inside the write transaction, from the head as stored.
-      const unchained = options.unchainedForBench === true;
-      const [headPosition, headHash] = unchained ? [0, ''] : ((stmt.head.get() as [number, string] | undefined) ?? [0, GENESIS_HASH]);
-      const firstRevision = Number(revisionAfter(actual));
-      const rows = events.map((e, i) => ({
-        position: headPosition + 1 + i,
-        stream,
-        revision: firstRevision + i,
-        id: e.id,
-        type: e.type,
-        data: JSON.stringify(e.data),
-        metadata: JSON.stringify(e.metadata),
-      }));
-      // Unchained (bench only) is the append as it was before the chain: SQLite numbers the rows.
-      const chained = unchained ? rows.map((r) => ({ ...r, position: null, prevHash: '', hash: '' })) : chainRows(rows, headHash);
-      let position = 0;
-      for (const r of chained) {
-        position = Number(stmt.insert.run(r.position, r.id, stream, r.revision, r.type, r.data, r.metadata, r.prevHash, r.hash).lastInsertRowid);
-      }
-      const last = chained[chained.length - 1]!;
-      stmt.upsertStream.run(stream, last.revision);
-      return { nextRevision: BigInt(last.revision), position: BigInt(position) };
-    },
-  );
+  const appendChained = sqliteAppender(db);
 
   const leases: LeaseStore = {
     tryAcquire: async (name, candidate, canTake) =>
@@ -226,7 +169,7 @@ export const createSqliteEventStore = (path: string, options: { pollMs?: number;
   return {
     append: async (stream, events, expected, appendOptions) => {
       if (events.length === 0) throw new Error('append: no events given');
-      const result = appendNow.immediate(stream, events, expected, appendOptions?.fence);
+      const result = appendChained(stream, events, expected, appendOptions?.fence);
       head.committed(result.position, events[events.length - 1]!.id);
       appended.next();
       return result;

@@ -22,7 +22,7 @@ export const chainFault = async (store: EventStore): Promise<string | undefined>
 };
 
 /** The hash chain every store writes with its events, in the same transaction. */
-export const describeChainContract = (name: string, setup: () => Promise<StoreUnderTest>): void => {
+export const describeChainContract = (name: string, setup: () => Promise<StoreUnderTest>, options: { sharedOpen?: boolean } = {}): void => {
   describe(`event store chain contract: ${name}`, () => {
     const withStore = async (fn: (store: EventStore) => Promise<void>): Promise<void> => {
       const store = await (await setup()).open();
@@ -76,6 +76,29 @@ export const describeChainContract = (name: string, setup: () => Promise<StoreUn
         expect(rows).toHaveLength(51);
         expect(await chainFault(store)).toBeUndefined();
       }));
+
+    // A store may keep the head it last wrote; a second writer on the same log moves it.
+    if (options.sharedOpen) it('links to the head another writer appended, not to the one it last wrote itself', async () => {
+      const under = await setup();
+      const [a, b] = [await under.open(), await under.open()];
+      try {
+        const retried = [newEvent('R')];
+        await a.append('a', [newEvent('A'), newEvent('A'), newEvent('A')], 'no_stream');
+        await b.append('b', [newEvent('B')], 'no_stream');
+        await a.append('a', [newEvent('A'), newEvent('A')], 2n); // a's own head is one behind
+        await b.append('b', retried, 0n);
+        await b.append('b', retried, 0n); // replayed: writes nothing, moves no head
+        await a.append('a', [newEvent('A')], 4n);
+        await b.append('b', [newEvent('B')], 1n);
+        const rows = (await rawRows(a)).flat();
+        expect(rows.map((r) => `${r.position}${r.stream}`)).toEqual(['1a', '2a', '3a', '4b', '5a', '6a', '7b', '8a', '9b']);
+        expect(await chainFault(a)).toBeUndefined();
+        expect(await chainFault(b)).toBeUndefined();
+      } finally {
+        await a.close();
+        await b.close();
+      }
+    });
 
     it('pages the raw log from any position, rows below 1 included', () =>
       withStore(async (store) => {

@@ -32,13 +32,18 @@ const copyWithWal = (path: string, bytes: (wal: Buffer) => number): string => {
 };
 
 describe('sqlite store: the head record beside it', () => {
-  it('records the last committed position and event id after each append', async () => {
+  it('records the last committed position and event id by the next turn of the event loop, and at close', async () => {
     const path = tempFile();
     const store = createSqliteEventStore(path);
     await appendMany(store, 3);
     const last = event(3);
     await store.append('s', [last], 'any');
+    await new Promise((turn) => setImmediate(turn));
     expect(readFileSync(headPath(path), 'utf8')).toMatch(new RegExp(`^opl-head 1 4 ${last.id} +\\n$`));
+    const fifth = event(4);
+    await store.append('s', [fifth], 'any');
+    await store.close();
+    expect(readFileSync(headPath(path), 'utf8')).toMatch(new RegExp(`^opl-head 1 5 ${fifth.id} +\\n$`));
     await store.close();
     await createSqliteEventStore(path).close(); // a whole log opens
   });

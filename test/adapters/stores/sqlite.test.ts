@@ -18,7 +18,7 @@ describeEventStoreContract('sqlite', async () => {
 describeChainContract('sqlite', async () => {
   const path = tempFile();
   return { open: async () => createSqliteEventStore(path), url: `sqlite:${path}` };
-});
+}, { sharedOpen: true });
 
 describe('sqlite store: foreign and corrupt files', () => {
   it('refuses a file that is not a database with a clear error', () => {
