@@ -1,4 +1,6 @@
 import type { KeyObject } from 'node:crypto';
+import { availableParallelism } from 'node:os';
+import { stitchRanges } from '../../domain/log-chain-ranges.js';
 import { AUDIT_STREAM, auditEventSchemas, type CheckpointSigned } from '../../domain/audit-events.js';
 import { GENESIS_HASH, rowOfTuple, tupleOfRow, walkChain, type ChainFault, type RawEventRow, type RawEventTuple } from '../../domain/log-chain.js';
 import type { AuditLog } from '../../domain/ports/event-store.js';
@@ -23,12 +25,16 @@ export interface VerifyReport {
   keySource: 'file' | 'log' | 'none';
   /** Events after the last good checkpoint: nothing signed vouches for them. */
   unsigned: number;
+  /** How many ranges the chain was walked in at once (1: in one piece). */
+  ranges: number;
 }
 
 export interface VerifyOptions {
   /** The auditor's key: checkpoints are checked with it alone, the log's own keys ignored. */
   publicKey?: KeyObject;
   onProgress?: (checked: number) => void;
+  /** Walk in parallel ranges from this many events on (default 50,000; tests lower it). */
+  parallelFromEvents?: number;
 }
 
 interface Claim {
@@ -82,51 +88,87 @@ const lostHead = async (log: AuditLog, end: number, witnessed: Awaited<ReturnTyp
   };
 };
 
+/** The log checked in ranges at once, when the store can and the ranges stitch into one whole chain. */
+const walkInRanges = async (log: AuditLog, streamHeads: ReadonlyMap<string, number>, { onProgress, parallelFromEvents = PARALLEL_FROM_EVENTS }: VerifyOptions) => {
+  if (!log.walkRanges || threadCount() < 2) return undefined;
+  let rows = 0;
+  const progress = onProgress && ((more: number) => onProgress((rows += more)));
+  try {
+    const walked = await log.walkRanges(threadCount(), { minEvents: parallelFromEvents, auditStream: AUDIT_STREAM, ...(progress && { onProgress: progress }) });
+    const stitched = walked && stitchRanges(walked.ranges, walked.end, streamHeads);
+    return stitched && { ...stitched, ranges: walked.ranges.length };
+  } catch {
+    return undefined; // a thread that failed proves nothing: the one-piece walk decides
+  }
+};
+
 /**
- * Walks the whole log as stored, page by page, and stops at the first event that is not
+ * Walks the whole log as stored, in parallel ranges where the store can, else page by page, and stops at the first event that is not
  * what was written; then checks every signed checkpoint: its signature, and that the
  * chain reaches the hash it signed at the position it signed.
  */
+/** Below this many events one thread is quicker than starting several. */
+const PARALLEL_FROM_EVENTS = 50_000;
+const threadCount = (): number => Math.min(4, availableParallelism());
+
 export const verifyLog = async (log: AuditLog, options: VerifyOptions = {}): Promise<VerifyReport> => {
   const walk = walkChain();
+  /** Where the walk got to: the one-piece walk's, or the stitched ranges' when they were whole. */
+  let walked = { checked: 0, head: { position: 0, hash: GENESIS_HASH }, ranges: 1 };
   const claims: Claim[] = [];
   const logKeys = new Map<string, KeyObject>();
   const report = (fault: ChainFault | undefined, checkpoints: CheckedCheckpoint[] = []): VerifyReport => {
     const lastSigned = checkpoints.length > 0 ? Math.max(...checkpoints.map((c) => c.at)) : 0;
     return {
       ok: fault === undefined,
-      events: walk.checked,
-      head: walk.head,
+      events: walked.checked,
+      head: walked.head,
       ...(fault && { fault }),
       checkpoints,
       keySource: options.publicKey ? 'file' : logKeys.size > 0 ? 'log' : 'none',
-      unsigned: Math.max(0, walk.head.position - lastSigned),
+      unsigned: Math.max(0, walked.head.position - lastSigned),
+      ranges: walked.ranges,
     };
+  };
+  // Only audit rows are parsed; they are few. Parsing is safe: the hash matched.
+  const readAuditRow = (tuple: RawEventTuple): void => {
+    const row = rowOfTuple(tuple);
+    if (row.type === 'CheckpointSigned') {
+      const parsed = auditEventSchemas.CheckpointSigned.safeParse(parseJson(row.data));
+      claims.push({ row, data: parsed.success ? parsed.data : undefined });
+    } else if (row.type === 'AuditKeyRecorded' && !options.publicKey) {
+      const parsed = auditEventSchemas.AuditKeyRecorded.safeParse(parseJson(row.data));
+      const key = parsed.success ? parsePublicKeyPem(parsed.data.publicKey) : undefined;
+      if (key) logKeys.set(fingerprintOf(key), key);
+    }
   };
   // Read before the walk: every head it holds was committed with its event, so the walk
   // must reach that event even while appends go on (read after, they would race).
   const streamHeads = await log.streamHeads();
   const witnessed = await log.witnessedHead?.();
-  for await (const page of tuplePages(log)) {
-    for (let i = 0; i < page.length; i++) {
-      const tuple = page[i]!;
-      const fault = walk.stepTuple(tuple);
-      if (fault) return report(fault);
-      // Only audit rows are parsed; they are few. Parsing is safe: the hash matched.
-      if (tuple[1] !== AUDIT_STREAM) continue;
-      const row = rowOfTuple(tuple);
-      if (row.type === 'CheckpointSigned') {
-        const parsed = auditEventSchemas.CheckpointSigned.safeParse(parseJson(row.data));
-        claims.push({ row, data: parsed.success ? parsed.data : undefined });
-      } else if (row.type === 'AuditKeyRecorded' && !options.publicKey) {
-        const parsed = auditEventSchemas.AuditKeyRecorded.safeParse(parseJson(row.data));
-        const key = parsed.success ? parsePublicKeyPem(parsed.data.publicKey) : undefined;
-        if (key) logKeys.set(fingerprintOf(key), key);
+  const stitched = await walkInRanges(log, streamHeads, options);
+  if (stitched) {
+    for (const tuple of stitched.auditRows) readAuditRow(tuple);
+    walked = { checked: stitched.checked, head: stitched.head, ranges: stitched.ranges };
+  } else {
+    // One piece: slower, and the only walk that names a fault, so every fault is named by it.
+    for await (const page of tuplePages(log)) {
+      for (let i = 0; i < page.length; i++) {
+        const tuple = page[i]!;
+        const fault = walk.stepTuple(tuple);
+        if (fault) {
+          walked = { checked: walk.checked, head: walk.head, ranges: 1 };
+          return report(fault);
+        }
+        if (tuple[1] === AUDIT_STREAM) readAuditRow(tuple);
       }
+      options.onProgress?.(walk.checked);
     }
-    options.onProgress?.(walk.checked);
+    walked = { checked: walk.checked, head: walk.head, ranges: 1 };
+    const unfinished = walk.finish(streamHeads);
+    if (unfinished) return report(unfinished);
   }
-  const truncated = walk.finish(streamHeads) ?? (await lostHead(log, walk.head.position, witnessed));
+  const truncated = await lostHead(log, walked.head.position, witnessed);
   if (truncated) return report(truncated);
   const checked: CheckedCheckpoint[] = [];
   for (const { row, data } of claims) {
@@ -158,7 +200,7 @@ export const verifyLog = async (log: AuditLog, options: VerifyOptions = {}): Pro
     checked.push({ at: row.position, position: data.position, hash: data.hash, time: data.time });
   }
   if (options.publicKey && checked.length === 0) {
-    return report({ kind: 'no-checkpoint', position: walk.head.position, stream: AUDIT_STREAM, message: `the log holds no signed checkpoint to check against the given public key (${fingerprintOf(options.publicKey)}); run 'opl audit checkpoint' on the cluster` });
+    return report({ kind: 'no-checkpoint', position: walked.head.position, stream: AUDIT_STREAM, message: `the log holds no signed checkpoint to check against the given public key (${fingerprintOf(options.publicKey)}); run 'opl audit checkpoint' on the cluster` });
   }
   return report(undefined, checked);
 };

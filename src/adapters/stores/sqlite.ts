@@ -13,6 +13,8 @@ import { SCHEMA, ensureFormat } from './sqlite-schema.js';
 import { pollingSubscription, readAllPaged, readPages, type ReadPage } from './paging.js';
 import { checkedHead } from './sqlite-head.js';
 import { sqliteAppender } from './sqlite-append.js';
+import { walkSqliteRanges } from './sqlite-ranges.js';
+import { positionRanges } from '../../domain/log-chain-ranges.js';
 
 /**
  * Durability: WAL with synchronous=NORMAL. A committed append survives the death of
@@ -97,6 +99,7 @@ export const createSqliteEventStore = (path: string, options: { pollMs?: number;
     rawPage: db.prepare('SELECT position, stream, revision, id, type, data, metadata, prev_hash, hash FROM opl_events WHERE position > ? ORDER BY position LIMIT ?').raw(),
     rawAt: db.prepare('SELECT position, stream, revision, id, type, data, metadata, prev_hash, hash FROM opl_events WHERE position = ?').raw(),
     streamHeads: db.prepare('SELECT stream, revision FROM opl_streams').raw(),
+    bounds: db.prepare('SELECT min(position), max(position) FROM opl_events').raw(),
     readStream: db
       .prepare(
         'SELECT position, id, stream, revision, type, data, metadata FROM opl_events WHERE stream = ? AND revision >= ? ORDER BY revision LIMIT ?',
@@ -202,6 +205,12 @@ export const createSqliteEventStore = (path: string, options: { pollMs?: number;
       },
       streamHeads: async () => new Map(stmt.streamHeads.all() as [string, number][]),
       witnessedHead: async () => head.recorded(),
+      walkRanges: async (parts, { minEvents, auditStream, onProgress }) => {
+        if (path === ':memory:' || path === '') return undefined;
+        const [low, end] = stmt.bounds.get() as [number | null, number | null];
+        if (low === null || end === null || low < 1 || end < minEvents) return undefined;
+        return { end, ranges: await walkSqliteRanges(path, positionRanges(end, parts), auditStream, onProgress) };
+      },
     },
     close: async () => {
       appended.complete();

@@ -1,5 +1,6 @@
 import type { Observable } from 'rxjs';
 import type { RawEventRow, RawEventTuple } from '../log-chain.js';
+import type { RangeSummary } from '../log-chain-ranges.js';
 
 /** Who did what, in which job, on whose behalf: carried by every event. */
 export interface EventMetadata {
@@ -102,6 +103,13 @@ export interface AuditLog {
    * A log that ends before it, or holds another event there, lost events.
    */
   witnessedHead?(): Promise<{ position: number; id: string; file: string } | undefined>;
+  /**
+   * Positions 1 to the last one walked in up to `parts` ranges at once, each range's rows
+   * checked on their own (`log-chain-ranges.ts`), for stores that can read in parallel
+   * (SQLite, in threads). Undefined when the log holds fewer than `minEvents` events or
+   * rows the ranges would not see (below position 1): the caller then walks in one piece.
+   */
+  walkRanges?(parts: number, options: { minEvents: number; auditStream: string; onProgress?: (rows: number) => void }): Promise<{ end: number; ranges: RangeSummary[] } | undefined>;
 }
 
 export interface Lease {

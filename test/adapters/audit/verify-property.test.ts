@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import fc from 'fast-check';
@@ -13,9 +13,12 @@ import { createSqliteEventStore } from '../../../src/adapters/stores/sqlite.js';
  * column of any event, a deleted, duplicated or moved event, two events swapped. The
  * copy's table has no UNIQUE constraints (whoever edits a copy can drop them), so
  * duplicates are possible. Every damage must be found, and named where it is: at the
- * damaged event, or where the damage first shows (the event after a dropped one).
+ * damaged event, or where the damage first shows (the event after a dropped one). Each
+ * copy is verified in one piece and in parallel ranges, with the same report.
  */
 const EVENTS = 40;
+/** What `audit verify` walks an intact log in, given the parallel path: one range per thread. */
+const THREADS = Math.min(4, availableParallelism());
 let dir: string;
 let original: string;
 
@@ -122,9 +125,14 @@ describe('audit verify under random damage to a copied log', () => {
         db.close();
         const store = createSqliteEventStore(copy);
         try {
-          const report = await verifyLog(store.audit);
+          const report = await verifyLog(store.audit, { parallelFromEvents: Infinity });
+          // Walked in ranges at once, the same log gets the same report: whole ranges
+          // stitched, or, where anything is off, the one-piece walk's own.
+          const { ranges, ...inRanges } = await verifyLog(store.audit, { parallelFromEvents: 1 });
+          expect({ ...inRanges, ranges: 1 }).toEqual(report);
           if (expected === null) {
-            expect(report).toMatchObject({ ok: true, events: EVENTS });
+            expect(report).toMatchObject({ ok: true, events: EVENTS, ranges: 1 });
+            expect(ranges).toBe(THREADS);
             return;
           }
           damaged++;
