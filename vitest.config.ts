@@ -11,6 +11,7 @@ const processSuites = [
   'test/adapters/stores/**/*.test.ts',
   'test/adapters/process/**/*.test.ts',
   'test/allocators/builtin/opl-ialloc.test.ts',
+  'test/noded/daemon.test.ts',
 ];
 
 export default defineConfig({

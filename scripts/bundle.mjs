@@ -23,6 +23,7 @@ const englishOnly = {
 const entries = [
   ['src/cli/main.ts', 'dist/opl.mjs'],
   ['src/allocators/builtin/opl-ialloc.ts', 'dist/opl-ialloc.mjs'],
+  ['src/noded/main.ts', 'dist/opl-noded.mjs'],
 ];
 if (process.argv.includes('--bench')) entries.push(['bench/run.ts', 'dist/bench.mjs'], ['bench/allocator.ts', 'dist/bench-allocator.mjs']);
 for (const [entry, out] of entries) {

@@ -35,6 +35,8 @@ elif ! command -v psql >/dev/null; then
 fi
 if [ ! -x "$HAIL" ] || ! command -v hbal >/dev/null; then packages+=(ganeti-htools); needs+=('hail and hbal'); fi
 command -v losetup >/dev/null || { packages+=(mount); needs+=(losetup); }
+# The cluster's certificate authority (node certificates for opl-noded) is run with it.
+command -v openssl >/dev/null || { packages+=(openssl); needs+=(openssl); }
 
 if [ ${#packages[@]} -gt 0 ]; then
   what="missing ${needs[*]} (Debian: ${packages[*]})"

@@ -1,0 +1,13 @@
+import { createClusterCa, issueCertificate, makeKeyAndRequest, revokeCertificate, caFiles } from '../src/adapters/pki/openssl-ca.js';
+import { X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+const dir = '/tmp/ca-test-' + process.pid;
+await createClusterCa(dir, 'c1');
+const { keyPem, csrPem } = await makeKeyAndRequest('n1');
+const cert = await issueCertificate(dir, { csrPem, commonName: 'n1', kind: 'node', names: ['n1', '10.0.0.1'] });
+const x = new X509Certificate(cert);
+console.log(x.subject, x.subjectAltName, x.validTo, x.checkIssued(new X509Certificate(readFileSync(caFiles(dir).cert))));
+const old = await issueCertificate(dir, { csrPem, commonName: 'n2', kind: 'client', startDate: '20200101000000Z', endDate: '20200102000000Z' });
+console.log(new X509Certificate(old).validTo);
+await revokeCertificate(dir, cert);
+console.log(readFileSync(caFiles(dir).crl, 'utf8').slice(0, 40));

@@ -1,0 +1,68 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+
+/**
+ * A node daemon's directory: its own key (made on the host, never copied), its
+ * certificate and the cluster's authority and revocation list, and `node.json`.
+ */
+export const nodeDirFiles = (dir: string) => ({
+  key: join(dir, 'node.key'),
+  cert: join(dir, 'node.pem'),
+  ca: join(dir, 'ca.pem'),
+  crl: join(dir, 'crl.pem'),
+  config: join(dir, 'node.json'),
+});
+
+const NodeConfig = z.object({
+  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'a node name (letters, digits, ".", "_", "-")'),
+  storageDirs: z.array(z.string().startsWith('/', 'an absolute path')).default([]),
+});
+export type NodeConfig = z.infer<typeof NodeConfig>;
+
+export class NodeConfigError extends Error {}
+
+const readText = (file: string, what: string): string => {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new NodeConfigError(`cannot read ${what} ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+  }
+};
+
+export interface NodeDir {
+  config: NodeConfig;
+  keyPem: string;
+  certPem: string;
+  caPem: string;
+  crlPem: string | undefined;
+}
+
+export const readNodeDir = (dir: string): NodeDir => {
+  const files = nodeDirFiles(dir);
+  let json: unknown;
+  try {
+    json = JSON.parse(readText(files.config, 'the node configuration'));
+  } catch (error) {
+    if (error instanceof NodeConfigError) throw error;
+    throw new NodeConfigError(`${files.config} is not JSON: ${(error as Error).message}`);
+  }
+  const parsed = NodeConfig.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new NodeConfigError(`${files.config}: '${issue.path.join('.') || '(top)'}' must be ${issue.message}`);
+  }
+  let crlPem: string | undefined;
+  try {
+    crlPem = readFileSync(files.crl, 'utf8');
+  } catch {
+    crlPem = undefined; // no revocation list yet: nothing revoked
+  }
+  return {
+    config: parsed.data,
+    keyPem: readText(files.key, "the node's key"),
+    certPem: readText(files.cert, "the node's certificate"),
+    caPem: readText(files.ca, "the cluster's authority certificate"),
+    crlPem,
+  };
+};

@@ -1,0 +1,53 @@
+import { readFileSync, statfsSync } from 'node:fs';
+import { cpus, hostname } from 'node:os';
+
+/** What a node reports about itself: measured on its host, never taken from the log. */
+export interface NodeFacts {
+  name: string;
+  hostname: string;
+  /** MiB, from /proc/meminfo: MemTotal, and MemAvailable (what can be given to guests without swapping). */
+  memoryTotalMib: number;
+  memoryFreeMib: number;
+  cpus: number;
+  /** Per storage directory the node was told about: its file system's size and free space, in MiB. */
+  storage: { path: string; totalMib: number; freeMib: number; error?: string }[];
+  /** The node's clock when it answered (ms since the epoch): the caller computes the skew. */
+  time: number;
+}
+
+const KIB_PER_MIB = 1024;
+
+/** /proc/meminfo's `Key: N kB` lines; a kernel without MemAvailable (before 3.14) gives MemFree. */
+export const parseMeminfo = (text: string): { totalMib: number; freeMib: number } => {
+  const value = (key: string): number | undefined => {
+    const match = new RegExp(`^${key}:\\s+(\\d+) kB$`, 'm').exec(text);
+    return match ? Number(match[1]) : undefined;
+  };
+  const total = value('MemTotal');
+  const free = value('MemAvailable') ?? value('MemFree');
+  if (total === undefined || free === undefined) throw new Error('/proc/meminfo has no MemTotal or MemAvailable line');
+  return { totalMib: Math.floor(total / KIB_PER_MIB), freeMib: Math.floor(free / KIB_PER_MIB) };
+};
+
+const storageOf = (path: string): NodeFacts['storage'][number] => {
+  try {
+    const s = statfsSync(path);
+    const mib = (blocks: number) => Math.floor((blocks * s.bsize) / (1024 * 1024));
+    return { path, totalMib: mib(s.blocks), freeMib: mib(s.bavail) };
+  } catch (error) {
+    return { path, totalMib: 0, freeMib: 0, error: (error as NodeJS.ErrnoException).code ?? String(error) };
+  }
+};
+
+export const readNodeFacts = (name: string, storageDirs: readonly string[]): NodeFacts => {
+  const memory = parseMeminfo(readFileSync('/proc/meminfo', 'utf8'));
+  return {
+    name,
+    hostname: hostname(),
+    memoryTotalMib: memory.totalMib,
+    memoryFreeMib: memory.freeMib,
+    cpus: cpus().length,
+    storage: storageDirs.map(storageOf),
+    time: Date.now(),
+  };
+};
