@@ -1,4 +1,5 @@
 import * as E from 'fp-ts/lib/Either.js';
+import { remoteNodeReach } from '../adapters/nodes/remote-reach.js';
 import { homedir, hostname, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createFakeHypervisor } from '../adapters/hypervisors/fake.js';
@@ -69,6 +70,7 @@ export const openSession = async (command: string, globals: GlobalValues, io: Io
     hypervisor: createFakeHypervisor(join(dataDir, 'nodes')),
     storage: { ...fileStorage(join(dataDir, 'nodes')), blockdev: createBlockDeviceStorage(), ext: createExtDiskStorage(driverSearchPath(io.env), { journalDir: join(dataDir, 'driver-calls') }) },
     drivers: driverCatalog(driverSearchPath(io.env)),
+    nodes: remoteNodeReach(dataDir),
     iallocators,
     iallocatorSearchPath: allocatorPath,
     actor: io.env.OPL_ACTOR ?? `${safeUser()}@${hostname()}`,

@@ -98,6 +98,8 @@ export const evolveCluster = (state: ClusterState, event: ClusterEvent, revision
         offline: false,
         drained: false,
         vmCapable: true,
+        ...(d.address && { address: d.address }),
+        ...(d.reported && { reported: d.reported }),
       });
       state.nodeByName.set(d.nodeName, d.nodeUuid);
       return state;

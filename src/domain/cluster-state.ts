@@ -1,4 +1,5 @@
 import type { ClusterEvent, DiskRecord } from './events.js';
+import type { NodeAddressValue, NodeReported } from './node-address.js';
 import { DTS_LOCAL, type DiskTemplate } from './templates.js';
 
 /**
@@ -52,6 +53,9 @@ export interface NodeConfig {
   offline: boolean;
   drained: boolean;
   vmCapable: boolean;
+  /** Where its `opl-noded` listens; absent: a local node (a directory on the engine's host). */
+  address?: NodeAddressValue;
+  reported?: NodeReported;
 }
 export interface InstanceConfig {
   uuid: string;

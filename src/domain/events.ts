@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { NodeAddressSchema, NodeReportedSchema } from './node-address.js';
 import { auditEventSchemas } from './audit-events.js';
 import { StoredOpcode } from './opcodes.js';
 import { DISK_TEMPLATES } from './templates.js';
@@ -79,6 +80,8 @@ export const clusterEventSchemas = {
     memoryMib: z.number(),
     cpus: z.number(),
     diskMib: z.number(),
+    address: NodeAddressSchema.optional(),
+    reported: NodeReportedSchema.optional(),
   }),
   NodeModified: z.object({
     nodeUuid: uuid,

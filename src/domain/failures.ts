@@ -28,6 +28,8 @@ export const FAILURE_CODES = [
   'iallocator_failed',
   'storage_error',
   'hypervisor_error',
+  /** A node's daemon did not answer, or is not this cluster's node (its certificate). */
+  'node_error',
   /** OP_TEST_DELAY was asked to fail. */
   'test_failure',
   'canceled',
@@ -76,6 +78,7 @@ export const failures = {
   iallocatorFailed: application('iallocator_failed'),
   storageError: (message: string, kind: EffectKind = 'application') => failure(kind, 'storage_error', message),
   hypervisorError: (message: string, kind: EffectKind = 'application') => failure(kind, 'hypervisor_error', message),
+  nodeError: application('node_error'),
   testFailure: application('test_failure'),
   canceled: (message: string) => failure('canceled', 'canceled', message),
   engineLost: (message: string) => failure('engine_lost', 'engine_lost', message),
@@ -123,6 +126,8 @@ export const GANETI_ECODE_OF: { readonly [C in FailureCode]: GanetiEcode } = {
   iallocator_failed: 'ECODE_NORES',
   storage_error: 'ECODE_ENVIRON',
   hypervisor_error: 'ECODE_ENVIRON',
+  // Ganeti reports a node it cannot reach (an RPC failure) as an environment error.
+  node_error: 'ECODE_ENVIRON',
   test_failure: 'ECODE_FAULT',
   // The job was stopped on request: its state, not the cluster's, is why it ended.
   canceled: 'ECODE_STATE',

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { NodeAddressSchema, NodeReportedSchema } from './node-address.js';
 import { objectName, tagName } from './names.js';
 import { BUILTIN_IALLOCATOR, DISK_TEMPLATES } from './templates.js';
 
@@ -61,13 +62,20 @@ export const OpGroupSetParams = z.object({
 export const OpGroupAdd = z.object({ type: z.literal('OP_GROUP_ADD'), groupName: objectName });
 export const OpGroupRename = z.object({ type: z.literal('OP_GROUP_RENAME'), groupName: objectName, newName: objectName });
 export const OpGroupRemove = z.object({ type: z.literal('OP_GROUP_REMOVE'), groupName: objectName });
+/**
+ * A node with an address is asked for its memory and CPUs by the engine (what it
+ * reports is recorded with it); one without is local and must be told them.
+ */
 export const OpNodeAdd = z.object({
   type: z.literal('OP_NODE_ADD'),
   nodeName: objectName,
   groupName: objectName,
-  memoryMib: mib('memory'),
-  cpus: z.number().int('cpus must be a whole number').positive('cpus must be positive'),
+  memoryMib: mib('memory').optional(),
+  cpus: z.number().int('cpus must be a whole number').positive('cpus must be positive').optional(),
   diskMib: z.number().int('disk must be a whole number of MiB').nonnegative('disk must not be negative').default(0),
+  address: NodeAddressSchema.optional(),
+  /** Filled in by the engine from the node's own answer; whatever a caller puts here is replaced. */
+  reported: NodeReportedSchema.optional(),
 });
 export const OpNodeSetParams = z.object({
   type: z.literal('OP_NODE_SET_PARAMS'),

@@ -22,6 +22,7 @@ export interface ControlPlaneOptions {
   hypervisor: Hypervisor;
   storage?: EffectPorts['storage'];
   drivers?: EngineDeps['drivers'];
+  nodes?: EngineDeps['nodes'];
   iallocators?: EngineDeps['iallocators'];
   iallocatorSearchPath?: string[];
   actor: string;
@@ -94,6 +95,7 @@ export const createControlPlane = (options: ControlPlaneOptions): ControlPlane =
     hypervisor: options.hypervisor,
     storage: options.storage ?? {},
     ...(options.drivers && { drivers: options.drivers }),
+    ...(options.nodes && { nodes: options.nodes }),
     ...(options.iallocators && { iallocators: options.iallocators }),
     ...(options.iallocatorSearchPath && { iallocatorSearchPath: options.iallocatorSearchPath }),
     ...(options.maxConcurrentJobs !== undefined && { maxConcurrentJobs: options.maxConcurrentJobs }),
@@ -231,6 +233,7 @@ export const createControlPlane = (options: ControlPlaneOptions): ControlPlane =
       // lease then ends with this process (same host) or by expiry.
       await engine.drain();
       await leadership.release().catch(() => undefined);
+      options.nodes?.close();
       await store.close();
     },
   };

@@ -3,6 +3,7 @@ import type { Either } from 'fp-ts/lib/Either.js';
 import type { DomainError } from '../domain/errors.js';
 import type { ClusterEvent, Failure } from '../domain/events.js';
 import type { Opcode, OpcodeType } from '../domain/opcodes.js';
+import type { NodeReach } from '../domain/ports/node-reach.js';
 import type { DriverCatalog } from '../domain/ports/driver-catalog.js';
 import { WrongExpectedRevisionError, type EventStore } from '../domain/ports/event-store.js';
 import type { Iallocators } from '../domain/ports/iallocator.js';
@@ -31,6 +32,7 @@ export interface OpcodeRunnerDeps extends Recorder, EffectPorts {
   iallocators?: Iallocators;
   iallocatorSearchPath?: string[];
   drivers?: DriverCatalog;
+  nodes?: NodeReach;
   killAt?: KillPoint;
 }
 
@@ -61,6 +63,7 @@ export const createOpcodeRunner = (deps: OpcodeRunnerDeps) => {
     ...(deps.iallocators && { iallocators: deps.iallocators }),
     ...(deps.iallocatorSearchPath && { iallocatorSearchPath: deps.iallocatorSearchPath }),
     ...(deps.drivers && { drivers: deps.drivers }),
+    ...(deps.nodes && { nodes: deps.nodes }),
     ...(identify && { identifyDevice: (node: string, path: string) => identify(node, path) }),
   });
   const appendCluster = (job: JobView, index: number, events: readonly ClusterEvent[], expected: bigint | 'any') =>

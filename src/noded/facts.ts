@@ -1,19 +1,8 @@
 import { readFileSync, statfsSync } from 'node:fs';
 import { cpus, hostname } from 'node:os';
+import type { NodeFacts } from '../domain/ports/node-reach.js';
 
-/** What a node reports about itself: measured on its host, never taken from the log. */
-export interface NodeFacts {
-  name: string;
-  hostname: string;
-  /** MiB, from /proc/meminfo: MemTotal, and MemAvailable (what can be given to guests without swapping). */
-  memoryTotalMib: number;
-  memoryFreeMib: number;
-  cpus: number;
-  /** Per storage directory the node was told about: its file system's size and free space, in MiB. */
-  storage: { path: string; totalMib: number; freeMib: number; error?: string }[];
-  /** The node's clock when it answered (ms since the epoch): the caller computes the skew. */
-  time: number;
-}
+export type { NodeFacts } from '../domain/ports/node-reach.js';
 
 const KIB_PER_MIB = 1024;
 

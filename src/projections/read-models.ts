@@ -1,4 +1,5 @@
 import { freeLocalDiskMib, freeMemoryMib, instancesUsingPool, nodeUsage } from '../domain/cluster-state.js';
+import { formatNodeAddress, type NodeReported } from '../domain/node-address.js';
 import type { JobView } from './job-view.js';
 import type { Views } from './views.js';
 
@@ -50,6 +51,10 @@ export interface NodeInfo {
   drained: boolean;
   vmCapable: boolean;
   primaryInstances: string[];
+  /** Where its opl-noded listens (HOST:PORT); absent for a local node. */
+  address?: string;
+  /** What the node reported when it was added. */
+  reported?: NodeReported;
 }
 export interface InstanceInfo {
   name: string;
@@ -163,6 +168,8 @@ export const nodeInfos = (views: Views): NodeInfo[] => {
       drained: n.drained,
       vmCapable: n.vmCapable,
       primaryInstances: (primaries.get(n.uuid) ?? []).sort(),
+      ...(n.address && { address: formatNodeAddress(n.address) }),
+      ...(n.reported && { reported: n.reported }),
     }))
     .sort(byName);
 };

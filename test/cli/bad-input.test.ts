@@ -95,6 +95,6 @@ describe('opl: bad input gets one clear line, a non-zero exit, and changes nothi
     const all = await ok(site.opl('--help'));
     expect(all.stdout).toContain('opl instance add NAME -t TEMPLATE|ext:POOL --memory SIZE --vcpus N [-n NODE | -I ALLOCATOR]');
     const one = await ok(site.opl('node', 'add', '--help'));
-    expect(one.stdout).toMatch(/^Usage: opl node add NAME --group GROUP --memory SIZE --cpus N/);
+    expect(one.stdout).toMatch(/^Usage: opl node add NAME --group GROUP \(--address HOST\[:PORT\] \| --memory SIZE --cpus N\)/);
   });
 });

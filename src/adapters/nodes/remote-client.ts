@@ -2,7 +2,7 @@ import { Agent, request } from 'node:https';
 import { checkServerIdentity, type PeerCertificate } from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
-import type { NodeFacts } from '../../noded/facts.js';
+import type { NodeFacts } from '../../domain/ports/node-reach.js';
 
 /**
  * The engine's side of `opl-noded`: HTTPS with mutual TLS. It presents the cluster's

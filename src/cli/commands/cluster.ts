@@ -1,5 +1,6 @@
 import { verifyNodes } from '../../adapters/nodes/verify.js';
 import { ensureRecordedAuditKey } from '../../adapters/audit/record-key.js';
+import { ensureClusterPki } from '../../adapters/pki/cluster-pki.js';
 import { OpClusterDestroy, OpClusterInit, OpClusterSetParams } from '../../domain/opcodes.js';
 import { clusterInfo } from '../../projections/read-models.js';
 import type { Command, Ctx } from '../command.js';
@@ -88,8 +89,10 @@ export const clusterCommands: Command[] = [
     opcode: (ctx) => ({ clusterName: ctx.args[0], ...params(ctx) }),
     onSuccess: (_job, { args: [name] }) => `cluster ${name} initialised\n`,
     // The checkpoint signing key is born with the cluster; its public half goes in the log.
-    committed: async (s) => {
+    // So is its certificate authority, for the node daemons (opl-noded), with the engine's own client certificate.
+    committed: async (s, { args: [name] }) => {
       await ensureRecordedAuditKey(s.plane.store, s.dataDir, s.plane.actor, { newCluster: true });
+      await ensureClusterPki(s.dataDir, name!);
     },
   }),
   opcodeCommand({

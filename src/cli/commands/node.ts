@@ -1,3 +1,4 @@
+import { parseNodeAddress } from '../../domain/node-address.js';
 import { OpNodeAdd, OpNodeRemove, OpNodeSetParams } from '../../domain/opcodes.js';
 import { nodeInfos, type NodeInfo } from '../../projections/read-models.js';
 import type { Command } from '../command.js';
@@ -6,7 +7,7 @@ import { opcodeCommand } from '../opcode-command.js';
 import { json, keyValues } from '../render.js';
 import { viewCommand } from '../view-command.js';
 
-const flags = { nodeName: 'NAME', groupName: '--group', memoryMib: '--memory', cpus: '--cpus', diskMib: '--disk' };
+const flags = { nodeName: 'NAME', groupName: '--group', memoryMib: '--memory', cpus: '--cpus', diskMib: '--disk', address: '--address' };
 
 const flagsOf = (n: { offline: boolean; drained: boolean; vmCapable: boolean }): string =>
   [n.offline && 'offline', n.drained && 'drained', !n.vmCapable && 'not-vm-capable'].filter(Boolean).join(',') || '-';
@@ -15,18 +16,28 @@ export const nodeCommands: Command[] = [
   opcodeCommand({
     path: ['node', 'add'],
     args: ['name'],
-    usage: '--group GROUP --memory SIZE --cpus N [--disk SIZE]',
-    summary: 'add a node with its capacity',
-    options: { group: { type: 'string', short: 'g' }, memory: { type: 'string' }, cpus: { type: 'string' }, disk: { type: 'string' } },
+    usage: '--group GROUP (--address HOST[:PORT] | --memory SIZE --cpus N) [--disk SIZE]',
+    summary: "add a node: a host running opl-noded (its memory and CPUs as it reports them), or a local one with the capacity given",
+    details: `With --address (Ganeti's -s/primary IP; the port defaults to 1811), the engine calls the
+node's opl-noded over mutual TLS under the cluster's authority, refuses a host that does not
+answer or whose certificate is not this cluster's node NAME, and records what it reported
+(memory, CPUs, clock skew). --memory and --cpus may then only lower what it reported.
+Without --address the node is local: a directory on this machine (the embedded default).`,
+    options: { group: { type: 'string', short: 'g' }, memory: { type: 'string' }, cpus: { type: 'string' }, disk: { type: 'string' }, address: { type: 'string', short: 's' } },
     schema: OpNodeAdd,
     flags,
-    opcode: ({ args: [name], values, size, number }) => ({
-      nodeName: name,
-      groupName: values.group,
-      memoryMib: size('--memory', values.memory),
-      cpus: number('--cpus', values.cpus),
-      diskMib: size('--disk', values.disk),
-    }),
+    opcode: ({ args: [name], values, size, number, fail }) => {
+      const address = values.address === undefined ? undefined : parseNodeAddress(values.address);
+      if (typeof address === 'string') return fail(`--address ${address}`);
+      return {
+        nodeName: name,
+        groupName: values.group,
+        memoryMib: size('--memory', values.memory),
+        cpus: number('--cpus', values.cpus),
+        diskMib: size('--disk', values.disk),
+        address,
+      };
+    },
   }),
   opcodeCommand({
     path: ['node', 'modify'],
@@ -70,6 +81,7 @@ export const nodeCommands: Command[] = [
       drained: { title: 'Drained', get: (n) => (n.drained ? 'Y' : 'N') },
       vm_capable: { title: 'VMCapable', get: (n) => (n.vmCapable ? 'Y' : 'N') },
       flags: { title: 'Flags', get: flagsOf },
+      address: { title: 'Address', get: (n) => n.address ?? '-' },
     },
     defaults: ['name', 'group', 'mtotal', 'mfree', 'ctotal', 'pinst_cnt', 'flags'],
     rows: async (s) => nodeInfos(await s.views()),
@@ -98,6 +110,16 @@ export const nodeCommands: Command[] = [
               ['vCPUs used', node.vcpusUsed],
               ['Disk (MiB)', node.diskTotal],
               ['Flags', flagsOf(node)],
+              ['Address', node.address ?? 'local (no node daemon)'],
+              ...(node.reported
+                ? ([
+                    ['Reported at', node.reported.at],
+                    ['Reported hostname', node.reported.hostname],
+                    ['Reported memory (MiB)', `${node.reported.memoryTotalMib} total, ${node.reported.memoryFreeMib} available`],
+                    ['Reported CPUs', node.reported.cpus],
+                    ['Reported clock skew (ms)', node.reported.clockSkewMs],
+                  ] as [string, string | number][])
+                : []),
               ['Primary instances', node.primaryInstances],
             ]),
       );

@@ -7,6 +7,9 @@ export const decideNodeAdd = (state: ClusterState, op: OpcodeOf<'OP_NODE_ADD'>, 
   if (findNode(state, op.nodeName)) return refuse(alreadyExists('node', op.nodeName));
   const group = findGroup(state, op.groupName);
   if (!group) return refuse(notFound('node group', op.groupName));
+  if (op.memoryMib === undefined || op.cpus === undefined) {
+    return refuse(invalidArgument(`node add: a node without an address needs --memory and --cpus (a node with --address reports its own)`));
+  }
   return ok({
     type: 'NodeAdded',
     data: {
@@ -16,6 +19,8 @@ export const decideNodeAdd = (state: ClusterState, op: OpcodeOf<'OP_NODE_ADD'>, 
       memoryMib: op.memoryMib,
       cpus: op.cpus,
       diskMib: op.diskMib,
+      ...(op.address && { address: op.address }),
+      ...(op.reported && { reported: op.reported }),
     },
   });
 };

@@ -8,6 +8,7 @@ import type { LockRequest } from '../../domain/locks.js';
 import type { OpcodeOf, OpcodeType } from '../../domain/opcodes.js';
 import type { DriverCatalog } from '../../domain/ports/driver-catalog.js';
 import type { Iallocators } from '../../domain/ports/iallocator.js';
+import type { NodeReach } from '../../domain/ports/node-reach.js';
 import type { JobView } from '../../projections/job-view.js';
 import type { Projector } from '../../projections/projector.js';
 
@@ -23,6 +24,8 @@ export interface HandlerContext {
   iallocators?: Iallocators;
   iallocatorSearchPath?: string[];
   drivers?: DriverCatalog;
+  /** The node daemons, for nodes that have an address. */
+  nodes?: NodeReach;
   /** Says which device a path names on a node (blockdev adoption). */
   identifyDevice?: (nodeName: string, path: string) => Promise<DeviceSighting>;
 }

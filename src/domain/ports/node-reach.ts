@@ -1,0 +1,29 @@
+/** What a node reports about itself: measured on its host, never taken from the log. */
+export interface NodeFacts {
+  name: string;
+  hostname: string;
+  /** MiB, from /proc/meminfo: MemTotal, and MemAvailable (what can be given to guests without swapping). */
+  memoryTotalMib: number;
+  memoryFreeMib: number;
+  cpus: number;
+  /** Per storage directory the node was told about: its file system's size and free space, in MiB. */
+  storage: { path: string; totalMib: number; freeMib: number; error?: string }[];
+  /** The node's clock when it answered (ms since the epoch): the caller computes the skew. */
+  time: number;
+}
+
+/** Where a node's daemon listens. */
+export interface NodeAddress {
+  host: string;
+  port: number;
+}
+
+export type NodeReachFailure = 'unreachable' | 'not-this-cluster' | 'refused' | 'bad-answer' | 'node-error' | 'no-authority';
+
+export type NodeFactsResult = { ok: true; facts: NodeFacts } | { ok: false; kind: NodeReachFailure; message: string };
+
+/** The engine's way to the node daemons (`opl-noded`); nodes without an address stay local and are not asked. */
+export interface NodeReach {
+  facts(name: string, address: NodeAddress): Promise<NodeFactsResult>;
+  close(): void;
+}
