@@ -11,6 +11,7 @@ import { iallocatorCommands } from './commands/iallocator.js';
 import { instanceCommands } from './commands/instance.js';
 import { jobCommands } from './commands/job.js';
 import { nodeCommands } from './commands/node.js';
+import { nodeTokenCommand } from './commands/node-token.js';
 import { nodeEvacuateCommands } from './commands/node-evacuate.js';
 import { storageCommands } from './commands/storage.js';
 import { STORE_FAILED_EXIT, type Io } from './session.js';
@@ -22,6 +23,7 @@ export const COMMANDS: Command[] = [
   ...clusterCommands,
   ...groupCommands,
   ...nodeCommands,
+  nodeTokenCommand,
   ...nodeEvacuateCommands,
   ...instanceCommands,
   ...storageCommands,

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 
@@ -38,7 +38,8 @@ export interface NodeDir {
   crlPem: string | undefined;
 }
 
-export const readNodeDir = (dir: string): NodeDir => {
+/** `node.json` alone: what a node that has not joined yet has. */
+export const readNodeConfig = (dir: string): NodeConfig => {
   const files = nodeDirFiles(dir);
   let json: unknown;
   try {
@@ -52,6 +53,23 @@ export const readNodeDir = (dir: string): NodeDir => {
     const issue = parsed.error.issues[0]!;
     throw new NodeConfigError(`${files.config}: '${issue.path.join('.') || '(top)'}' must be ${issue.message}`);
   }
+  return parsed.data;
+};
+
+/** Whether the directory holds a node that joined a cluster (its certificate is written last). */
+export const hasJoined = (dir: string): boolean => existsSync(nodeDirFiles(dir).cert);
+
+/** Writes `node.json` for a node that is about to join. */
+export const writeNodeConfig = (dir: string, config: { name: string; storageDirs?: string[] }): NodeConfig => {
+  const parsed = NodeConfig.safeParse(config);
+  if (!parsed.success) throw new NodeConfigError(`--name '${config.name}': expected ${parsed.error.issues[0]!.message}`);
+  writeFileSync(nodeDirFiles(dir).config, `${JSON.stringify(parsed.data, null, 2)}\n`);
+  return parsed.data;
+};
+
+export const readNodeDir = (dir: string): NodeDir => {
+  const files = nodeDirFiles(dir);
+  const config = readNodeConfig(dir);
   let crlPem: string | undefined;
   try {
     crlPem = readFileSync(files.crl, 'utf8');
@@ -59,7 +77,7 @@ export const readNodeDir = (dir: string): NodeDir => {
     crlPem = undefined; // no revocation list yet: nothing revoked
   }
   return {
-    config: parsed.data,
+    config,
     keyPem: readText(files.key, "the node's key"),
     certPem: readText(files.cert, "the node's certificate"),
     caPem: readText(files.ca, "the cluster's authority certificate"),

@@ -1,13 +1,24 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import type { Server } from 'node:https';
 import { parseArgs } from 'node:util';
-import { NodeConfigError, readNodeDir } from './config.js';
+import { isJoinToken } from '../domain/join-proof.js';
+import { NodeConfigError, hasJoined, nodeDirFiles, readNodeConfig, readNodeDir, writeNodeConfig } from './config.js';
+import { startJoinServer } from './join-server.js';
 import { NODED_PORT, startNodeDaemon } from './server.js';
 
-const USAGE = `usage: opl-noded --dir DIR [--listen ADDRESS[:PORT]]
+const USAGE = `usage: opl-noded --dir DIR [--listen ADDRESS[:PORT]] [--join TOKEN [--name NODE]]
 
 The opledger node daemon: serves the cluster's engine over HTTPS with mutual TLS.
 DIR holds node.json ({"name": NODE, "storageDirs": [...]}), node.key, node.pem,
 ca.pem and crl.pem. --listen defaults to 0.0.0.0:${NODED_PORT}. Prints one line,
 "listening on ADDRESS:PORT", once it accepts calls; SIGTERM stops it.
+
+To join a cluster, run 'opl node token NODE' on the cluster and start the daemon
+with that token (--join TOKEN, or OPL_JOIN_TOKEN in the environment); --name NODE
+writes node.json if DIR has none. It prints "waiting to join as node NODE at
+ADDRESS:PORT"; then 'opl node add NODE --address ...' on the cluster certifies the
+key the node made for itself (it never leaves DIR), and the daemon prints
+"joined; listening on ADDRESS:PORT" and serves as above.
 `;
 
 const parseListen = (text: string): { host: string; port: number } | string => {
@@ -18,10 +29,40 @@ const parseListen = (text: string): { host: string; port: number } | string => {
   return { host: match[1]!.replace(/^\[|\]$/g, ''), port };
 };
 
-export const main = async (argv: string[], io: { out: (t: string) => void; err: (t: string) => void }): Promise<number> => {
-  let values: { dir?: string; listen?: string; help?: boolean };
+type Io = { out: (t: string) => void; err: (t: string) => void; env?: NodeJS.ProcessEnv };
+type Values = { dir?: string; listen?: string; join?: string; name?: string; help?: boolean };
+
+/** Starts the daemon, joining first when DIR has no certificate yet; returns the server serving now. */
+const start = async (values: Values & { dir: string }, listen: { host: string; port: number }, io: Io): Promise<() => Server> => {
+  const serve = async (port: number) => {
+    const started = await startNodeDaemon(readNodeDir(values.dir), { host: listen.host, port });
+    return started;
+  };
+  const token = values.join ?? io.env?.OPL_JOIN_TOKEN;
+  if (hasJoined(values.dir)) {
+    if (token !== undefined) throw new NodeConfigError(`${values.dir} holds a node that has joined a cluster already (${nodeDirFiles(values.dir).cert}); start it without --join, or empty the directory to join again`);
+    const { server, port } = await serve(listen.port);
+    io.out(`listening on ${listen.host}:${port}\n`);
+    return () => server;
+  }
+  if (token === undefined) throw new NodeConfigError(`${values.dir} holds no certificate of a cluster: join one with --join TOKEN (made by 'opl node token NODE' on the cluster)`);
+  if (!isJoinToken(token)) throw new NodeConfigError("--join: not a join token (expected 'opl1.' and 43 letters, digits, '-' or '_', as 'opl node token' prints it)");
+  if (!existsSync(values.dir)) mkdirSync(values.dir, { recursive: true, mode: 0o700 });
+  const config = values.name !== undefined && !existsSync(nodeDirFiles(values.dir).config) ? writeNodeConfig(values.dir, { name: values.name }) : readNodeConfig(values.dir);
+  if (values.name !== undefined && values.name !== config.name) throw new NodeConfigError(`--name ${values.name}: ${nodeDirFiles(values.dir).config} names this node '${config.name}'`);
+  const joining = await startJoinServer({ dir: values.dir, config, token, listen, serve: async (port) => (await serve(port)).server });
+  io.out(`waiting to join as node ${config.name} at ${listen.host}:${joining.port}\n`);
+  void joining.joined.then(() => io.out(`joined; listening on ${listen.host}:${joining.port}\n`));
+  return joining.current;
+};
+
+export const main = async (argv: string[], io: Io): Promise<number> => {
+  let values: Values;
   try {
-    ({ values } = parseArgs({ args: argv, options: { dir: { type: 'string' }, listen: { type: 'string' }, help: { type: 'boolean', short: 'h' } } }));
+    ({ values } = parseArgs({
+      args: argv,
+      options: { dir: { type: 'string' }, listen: { type: 'string' }, join: { type: 'string' }, name: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    }));
   } catch (error) {
     io.err(`opl-noded: ${(error as Error).message}\n${USAGE}`);
     return 2;
@@ -40,12 +81,11 @@ export const main = async (argv: string[], io: { out: (t: string) => void; err: 
     return 2;
   }
   try {
-    const node = readNodeDir(values.dir);
-    const { server, port } = await startNodeDaemon(node, listen);
-    io.out(`listening on ${listen.host}:${port}\n`);
+    const current = await start({ ...values, dir: values.dir }, listen, io);
     await new Promise<void>((resolve) => {
       for (const signal of ['SIGTERM', 'SIGINT'] as const) {
         process.once(signal, () => {
+          const server = current();
           server.close(() => resolve());
           server.closeAllConnections(); // kept-alive callers would hold it open
         });

@@ -1,46 +1,11 @@
 import { createServer, type Server } from 'node:https';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import { readNodeFacts } from './facts.js';
 import type { NodeDir } from './config.js';
+import { listenOn, readBody, reply, type Handler } from './http.js';
 
 /** Ganeti's noded port. */
 export const NODED_PORT = 1811;
-/** No request we serve needs more; a larger one is refused before it is read whole. */
-const MAX_BODY_BYTES = 1 << 20;
-
-type Handler = (body: unknown) => Promise<unknown> | unknown;
-
-const reply = (res: ServerResponse, status: number, body: unknown) => {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
-};
-
-const readBody = (req: IncomingMessage): Promise<unknown> =>
-  new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
-        reject(Object.assign(new Error(`a request body over ${MAX_BODY_BYTES} bytes`), { status: 413 }));
-        req.destroy();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => {
-      const text = Buffer.concat(chunks).toString('utf8');
-      try {
-        resolve(text === '' ? {} : JSON.parse(text));
-      } catch {
-        reject(Object.assign(new Error('a request body that is not JSON'), { status: 400 }));
-      }
-    });
-    req.on('error', reject);
-  });
-
 /**
  * `opl-noded`: HTTPS with mutual TLS under the cluster's authority. The TLS layer itself
  * refuses, during the handshake, a caller with no certificate, one the cluster did not
@@ -81,12 +46,5 @@ export const startNodeDaemon = (node: NodeDir, listen: { host: string; port: num
   );
   // A refused handshake is the caller's problem, not the daemon's: it is not logged as an error.
   server.on('tlsClientError', () => undefined);
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(listen.port, listen.host, () => {
-      server.off('error', reject);
-      const address = server.address();
-      resolve({ server, port: typeof address === 'object' && address ? address.port : listen.port });
-    });
-  });
+  return listenOn(server, listen);
 };

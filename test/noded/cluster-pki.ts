@@ -45,13 +45,29 @@ export interface RunningNoded {
   child: ChildProcess;
   port: number;
   stderr: () => string;
+  stdout: () => string;
+  /** Resolves when the daemon has printed a line matching PATTERN (bounded: rejects after 20 s or at exit). */
+  printed: (pattern: RegExp) => Promise<void>;
   stop: () => Promise<number | null>;
 }
 
 /** Starts the real `opl-noded` on loopback and waits for its "listening on" line (bounded). */
-export const startNoded = (dir: string, args: string[] = ['--listen', '127.0.0.1:0']): Promise<RunningNoded> =>
+export const startNoded = (
+  dir: string,
+  args: string[] = ['--listen', '127.0.0.1:0'],
+  options: { env?: NodeJS.ProcessEnv; ready?: RegExp } = {},
+): Promise<RunningNoded> =>
   new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [NODED, '--dir', dir, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [NODED, '--dir', dir, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.env } });
+    const ready = options.ready ?? /^listening on [^\n]*:(\d+)$/m;
+    const waiters: { pattern: RegExp; done: () => void }[] = [];
+    const printed = (pattern: RegExp) =>
+      new Promise<void>((done, fail) => {
+        if (pattern.test(out)) return done();
+        const timer = setTimeout(() => fail(new Error(`opl-noded did not print ${pattern} within 20 s; stdout: ${out}; stderr: ${err}`)), 20_000);
+        waiters.push({ pattern, done: () => (clearTimeout(timer), done()) });
+        void exited.then(() => (clearTimeout(timer), fail(new Error(`opl-noded exited before printing ${pattern}; stderr: ${err}`))));
+      });
     let out = '';
     let err = '';
     const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
@@ -66,10 +82,11 @@ export const startNoded = (dir: string, args: string[] = ['--listen', '127.0.0.1
     child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
     child.stdout!.on('data', (c: Buffer) => {
       out += c.toString();
-      const match = /^listening on [^\n]*:(\d+)$/m.exec(out);
+      for (const w of waiters.splice(0)) if (w.pattern.test(out)) w.done(); else waiters.push(w);
+      const match = ready.exec(out);
       if (match) {
         clearTimeout(timer);
-        resolve({ child, port: Number(match[1]), stderr: () => err, stop });
+        resolve({ child, port: Number(match[1]), stderr: () => err, stdout: () => out, printed, stop });
       }
     });
     void exited.then((code) => {

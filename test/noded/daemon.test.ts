@@ -138,7 +138,7 @@ describe('opl-noded over mutual TLS', () => {
 });
 
 describe('opl-noded start-up', () => {
-  it('refuses a directory without its configuration in one line, exit 1', async () => {
-    await expect(startNoded(root)).rejects.toThrow(/exited \(1\) before listening; stderr: opl-noded: cannot read the node configuration .*node\.json: ENOENT\n$/);
+  it('refuses a directory that holds no node in one line, exit 1', async () => {
+    await expect(startNoded(root)).rejects.toThrow(/exited \(1\) before listening; stderr: opl-noded: \S+ holds no certificate of a cluster: join one with --join TOKEN .*\n$/);
   });
 });

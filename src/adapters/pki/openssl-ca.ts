@@ -155,3 +155,15 @@ export const revokeCertificate = async (dir: string, certPem: string): Promise<v
     rmSync(scratch, { recursive: true, force: true });
   }
 };
+
+/** A key and a certificate signed by itself: what a node serves while it joins, before the cluster has certified it. */
+export const makeSelfSigned = async (commonName: string): Promise<{ keyPem: string; certPem: string }> => {
+  const scratch = mkdtempSync(join(process.env.TMPDIR ?? '/tmp', 'opl-self-'));
+  try {
+    const [key, cert] = [join(scratch, 'key.pem'), join(scratch, 'cert.pem')];
+    await openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', `/CN=${commonName}`], 'making a joining key');
+    return { keyPem: readFileSync(key, 'utf8'), certPem: readFileSync(cert, 'utf8') };
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+};

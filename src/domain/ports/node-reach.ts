@@ -23,7 +23,13 @@ export type NodeReachFailure = 'unreachable' | 'not-this-cluster' | 'refused' | 
 export type NodeFactsResult = { ok: true; facts: NodeFacts } | { ok: false; kind: NodeReachFailure; message: string };
 
 /** The engine's way to the node daemons (`opl-noded`); nodes without an address stay local and are not asked. */
+export type NodeJoinResult = { ok: true; certified: string } | { ok: false; kind: NodeReachFailure; message: string };
+
 export interface NodeReach {
   facts(name: string, address: NodeAddress): Promise<NodeFactsResult>;
+  /** Whether a join token was issued for NAME: its add then certifies the node first. */
+  joinPending(name: string): boolean;
+  /** Certifies the node waiting at ADDRESS to join with NAME's token (spent on success). */
+  join(name: string, address: NodeAddress): Promise<NodeJoinResult>;
   close(): void;
 }

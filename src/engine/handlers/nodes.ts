@@ -8,7 +8,8 @@ import type { Extras } from './handler.js';
  * `node add --address`: the node is asked what it has before it is recorded (Ganeti's
  * `gnt-node add` reads the node's memory and CPUs the same way), over the cluster's
  * mutual TLS, so a host that is not there, or is not this cluster's, is never added.
- * What it reported goes into the log with it; what a caller wrote there is dropped.
+ * What it reported goes into the log with it; what a caller wrote there is dropped. A
+ * node issued a join token ('opl node token') is certified first, over the join.
  */
 export const nodePreparations: Extras = {
   OP_NODE_ADD: {
@@ -17,6 +18,12 @@ export const nodePreparations: Extras = {
       if (!op.address) return E.right({ opcode });
       const where = `node ${op.nodeName} at ${formatNodeAddress(op.address)}`;
       if (!ctx.nodes) return E.left(failures.nodeError(`${where}: this engine was started without a way to call node daemons`));
+      if (ctx.nodes.joinPending(op.nodeName)) {
+        // A token was issued for it: the host waits with 'opl-noded --join' to be certified first.
+        const joined = await ctx.nodes.join(op.nodeName, op.address);
+        if (!joined.ok) return E.left(failures.nodeError(joined.message));
+        await ctx.log(`${where} joined the cluster: its own key certified (serial ${joined.certified}) for its name and ${op.address.host}`);
+      }
       const asked = Date.now();
       const answer = await ctx.nodes.facts(op.nodeName, op.address);
       const answered = Date.now();
