@@ -13,6 +13,7 @@ const processSuites = [
   'test/allocators/builtin/opl-ialloc.test.ts',
   'test/noded/daemon.test.ts',
   'test/cli/node-join.test.ts',
+  'test/cli/dead-node.test.ts',
 ];
 
 export default defineConfig({

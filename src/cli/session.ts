@@ -1,5 +1,8 @@
 import * as E from 'fp-ts/lib/Either.js';
+import { observeNodes } from '../adapters/nodes/observe.js';
 import { remoteNodeReach } from '../adapters/nodes/remote-reach.js';
+import type { ClusterState } from '../domain/cluster-state.js';
+import type { NodeObservation } from '../domain/instance-status.js';
 import { homedir, hostname, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createFakeHypervisor } from '../adapters/hypervisors/fake.js';
@@ -41,6 +44,8 @@ export interface Session {
   /** The allocators `-I` can name (the built-in one included), as the engine finds them. */
   iallocators: Iallocators;
   views(): Promise<Views>;
+  /** Asks every node, in parallel and bounded, what it is running and whether it answers. */
+  observe(state: ClusterState): Promise<Map<string, NodeObservation>>;
 }
 
 export const defaultDataDir = (env: NodeJS.ProcessEnv): string =>
@@ -65,12 +70,14 @@ export const openSession = async (command: string, globals: GlobalValues, io: Io
   const store = await openEventStore(location, { create: command === 'cluster init', openLostHead: command === 'audit verify' });
   const allocatorPath = iallocatorSearchPath(io.env);
   const iallocators = withBuiltinAllocator(createIallocators(allocatorPath));
+  const hypervisor = createFakeHypervisor(join(dataDir, 'nodes'));
+  const nodes = remoteNodeReach(dataDir);
   const plane = createControlPlane({
     store,
-    hypervisor: createFakeHypervisor(join(dataDir, 'nodes')),
+    hypervisor,
     storage: { ...fileStorage(join(dataDir, 'nodes')), blockdev: createBlockDeviceStorage(), ext: createExtDiskStorage(driverSearchPath(io.env), { journalDir: join(dataDir, 'driver-calls') }) },
     drivers: driverCatalog(driverSearchPath(io.env)),
-    nodes: remoteNodeReach(dataDir),
+    nodes,
     iallocators,
     iallocatorSearchPath: allocatorPath,
     actor: io.env.OPL_ACTOR ?? `${safeUser()}@${hostname()}`,
@@ -81,7 +88,7 @@ export const openSession = async (command: string, globals: GlobalValues, io: Io
     // A daemon says when its store fails and when it is back; a client says it once, as it gives up.
     ...(command === 'daemon' && { onStoreTrouble: (message: string) => io.err(`opl daemon: ${escapeControl(message)}\n`) }),
   });
-  return { plane, dataDir, format, io, iallocators, views: () => plane.projector.catchUp() };
+  return { plane, dataDir, format, io, iallocators, views: () => plane.projector.catchUp(), observe: (state) => observeNodes(state, { hypervisor, nodes }) };
 };
 
 /**

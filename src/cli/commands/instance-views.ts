@@ -6,8 +6,19 @@ import { listCommand } from '../list-command.js';
 import { json, keyValues, table } from '../render.js';
 import { quote } from '../text.js';
 import { viewCommand } from '../view-command.js';
+import type { Session } from '../session.js';
+import { instanceStatus, runningWhere, type InstanceStatus } from '../../domain/instance-status.js';
 
-const status = (i: InstanceInfo) => (i.adminState === 'up' ? 'running' : 'ADMIN_down');
+type ObservedInstance = InstanceInfo & { status: InstanceStatus };
+
+/** The instances with Ganeti's status words from what their nodes report just now. */
+export const observedInstances = async (s: Session): Promise<ObservedInstance[]> => {
+  const views = await s.views();
+  const observed = await s.observe(views.cluster);
+  const where = runningWhere(observed);
+  const offline = new Set([...views.cluster.nodes.values()].filter((n) => n.offline).map((n) => n.name));
+  return instanceInfos(views).map((i) => ({ ...i, status: instanceStatus({ ...i, primaryOffline: offline.has(i.primaryNode) }, observed, where) }));
+};
 const diskUsage = (i: InstanceInfo) => i.disks.reduce((sum, d) => sum + d.size, 0);
 
 export const instanceViews: Command[] = [
@@ -32,7 +43,7 @@ export const instanceViews: Command[] = [
       return 0;
     },
   }),
-  listCommand<InstanceInfo>({
+  listCommand<ObservedInstance>({
     path: ['instance', 'list'],
     summary: 'list instances',
     fields: {
@@ -42,17 +53,17 @@ export const instanceViews: Command[] = [
       disk_template: { title: 'Template', get: (i) => i.diskTemplate },
       pnode: { title: 'Primary_node', get: (i) => i.primaryNode },
       snodes: { title: 'Secondary_Nodes', get: (i) => i.secondaryNodes.join(',') || '-' },
-      status: { title: 'Status', get: status },
+      status: { title: 'Status', get: (i) => i.status },
       admin_state: { title: 'InstanceState', get: (i) => i.adminState },
       memory: { title: 'Memory', get: (i) => i.memory, size: true },
-      oper_ram: { title: 'Oper_ram', get: (i) => (i.adminState === 'up' ? i.memory : null), size: true },
+      oper_ram: { title: 'Oper_ram', get: (i) => (i.status === 'running' || i.status === 'ERROR_up' ? i.memory : null), size: true },
       vcpus: { title: 'VCPUs', get: (i) => i.vcpus },
       'disk.count': { title: 'Disks', get: (i) => i.disks.length },
       disk_usage: { title: 'DiskUsage', get: diskUsage, size: true },
       tags: { title: 'Tags', get: (i) => i.tags.join(',') || '-' },
     },
     defaults: ['name', 'hypervisor', 'disk_template', 'pnode', 'status', 'memory', 'vcpus'],
-    rows: async (s) => instanceInfos(await s.views()),
+    rows: observedInstances,
   }),
   viewCommand({
     path: ['instance', 'info'],
@@ -60,7 +71,7 @@ export const instanceViews: Command[] = [
     usage: '[--output json]',
     summary: 'show one instance',
     view: async (s, { command, args: [name] }) => {
-      const instance = instanceInfos(await s.views()).find((i) => i.name === name);
+      const instance = (await observedInstances(s)).find((i) => i.name === name);
       if (!instance) {
         s.io.err(`opl: ${command}: instance ${quote(name)} does not exist\n`);
         return 1;
@@ -74,6 +85,7 @@ export const instanceViews: Command[] = [
           ['Instance name', instance.name],
           ['UUID', instance.uuid],
           ['State', instance.adminState],
+          ['Status', instance.status],
           ['Disk template', instance.diskTemplate],
           ['Primary node', instance.primaryNode],
           ['Secondary nodes', instance.secondaryNodes],

@@ -6,8 +6,22 @@ import { listCommand } from '../list-command.js';
 import { opcodeCommand } from '../opcode-command.js';
 import { json, keyValues } from '../render.js';
 import { viewCommand } from '../view-command.js';
+import type { Session } from '../session.js';
 
 const flags = { nodeName: 'NAME', groupName: '--group', memoryMib: '--memory', cpus: '--cpus', diskMib: '--disk', address: '--address' };
+
+type ObservedNode = NodeInfo & { status: 'ok' | 'offline' | 'unreachable'; unreachable?: string };
+
+/** The nodes with whether they answer now (all asked at once, bounded); offline ones are not asked. */
+const observedNodes = async (s: Session): Promise<ObservedNode[]> => {
+  const views = await s.views();
+  const observed = await s.observe(views.cluster);
+  return nodeInfos(views).map((n) => {
+    const seen = observed.get(n.name);
+    if (n.offline || !seen) return { ...n, status: 'offline' };
+    return seen.reachable ? { ...n, status: 'ok' } : { ...n, status: 'unreachable', unreachable: seen.why };
+  });
+};
 
 const flagsOf = (n: { offline: boolean; drained: boolean; vmCapable: boolean }): string =>
   [n.offline && 'offline', n.drained && 'drained', !n.vmCapable && 'not-vm-capable'].filter(Boolean).join(',') || '-';
@@ -63,7 +77,7 @@ Without --address the node is local: a directory on this machine (the embedded d
     opcode: ({ args: [name] }) => ({ nodeName: name }),
     confirm: ({ args: [name] }) => `Remove node '${name}' from the cluster?`,
   }),
-  listCommand<NodeInfo>({
+  listCommand<ObservedNode>({
     path: ['node', 'list'],
     summary: 'list nodes with their capacity and use',
     fields: {
@@ -82,9 +96,10 @@ Without --address the node is local: a directory on this machine (the embedded d
       vm_capable: { title: 'VMCapable', get: (n) => (n.vmCapable ? 'Y' : 'N') },
       flags: { title: 'Flags', get: flagsOf },
       address: { title: 'Address', get: (n) => n.address ?? '-' },
+      status: { title: 'Status', get: (n) => n.status },
     },
-    defaults: ['name', 'group', 'mtotal', 'mfree', 'ctotal', 'pinst_cnt', 'flags'],
-    rows: async (s) => nodeInfos(await s.views()),
+    defaults: ['name', 'group', 'mtotal', 'mfree', 'ctotal', 'pinst_cnt', 'flags', 'status'],
+    rows: observedNodes,
   }),
   viewCommand({
     path: ['node', 'info'],
@@ -92,7 +107,7 @@ Without --address the node is local: a directory on this machine (the embedded d
     usage: '[--output json]',
     summary: 'show one node',
     view: async (s, { command, args: [name] }) => {
-      const node = nodeInfos(await s.views()).find((n) => n.name === name);
+      const node = (await observedNodes(s)).find((n) => n.name === name);
       if (!node) {
         s.io.err(`opl: ${command}: node '${name}' does not exist\n`);
         return 1;
@@ -110,6 +125,7 @@ Without --address the node is local: a directory on this machine (the embedded d
               ['vCPUs used', node.vcpusUsed],
               ['Disk (MiB)', node.diskTotal],
               ['Flags', flagsOf(node)],
+              ['Status', node.unreachable ? `unreachable: ${node.unreachable}` : node.status],
               ['Address', node.address ?? 'local (no node daemon)'],
               ...(node.reported
                 ? ([

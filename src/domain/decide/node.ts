@@ -1,5 +1,5 @@
 import { type ClusterState, findGroup, findNode, instancesOnNode } from '../cluster-state.js';
-import { alreadyExists, inUse, invalidArgument, notFound, wrongState } from '../errors.js';
+import { alreadyExists, inUse, invalidArgument, notFound } from '../errors.js';
 import type { OpcodeOf } from '../opcodes.js';
 import { type DecideContext, type Decision, ok, refuse } from './shared.js';
 
@@ -34,12 +34,9 @@ export const decideNodeSetParams = (state: ClusterState, op: OpcodeOf<'OP_NODE_S
   if (op.offline === true && op.drained === true) {
     return refuse(invalidArgument('node modify: a node is either offline or drained, not both'));
   }
-  if (op.offline === true) {
-    const running = instancesOnNode(state, node.uuid).find((i) => i.adminState === 'up' && i.primaryNodeUuid === node.uuid);
-    if (running) {
-      return refuse(wrongState(`node '${node.name}' still runs instance '${running.name}'; stop or move it first`));
-    }
-  }
+  // Offline with instances on it is allowed, as in Ganeti: it is how an operator says a
+  // node is dead, so that its instances show ERROR_nodeoffline and failover
+  // --ignore-consistency (or node evacuate) brings them up elsewhere without waiting on it.
   const changes = {
     ...(op.offline !== undefined && { offline: op.offline }),
     ...(op.drained !== undefined && { drained: op.drained }),

@@ -52,10 +52,10 @@ describe('OP_NODE_SET_PARAMS', () => {
       .when({ type: 'OP_NODE_SET_PARAMS', nodeName: 'n1', offline: true, drained: true })
       .thenRefused('invalid_argument', 'node modify: a node is either offline or drained, not both'));
 
-  it('refuses offlining a node with a running instance', () =>
+  it('offlines a node with a running instance: that is how a dead node is declared (Ganeti ERROR_nodeoffline)', () =>
     given(...threeNodes(), ...running('i1', 'n1'))
       .when({ type: 'OP_NODE_SET_PARAMS', nodeName: 'n1', offline: true })
-      .thenRefused('wrong_state', "node 'n1' still runs instance 'i1'; stop or move it first"));
+      .then({ type: 'NodeModified', data: { nodeUuid: nodeUuid('n1'), offline: true } }));
 });
 
 describe('OP_NODE_REMOVE', () => {

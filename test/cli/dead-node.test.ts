@@ -1,0 +1,73 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startNoded, tempRoot, type RunningNoded } from '../noded/cluster-pki.js';
+import { newSite, ok, type Site } from './opl.js';
+
+/**
+ * A node that dies under its instances, with the real `opl-noded` (joined with a token)
+ * frozen by SIGSTOP: the listings say so from what they observe, the operator marks it
+ * offline while its instance still "runs" there, and failover --ignore-consistency brings
+ * the instance up on another node without waiting on the dead one.
+ */
+interface NodeRow { name: string; status: string; unreachable?: string }
+interface InstanceRow { name: string; primaryNode: string; status: string; adminState: string }
+
+let site: Site;
+let root: string;
+let daemon: RunningNoded;
+
+const nodes = async () => new Map((await site.json<NodeRow[]>('node', 'list')).map((n) => [n.name, n]));
+const instance = async (name: string) => (await site.json<InstanceRow[]>('instance', 'list')).find((i) => i.name === name)!;
+
+beforeAll(async () => {
+  site = newSite();
+  root = tempRoot();
+  await ok(site.opl('cluster', 'init', 'c1'));
+  await ok(site.opl('group', 'add', 'g1'));
+  const token = (await ok(site.opl('node', 'token', 'n1'))).stdout.trim();
+  daemon = await startNoded(mkdtempSync(join(root, 'n1-')), ['--listen', '127.0.0.1:0', '--name', 'n1'], { env: { OPL_JOIN_TOKEN: token }, ready: /^waiting to join as node \S+ at [^\n]*:(\d+)$/m });
+  await ok(site.opl('node', 'add', 'n1', '--group', 'g1', '--address', `127.0.0.1:${daemon.port}`));
+  await ok(site.opl('node', 'add', 'n2', '--group', 'g1', '--memory', '4G', '--cpus', '4'));
+  await ok(site.opl('instance', 'add', 'i1', '-t', 'diskless', '--memory', '256M', '--vcpus', '1', '-n', 'n1'));
+}, 120_000);
+
+afterAll(async () => {
+  daemon?.child.kill('SIGCONT');
+  await daemon?.stop();
+  rmSync(root, { recursive: true, force: true });
+  rmSync(site.dataDir, { recursive: true, force: true });
+});
+
+describe('a node that stops answering, marked offline, and failover without it', () => {
+  it('lists both nodes ok and the instance running while the daemon answers', async () => {
+    const listed = await nodes();
+    expect(listed.get('n1')!.status).toBe('ok');
+    expect(listed.get('n2')!.status).toBe('ok');
+    expect((await instance('i1')).status).toBe('running');
+    expect((await ok(site.opl('node', 'list'))).stdout).toMatch(/^n1\s.*\sok$/m);
+  });
+
+  it('shows a frozen node unreachable and its instance ERROR_nodedown, within the listing bound', async () => {
+    daemon.child.kill('SIGSTOP');
+    const listed = await nodes();
+    expect(listed.get('n1')).toMatchObject({ status: 'unreachable', unreachable: expect.stringMatching(/node n1/) });
+    expect(listed.get('n2')!.status).toBe('ok');
+    expect(await instance('i1')).toMatchObject({ status: 'ERROR_nodedown', adminState: 'up', primaryNode: 'n1' });
+    expect((await ok(site.opl('node', 'info', 'n1'))).stdout).toMatch(/Status: +unreachable: node n1/);
+  });
+
+  it('marks it offline with the instance still on it: ERROR_nodeoffline, and it is no longer asked', async () => {
+    await ok(site.opl('node', 'modify', 'n1', '--offline', 'yes'));
+    expect((await nodes()).get('n1')!.status).toBe('offline');
+    expect((await instance('i1')).status).toBe('ERROR_nodeoffline');
+    expect((await ok(site.opl('instance', 'list', '-o', 'name,status', '--no-headers'))).stdout).toMatch(/^i1\s+ERROR_nodeoffline$/m);
+  });
+
+  it('fails the instance over to n2 with --ignore-consistency, not waiting on the dead node', async () => {
+    const moved = await ok(site.opl('instance', 'failover', 'i1', '-n', 'n2', '--ignore-consistency'));
+    expect(moved.code).toBe(0);
+    expect(await instance('i1')).toMatchObject({ primaryNode: 'n2', status: 'running', adminState: 'up' });
+    expect((await nodes()).get('n2')!.status).toBe('ok');
+  });
+});
