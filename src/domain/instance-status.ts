@@ -6,7 +6,7 @@
 export type InstanceStatus = 'running' | 'ADMIN_down' | 'ERROR_up' | 'ERROR_down' | 'ERROR_nodedown' | 'ERROR_nodeoffline' | 'ERROR_wrongnode';
 
 /** What one node said when asked just now. `running` is absent when the node cannot list its guests (yet). */
-export type NodeObservation = { reachable: true; running?: readonly string[] } | { reachable: false; why: string };
+export type NodeObservation = { reachable: true; running?: readonly string[]; clockSkewMs?: number } | { reachable: false; why: string };
 
 export interface StatusInput {
   name: string;

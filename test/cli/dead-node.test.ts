@@ -40,7 +40,11 @@ afterAll(async () => {
 });
 
 describe('a node that stops answering, marked offline, and failover without it', () => {
-  it('lists both nodes ok and the instance running while the daemon answers', async () => {
+  it('lists both nodes ok and the instance running while the daemon answers, and verify reports its clock', async () => {
+    const report = JSON.parse((await site.opl('cluster', 'verify', '--output', 'json')).stdout) as { nodes: { node: string; status: string; clockSkewMs: number | null }[] };
+    const n1 = report.nodes.find((n) => n.node === 'n1')!;
+    expect(n1.status).toBe('ok');
+    expect(Math.abs(n1.clockSkewMs!)).toBeLessThan(5_000);
     const listed = await nodes();
     expect(listed.get('n1')!.status).toBe('ok');
     expect(listed.get('n2')!.status).toBe('ok');
@@ -55,6 +59,9 @@ describe('a node that stops answering, marked offline, and failover without it',
     expect(listed.get('n2')!.status).toBe('ok');
     expect(await instance('i1')).toMatchObject({ status: 'ERROR_nodedown', adminState: 'up', primaryNode: 'n1' });
     expect((await ok(site.opl('node', 'info', 'n1'))).stdout).toMatch(/Status: +unreachable: node n1/);
+    const verify = await site.opl('cluster', 'verify');
+    expect(verify.code).toBe(1);
+    expect(verify.stdout).toMatch(/^cluster verify: 2 nodes checked \(1 of 2 asked answered\), 1 groups\nERROR: node n1: does not answer: node n1/);
   });
 
   it('marks it offline with the instance still on it: ERROR_nodeoffline, and it is no longer asked', async () => {

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { nodeUsage } from '../../src/domain/cluster-state.js';
 import type { RecordedEvent } from '../../src/domain/ports/event-store.js';
 import { emptyViews, evolveViews } from '../../src/projections/views.js';
-import { newSite, OPL, type Site } from './opl.js';
+import { newSite, OPL, recorded, type Site } from './opl.js';
 
 /**
  * What the acceptance tests of the engine's invariants share: running many `opl`
@@ -99,7 +99,7 @@ export const readViews = async (site: Site): Promise<Views> => {
   ]);
   // The data dir is where this process looked, not something the log says.
   const { dataDir: _dataDir, ...cluster } = clusterWithDir;
-  return { cluster, groups, pools, nodes, instances, jobs };
+  return { cluster, groups, pools, nodes: recorded(nodes) as NodeView[], instances: recorded(instances) as InstanceView[], jobs };
 };
 
 export const readReplay = (site: Site): Promise<Views & { position: number }> => site.json('audit', 'replay');

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { newSite, ok, type Site } from './opl.js';
+import { newSite, ok, recorded, type Site } from './opl.js';
 
 const drivers = [fileURLToPath(new URL('../../examples/drivers', import.meta.url)), fileURLToPath(new URL('../fixtures/drivers', import.meta.url))].join(':');
 interface Instance { name: string; primaryNode: string; adminState: string }
@@ -60,7 +60,7 @@ describe('opl: migrate and failover to a chosen node', () => {
       'detach@a1',
     ]);
     const replay = await site.json<{ instances: unknown[]; nodes: unknown[] }>('audit', 'replay');
-    expect(replay.nodes).toEqual(nodes);
+    expect(replay.nodes).toEqual(recorded(nodes));
     expect((await site.opl('instance', 'stop', 'web')).code).toBe(0);
     expect((await site.opl('instance', 'migrate', 'web', '-n', 'a1')).stderr).toMatch(/is not running; move a stopped instance with 'opl instance failover'/);
   });

@@ -51,3 +51,13 @@ export const ok = async (promise: Promise<Result>): Promise<Result> => {
   if (r.code !== 0) throw new Error(`expected success, got exit ${r.code}: ${r.stderr}${r.stdout}`);
   return r;
 };
+
+/**
+ * A listing's rows without what the nodes reported just now (`status`, `unreachable`):
+ * the recorded view, which a replay of the log must equal.
+ */
+export const recorded = <T extends object>(rows: T[]): Omit<T, 'status' | 'unreachable'>[] =>
+  rows.map((row) => {
+    const { status: _status, unreachable: _unreachable, ...rest } = row as T & { status?: unknown; unreachable?: unknown };
+    return rest;
+  });

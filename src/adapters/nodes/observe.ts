@@ -31,8 +31,11 @@ export const observeNodes = async (
       try {
         if (node.address) {
           if (!ports.nodes) return [node.name, { reachable: false, why: 'this command cannot call node daemons' }];
+          const asked = Date.now();
           const answer = await within(ports.nodes.facts(node.name, node.address), timeoutMs, `node ${node.name}`);
-          return [node.name, answer.ok ? { reachable: true } : { reachable: false, why: answer.message }];
+          if (!answer.ok) return [node.name, { reachable: false, why: answer.message }];
+          // Its clock against the middle of our round trip: good to half the round trip.
+          return [node.name, { reachable: true, clockSkewMs: Math.round(answer.facts.time - (asked + Date.now()) / 2) }];
         }
         return [node.name, { reachable: true, running: await within(ports.hypervisor.running(node.name), timeoutMs, `node ${node.name}`) }];
       } catch (error) {

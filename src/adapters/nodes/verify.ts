@@ -1,10 +1,15 @@
 import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
+import { groupRedundancy, type GroupRedundancy } from '../../allocators/builtin/redundancy.js';
 import type { ClusterState } from '../../domain/cluster-state.js';
+import type { NodeObservation } from '../../domain/instance-status.js';
+import { verifyObserved } from '../../domain/verify-observed.js';
 import { adoptedDeviceProblems } from '../storage/block-devices.js';
 
 export interface NodeProblem {
-  node: string;
+  /** The node it was found on; a group's finding names the group instead. */
+  node?: string;
+  group?: string;
   problem: string;
 }
 
@@ -27,7 +32,7 @@ const directoryProblem = async (path: string, what: string): Promise<string | un
  * directory on this machine and shares its file system; a remote node executor
  * will run the same checks on the node itself.
  */
-export const verifyNodes = async (state: ClusterState): Promise<NodeProblem[]> => {
+const verifyNodeDirs = async (state: ClusterState): Promise<NodeProblem[]> => {
   const problems: NodeProblem[] = [];
   const shared = state.params?.sharedFileStorageDir;
   for (const node of [...state.nodes.values()].sort((a, b) => a.name.localeCompare(b.name))) {
@@ -38,4 +43,44 @@ export const verifyNodes = async (state: ClusterState): Promise<NodeProblem[]> =
     }
   }
   return [...problems, ...(await adoptedDeviceProblems(state))];
+};
+
+export interface NodeVerdict {
+  node: string;
+  status: 'ok' | 'offline' | 'unreachable';
+  clockSkewMs: number | null;
+}
+
+export interface VerifyReport {
+  ok: boolean;
+  problems: NodeProblem[];
+  nodes: NodeVerdict[];
+  groups: GroupRedundancy[];
+}
+
+/** Everything `cluster verify` checks, from the configuration and what the nodes reported just now. */
+export const verifyCluster = async (state: ClusterState, observed: ReadonlyMap<string, NodeObservation>): Promise<VerifyReport> => {
+  const groups = groupRedundancy(state);
+  const problems: NodeProblem[] = [
+    ...verifyObserved(state, observed),
+    ...(await verifyNodeDirs(state)),
+    ...groups.filter((g) => !g.redundant).map((g) => ({ group: g.group, problem: `is not N+1 redundant: if one of its ${g.onlineNodes} online node(s) failed, its instances would not all find room on the others` })),
+  ];
+  const nodes = [...state.nodes.values()]
+    .sort((a, b) => a.name.localeCompare(b.name))
+    .map((n): NodeVerdict => {
+      const seen = observed.get(n.name);
+      if (n.offline || !seen) return { node: n.name, status: 'offline', clockSkewMs: null };
+      return seen.reachable ? { node: n.name, status: 'ok', clockSkewMs: seen.clockSkewMs ?? null } : { node: n.name, status: 'unreachable', clockSkewMs: null };
+    });
+  return { ok: problems.length === 0, problems, nodes, groups };
+};
+
+export const verifyText = (report: VerifyReport): string => {
+  const answered = report.nodes.filter((n) => n.status === 'ok').length;
+  const asked = report.nodes.filter((n) => n.status !== 'offline').length;
+  const head = `cluster verify: ${report.nodes.length} nodes checked (${answered} of ${asked} asked answered), ${report.groups.length} groups`;
+  if (report.ok) return `${head}, no problems\n`;
+  const lines = report.problems.map((p) => `ERROR: ${p.node !== undefined ? `node ${p.node}` : `group ${p.group}`}: ${p.problem}`);
+  return `${[head, ...lines].join('\n')}\n`;
 };

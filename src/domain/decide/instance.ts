@@ -60,7 +60,8 @@ export const decideInstanceRemove = (state: ClusterState, op: OpcodeOf<'OP_INSTA
 
 export const decideInstanceStartup = (state: ClusterState, op: OpcodeOf<'OP_INSTANCE_STARTUP'>): Decision =>
   withInstance(state, op.instanceName, (instance) => {
-    if (instance.adminState === 'up') return ok();
+    // Recorded up is not proof that it runs (ERROR_down: the guest died). Starting is
+    // idempotent on the node, so startup always asks for it, as Ganeti's does.
     const node = state.nodes.get(instance.primaryNodeUuid);
     if (!node || node.offline) {
       return refuse(wrongState(`instance '${instance.name}' cannot start: its primary node is offline`));

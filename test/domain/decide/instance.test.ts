@@ -87,7 +87,8 @@ describe('OP_INSTANCE_STARTUP', () => {
   it('starts a stopped instance on its primary', () =>
     given(...threeNodes(), instanceAdded('i1', 'n2')).when({ type: 'OP_INSTANCE_STARTUP', instanceName: 'i1' }).then({ type: 'InstanceStarted', data: { instanceUuid: instanceUuid('i1'), nodeUuid: nodeUuid('n2') } }));
 
-  it('has nothing to do for a running instance', () => given(...cluster).when({ type: 'OP_INSTANCE_STARTUP', instanceName: 'i1' }).then());
+  it('starts an instance recorded running again: a guest that died is brought back (ERROR_down), one that runs is left as it is by the idempotent start', () =>
+    given(...cluster).when({ type: 'OP_INSTANCE_STARTUP', instanceName: 'i1' }).then({ type: 'InstanceStarted', data: { instanceUuid: instanceUuid('i1'), nodeUuid: nodeUuid('n1') } }));
 
   it('refuses to start on an offline primary', () =>
     given(...threeNodes(), instanceAdded('i1', 'n2'), nodeModified('n2', { offline: true }))
