@@ -13,6 +13,7 @@ import { createControlPlane } from '../src/engine/control-plane.js';
 import { replayUntil } from '../src/projections/projector.js';
 import { figure, percentile, seconds, type Figure } from './measure.js';
 import { benchSaga } from './saga.js';
+import { benchNodedRpc } from './noded-rpc.js';
 import { chainedRows, storedRows } from './workload.js';
 import { benchAppendChainSqlite, benchVerifySqlite } from './audit.js';
 
@@ -250,7 +251,7 @@ const benchJobs = async (storeName: 'sqlite' | 'postgres'): Promise<Figure> => {
 
 // ---------------------------------------------------------------- main
 
-const only = (process.env.BENCH_ONLY ?? 'append,append-chain,replay,verify,jobs,saga').split(',');
+const only = (process.env.BENCH_ONLY ?? 'append,append-chain,replay,verify,jobs,saga,rpc').split(',');
 const plan: [string, string, () => Promise<Figure>][] = [
   ['append', 'sqlite', benchAppendSqlite],
   ['append-chain', 'sqlite', () => benchAppendChainSqlite(APPENDS, sampleEvent)],
@@ -261,8 +262,9 @@ const plan: [string, string, () => Promise<Figure>][] = [
   ['replay', 'postgres', benchReplayPostgres],
   ['jobs', 'postgres', () => benchJobs('postgres')],
   ['saga', 'sqlite', benchSaga],
+  ['rpc', '', benchNodedRpc],
 ];
 for (const [bench, store, run] of plan) {
-  if (!only.includes(bench) || !stores.includes(store)) continue;
+  if (!only.includes(bench) || (store !== '' && !stores.includes(store))) continue;
   print(await run());
 }
