@@ -37,6 +37,8 @@ if [ ! -x "$HAIL" ] || ! command -v hbal >/dev/null; then packages+=(ganeti-htoo
 command -v losetup >/dev/null || { packages+=(mount); needs+=(losetup); }
 # The cluster's certificate authority (node certificates for opl-noded) is run with it.
 command -v openssl >/dev/null || { packages+=(openssl); needs+=(openssl); }
+# Namespaced hosts (scripts/netns-cluster.sh): ip netns, veth pairs, a bridge.
+command -v ip >/dev/null || { packages+=(iproute2); needs+=(ip); }
 
 if [ ${#packages[@]} -gt 0 ]; then
   what="missing ${needs[*]} (Debian: ${packages[*]})"

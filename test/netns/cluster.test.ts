@@ -1,0 +1,102 @@
+import { execFile, execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+/**
+ * A cluster of namespaced hosts (scripts/netns-cluster.sh): the engine in a namespace
+ * of its own, two hosts running opl-noded joined with tokens, every address inside the
+ * namespaces. Partitions: a link taken down inside a host's namespace, a daemon frozen
+ * with SIGSTOP. Every `opl` runs inside the engine's namespace; nothing is sent to these
+ * addresses from the root namespace.
+ */
+const SCRIPT = fileURLToPath(new URL('../../scripts/netns-cluster.sh', import.meta.url));
+const PREFIX = `t${process.pid % 100000}`;
+let work: string;
+
+const opl = (...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> =>
+  new Promise((resolve) => {
+    execFile('bash', [SCRIPT, 'opl', PREFIX, work, ...args], { timeout: 60_000 }, (error, stdout, stderr) =>
+      resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+const json = async <T>(...args: string[]): Promise<T> => {
+  const r = await opl(...args, '--output', 'json');
+  if (r.code !== 0) throw new Error(`opl ${args.join(' ')}: exit ${r.code}: ${r.stderr}`);
+  return JSON.parse(r.stdout) as T;
+};
+const nodeStatus = async () => Object.fromEntries((await json<{ name: string; status: string }[]>('node', 'list')).map((n) => [n.name, n.status]));
+const instanceStatus = async (name: string) => (await json<{ name: string; status: string }[]>('instance', 'list')).find((i) => i.name === name)!.status;
+const daemonPid = (host: string) => Number(readFileSync(join(work, 'pids'), 'utf8').split('\n').find((l) => l.startsWith(`${host} `))!.split(' ')[1]);
+/** The daemon itself (`setsid` and `ip netns exec` both exec it in their place): checked by its command line. */
+const noded = (host: string) => {
+  const pid = daemonPid(host);
+  expect(readFileSync(`/proc/${pid}/cmdline`, 'utf8')).toMatch(new RegExp(`opl-noded\\.js\0--dir\0[^\0]*/${host}\0`));
+  return pid;
+};
+const ourNamespaces = () => execFileSync('ip', ['netns', 'list']).toString().split('\n').filter((l) => l.startsWith(`${PREFIX}-`));
+
+beforeAll(() => {
+  work = mkdtempSync(join(tmpdir(), 'opl-netns-'));
+  execFileSync('bash', [SCRIPT, 'up', PREFIX, '2', work], { timeout: 120_000, stdio: ['ignore', 'pipe', 'pipe'] });
+}, 150_000);
+
+afterAll(() => {
+  execFileSync('bash', [SCRIPT, 'down', PREFIX, work], { timeout: 60_000 });
+  expect(ourNamespaces()).toEqual([]);
+  rmSync(work, { recursive: true, force: true });
+}, 90_000);
+
+describe('a cluster of namespaced hosts, partitioned and frozen', () => {
+  it('joined both hosts over their own addresses; verify finds nothing', async () => {
+    expect(ourNamespaces().map((l) => l.split(' ')[0]).sort()).toEqual([`${PREFIX}-br`, `${PREFIX}-h0`, `${PREFIX}-h1`, `${PREFIX}-h2`]);
+    const nodes = await json<{ name: string; address: string }[]>('node', 'list');
+    expect(nodes.map((n) => [n.name, n.address])).toEqual([['h1', '10.231.0.2:1811'], ['h2', '10.231.0.3:1811']]);
+    expect(await nodeStatus()).toEqual({ h1: 'ok', h2: 'ok' });
+    expect((await opl('cluster', 'verify')).code).toBe(0);
+    expect((await opl('instance', 'add', 'web', '-t', 'diskless', '--memory', '256M', '--vcpus', '1', '-n', 'h1')).code).toBe(0);
+    expect(await instanceStatus('web')).toBe('running');
+  });
+
+  it("a link taken down inside h1's namespace: h1 unreachable, its instance ERROR_nodedown, verify exit 1; back when the link is", async () => {
+    execFileSync('ip', ['-n', `${PREFIX}-h1`, 'link', 'set', 'eth0', 'down']);
+    try {
+      expect(await nodeStatus()).toEqual({ h1: 'unreachable', h2: 'ok' });
+      expect(await instanceStatus('web')).toBe('ERROR_nodedown');
+      const verify = await opl('cluster', 'verify');
+      expect(verify.code).toBe(1);
+      expect(verify.stdout).toMatch(/ERROR: node h1: does not answer: node h1/);
+      const add = await opl('instance', 'add', 'api', '-t', 'diskless', '--memory', '256M', '--vcpus', '1', '-n', 'h2');
+      expect(add.code).toBe(0); // the rest of the cluster goes on
+    } finally {
+      execFileSync('ip', ['-n', `${PREFIX}-h1`, 'link', 'set', 'eth0', 'up']);
+    }
+    expect(await nodeStatus()).toEqual({ h1: 'ok', h2: 'ok' });
+    expect(await instanceStatus('web')).toBe('running');
+  });
+
+  it('a daemon frozen with SIGSTOP: unreachable within the bound, then ok once it is thawed', async () => {
+    const pid = noded('h2');
+    process.kill(pid, 'SIGSTOP');
+    try {
+      expect(await nodeStatus()).toEqual({ h1: 'ok', h2: 'unreachable' });
+      expect(await instanceStatus('api')).toBe('ERROR_nodedown');
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+    expect(await nodeStatus()).toEqual({ h1: 'ok', h2: 'ok' });
+  });
+
+  it('a dead host: marked offline with its instance on it, failed over to h2 without it', async () => {
+    process.kill(noded('h1'), 'SIGKILL');
+    expect((await nodeStatus()).h1).toBe('unreachable');
+    expect((await opl('node', 'modify', 'h1', '--offline', 'yes')).code).toBe(0);
+    expect(await instanceStatus('web')).toBe('ERROR_nodeoffline');
+    const failover = await opl('instance', 'failover', 'web', '-n', 'h2', '--ignore-consistency');
+    expect(failover.code, failover.stderr).toBe(0);
+    expect(await instanceStatus('web')).toBe('running');
+    expect(await nodeStatus()).toEqual({ h1: 'offline', h2: 'ok' });
+  });
+});
