@@ -14,6 +14,7 @@ import { replayUntil } from '../src/projections/projector.js';
 import { figure, percentile, seconds, type Figure } from './measure.js';
 import { benchSaga } from './saga.js';
 import { benchNodedRpc } from './noded-rpc.js';
+import { benchNetnsVerify } from './netns-verify.js';
 import { chainedRows, storedRows } from './workload.js';
 import { benchAppendChainSqlite, benchVerifySqlite } from './audit.js';
 
@@ -251,7 +252,7 @@ const benchJobs = async (storeName: 'sqlite' | 'postgres'): Promise<Figure> => {
 
 // ---------------------------------------------------------------- main
 
-const only = (process.env.BENCH_ONLY ?? 'append,append-chain,replay,verify,jobs,saga,rpc').split(',');
+const only = (process.env.BENCH_ONLY ?? 'append,append-chain,replay,verify,jobs,saga,rpc,cluster-verify').split(',');
 const plan: [string, string, () => Promise<Figure>][] = [
   ['append', 'sqlite', benchAppendSqlite],
   ['append-chain', 'sqlite', () => benchAppendChainSqlite(APPENDS, sampleEvent)],
@@ -263,6 +264,7 @@ const plan: [string, string, () => Promise<Figure>][] = [
   ['jobs', 'postgres', () => benchJobs('postgres')],
   ['saga', 'sqlite', benchSaga],
   ['rpc', '', benchNodedRpc],
+  ['cluster-verify', '', benchNetnsVerify],
 ];
 for (const [bench, store, run] of plan) {
   if (!only.includes(bench) || (store !== '' && !stores.includes(store))) continue;

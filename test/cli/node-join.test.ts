@@ -26,8 +26,7 @@ const joining = async (name: string, token: string, dir = mkdtempSync(join(root,
 };
 const token = async (name: string) => (await ok(site.opl('node', 'token', name))).stdout.trim();
 const nodeNames = async () => (await site.json<NodeJson[]>('node', 'list')).map((n) => n.name);
-const tokensFile = () => join(caDirOf(site.dataDir), 'join-tokens.json');
-const outstanding = () => (JSON.parse(readFileSync(tokensFile(), 'utf8')) as { node: string }[]).map((t) => t.node);
+const outstanding = () => readdirSync(join(caDirOf(site.dataDir), 'join-tokens')).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5)).sort();
 
 /** Every file under DIR, read whole: to show the node's key is nowhere in the cluster's data dir. */
 const allText = (dir: string): string =>
@@ -118,6 +117,12 @@ describe('joining a node with a one-time token (opl node token, opl-noded --join
     expect(already.stderr).toMatch(/node n5 at 127\.0\.0\.1:\d+ is not waiting to join/);
     expect(await nodeNames()).not.toContain('n4');
     expect(await nodeNames()).not.toContain('n5');
+  });
+
+  it('keeps every token issued at the same moment for different nodes', async () => {
+    const names = Array.from({ length: 8 }, (_, i) => `p${i}`);
+    await Promise.all(names.map((n) => token(n)));
+    expect(outstanding().filter((n) => n.startsWith('p'))).toEqual(names);
   });
 
   it('refuses bad token requests and daemons started wrongly, in one line', async () => {

@@ -104,7 +104,9 @@ export const remoteNode = (options: RemoteNodeOptions): RemoteNode => {
     if (error instanceof NodeCallError) return error;
     const code = (error as NodeJS.ErrnoException).code ?? '';
     if (NOT_THIS_CLUSTER.has(code)) {
-      return new NodeCallError('not-this-cluster', `${where} is not this cluster's node ${options.name}: its certificate ${code === 'ERR_TLS_CERT_ALTNAME_INVALID' ? `names another node (${error.message})` : `is not one this cluster's authority signed and holds valid (${code})`}`);
+      // A daemon waiting to join serves a certificate it signed itself.
+      const waiting = code === 'DEPTH_ZERO_SELF_SIGNED_CERT' ? `; if it is waiting to join, issue a token ('opl node token ${options.name}') and start it with that token` : '';
+      return new NodeCallError('not-this-cluster', `${where} is not this cluster's node ${options.name}: its certificate ${code === 'ERR_TLS_CERT_ALTNAME_INVALID' ? `names another node (${error.message})` : `is not one this cluster's authority signed and holds valid (${code})${waiting}`}`);
     }
     if (/alert|certificate/i.test(error.message)) return new NodeCallError('refused', `${where} refused this caller's certificate (${error.message})`);
     if (UNREACHABLE.has(code)) return new NodeCallError('unreachable', `${where} is unreachable (${code === 'ETIMEDOUT' ? `no answer within ${options.timeoutMs ?? 10_000} ms` : code})`);
