@@ -34,10 +34,7 @@ type Values = { dir?: string; listen?: string; join?: string; name?: string; hel
 
 /** Starts the daemon, joining first when DIR has no certificate yet; returns the server serving now. */
 const start = async (values: Values & { dir: string }, listen: { host: string; port: number }, io: Io): Promise<() => Server> => {
-  const serve = async (port: number) => {
-    const started = await startNodeDaemon(readNodeDir(values.dir), { host: listen.host, port });
-    return started;
-  };
+  const serve = (port: number) => startNodeDaemon(readNodeDir(values.dir), { host: listen.host, port });
   const token = values.join ?? io.env?.OPL_JOIN_TOKEN;
   if (hasJoined(values.dir)) {
     if (token !== undefined) throw new NodeConfigError(`${values.dir} holds a node that has joined a cluster already (${nodeDirFiles(values.dir).cert}); start it without --join, or empty the directory to join again`);
