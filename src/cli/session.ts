@@ -1,11 +1,12 @@
 import * as E from 'fp-ts/lib/Either.js';
 import { observeNodes } from '../adapters/nodes/observe.js';
 import { remoteNodeReach } from '../adapters/nodes/remote-reach.js';
-import type { ClusterState } from '../domain/cluster-state.js';
+import { findNode, type ClusterState } from '../domain/cluster-state.js';
 import type { NodeObservation } from '../domain/instance-status.js';
 import { homedir, hostname, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createFakeHypervisor } from '../adapters/hypervisors/fake.js';
+import { nodeRoutedHypervisor, offlineNode } from '../adapters/hypervisors/node-routed.js';
 import { createIallocators, iallocatorSearchPath } from '../adapters/allocators/external.js';
 import { withBuiltinAllocator } from '../adapters/allocators/with-builtin.js';
 import type { Iallocators } from '../domain/ports/iallocator.js';
@@ -70,9 +71,16 @@ export const openSession = async (command: string, globals: GlobalValues, io: Io
   const store = await openEventStore(location, { create: command === 'cluster init', openLostHead: command === 'audit verify' });
   const allocatorPath = iallocatorSearchPath(io.env);
   const iallocators = withBuiltinAllocator(createIallocators(allocatorPath));
-  const hypervisor = createFakeHypervisor(join(dataDir, 'nodes'));
   const nodes = remoteNodeReach(dataDir);
-  const plane = createControlPlane({
+  // A node with an address runs its guests on its own host, through its daemon.
+  // An offline node with a daemon is not called at all (Ganeti's habit): it may be dead,
+  // and a failover must not wait out its timeouts.
+  const hypervisor = nodeRoutedHypervisor(createFakeHypervisor(join(dataDir, 'nodes')), (name) => {
+    const node = findNode(plane.projector.views.cluster, name);
+    if (!node?.address) return undefined;
+    return node.offline ? offlineNode(name) : nodes.client(name, node.address);
+  });
+  const plane: ControlPlane = createControlPlane({
     store,
     hypervisor,
     storage: { ...fileStorage(join(dataDir, 'nodes')), blockdev: createBlockDeviceStorage(), ext: createExtDiskStorage(driverSearchPath(io.env), { journalDir: join(dataDir, 'driver-calls') }) },

@@ -3,6 +3,7 @@ import type { Either } from 'fp-ts/lib/Either.js';
 import type { Failure } from '../domain/events.js';
 import { StorageTimeoutError, type StorageContext } from '../domain/ports/disk-storage.js';
 import { FencedError } from '../domain/ports/event-store.js';
+import { NodeCallError } from '../domain/ports/node-reach.js';
 import type { SagaStepRecord, SagaView } from '../projections/job-view.js';
 import { killDuring, killHereIf, type KillPoint } from './fault-injection.js';
 import { failures } from '../domain/failures.js';
@@ -101,7 +102,8 @@ const attempt = async (deps: SagaRunnerDeps, effect: Effect, step: number, isUnd
     if (error instanceof FencedError) throw error;
     const kind = error instanceof StorageTimeoutError ? 'timeout' : 'application';
     const message = `${what} failed: ${error instanceof Error ? error.message : String(error)}`;
-    const failed = effect.kind === 'hypervisor' ? failures.hypervisorError(message, kind) : failures.storageError(message, kind);
+    const failed =
+      error instanceof NodeCallError ? failures.nodeError(message) : effect.kind === 'hypervisor' ? failures.hypervisorError(message, kind) : failures.storageError(message, kind);
     await deps.recordFailure(step, isUndo, failed, mayFail);
     return { failure: failed };
   } finally {

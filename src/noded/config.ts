@@ -31,6 +31,8 @@ const readText = (file: string, what: string): string => {
 };
 
 export interface NodeDir {
+  /** The directory itself: the node's own state (its hypervisor's) lives under it. */
+  dir: string;
   config: NodeConfig;
   keyPem: string;
   certPem: string;
@@ -77,6 +79,7 @@ export const readNodeDir = (dir: string): NodeDir => {
     crlPem = undefined; // no revocation list yet: nothing revoked
   }
   return {
+    dir,
     config,
     keyPem: readText(files.key, "the node's key"),
     certPem: readText(files.cert, "the node's certificate"),

@@ -28,7 +28,7 @@ const storageOf = (path: string): NodeFacts['storage'][number] => {
   }
 };
 
-export const readNodeFacts = (name: string, storageDirs: readonly string[]): NodeFacts => {
+export const readNodeFacts = (name: string, storageDirs: readonly string[]): Omit<NodeFacts, 'instances'> => {
   const memory = parseMeminfo(readFileSync('/proc/meminfo', 'utf8'));
   return {
     name,

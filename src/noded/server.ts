@@ -1,6 +1,9 @@
 import { createServer, type Server } from 'node:https';
 import type { TLSSocket } from 'node:tls';
+import { join } from 'node:path';
+import { createFakeHypervisor } from '../adapters/hypervisors/fake.js';
 import { readNodeFacts } from './facts.js';
+import { hypervisorCalls } from './hypervisor-calls.js';
 import type { NodeDir } from './config.js';
 import { listenOn, readBody, reply, type Handler } from './http.js';
 
@@ -14,9 +17,12 @@ export const NODED_PORT = 1811;
  * and answer `{ result }` or `{ error }`.
  */
 export const startNodeDaemon = (node: NodeDir, listen: { host: string; port: number }): Promise<{ server: Server; port: number }> => {
+  // The fake hypervisor keeps its state under the node's directory; the next issue brings kvm.
+  const hypervisor = createFakeHypervisor(join(node.dir, 'hypervisor'));
   const handlers: Record<string, Handler> = {
     ping: () => ({ name: node.config.name }),
-    facts: () => readNodeFacts(node.config.name, node.config.storageDirs),
+    facts: async () => ({ ...readNodeFacts(node.config.name, node.config.storageDirs), instances: await hypervisor.running(node.config.name) }),
+    ...hypervisorCalls(node.config.name, hypervisor),
   };
   const server = createServer(
     {

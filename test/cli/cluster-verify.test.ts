@@ -65,7 +65,7 @@ describe('cluster verify against a cluster changed behind its back', () => {
     ]);
     const text = await site.opl('cluster', 'verify');
     expect(text.code).toBe(1);
-    expect(text.stdout).toMatch(/^cluster verify: 3 nodes checked \(3 of 3 asked answered\), 1 groups\nERROR: node n1: runs instance b/);
+    expect(text.stdout).toMatch(/^cluster verify: 3 nodes checked \(3 of 3 asked answered\), 1 group\nERROR: node n1: runs instance b/);
   });
 
   it('reports a group that is no longer N+1 redundant', async () => {

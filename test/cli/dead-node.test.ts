@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startNoded, tempRoot, type RunningNoded } from '../noded/cluster-pki.js';
@@ -16,6 +16,7 @@ interface InstanceRow { name: string; primaryNode: string; status: string; admin
 let site: Site;
 let root: string;
 let daemon: RunningNoded;
+let n1Dir: string;
 
 const nodes = async () => new Map((await site.json<NodeRow[]>('node', 'list')).map((n) => [n.name, n]));
 const instance = async (name: string) => (await site.json<InstanceRow[]>('instance', 'list')).find((i) => i.name === name)!;
@@ -26,7 +27,8 @@ beforeAll(async () => {
   await ok(site.opl('cluster', 'init', 'c1'));
   await ok(site.opl('group', 'add', 'g1'));
   const token = (await ok(site.opl('node', 'token', 'n1'))).stdout.trim();
-  daemon = await startNoded(mkdtempSync(join(root, 'n1-')), ['--listen', '127.0.0.1:0', '--name', 'n1'], { env: { OPL_JOIN_TOKEN: token }, ready: /^waiting to join as node \S+ at [^\n]*:(\d+)$/m });
+  n1Dir = mkdtempSync(join(root, 'n1-'));
+  daemon = await startNoded(n1Dir, ['--listen', '127.0.0.1:0', '--name', 'n1'], { env: { OPL_JOIN_TOKEN: token }, ready: /^waiting to join as node \S+ at [^\n]*:(\d+)$/m });
   await ok(site.opl('node', 'add', 'n1', '--group', 'g1', '--address', `127.0.0.1:${daemon.port}`));
   await ok(site.opl('node', 'add', 'n2', '--group', 'g1', '--memory', '4G', '--cpus', '4'));
   await ok(site.opl('instance', 'add', 'i1', '-t', 'diskless', '--memory', '256M', '--vcpus', '1', '-n', 'n1'));
@@ -52,6 +54,20 @@ describe('a node that stops answering, marked offline, and failover without it',
     expect((await ok(site.opl('node', 'list'))).stdout).toMatch(/^n1\s.*\sok$/m);
   });
 
+  it("runs the guest on the node's host, through its daemon, and sees it stop there behind the engine's back", async () => {
+    const guests = join(n1Dir, 'hypervisor', 'n1', 'fake-hv');
+    expect(readdirSync(guests)).toEqual(['i1.json']);
+    expect(existsSync(join(site.dataDir, 'nodes', 'n1', 'fake-hv', 'i1.json'))).toBe(false);
+    rmSync(join(guests, 'i1.json'));
+    expect((await instance('i1')).status).toBe('ERROR_down');
+    const verify = await site.opl('cluster', 'verify');
+    expect(verify.code).toBe(1);
+    expect(verify.stdout).toMatch(/^ERROR: node n1: does not run instance i1, which should be running \(ERROR_down\)$/m);
+    await ok(site.opl('instance', 'startup', 'i1'));
+    expect(readdirSync(guests)).toEqual(['i1.json']);
+    expect((await instance('i1')).status).toBe('running');
+  });
+
   it('shows a frozen node unreachable and its instance ERROR_nodedown, within the listing bound', async () => {
     daemon.child.kill('SIGSTOP');
     const listed = await nodes();
@@ -61,7 +77,7 @@ describe('a node that stops answering, marked offline, and failover without it',
     expect((await ok(site.opl('node', 'info', 'n1'))).stdout).toMatch(/Status: +unreachable: node n1/);
     const verify = await site.opl('cluster', 'verify');
     expect(verify.code).toBe(1);
-    expect(verify.stdout).toMatch(/^cluster verify: 2 nodes checked \(1 of 2 asked answered\), 1 groups\nERROR: node n1: does not answer: node n1/);
+    expect(verify.stdout).toMatch(/^cluster verify: 2 nodes checked \(1 of 2 asked answered\), 1 group\nERROR: node n1: does not answer: node n1/);
   });
 
   it('marks it offline with the instance still on it: ERROR_nodeoffline, and it is no longer asked', async () => {

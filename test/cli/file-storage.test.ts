@@ -54,11 +54,11 @@ describe('opl: file and sharedfile instances', () => {
     await ok(site.opl('group', 'add', 'g'));
     await ok(site.opl('node', 'add', 'n1', '--group', 'g', '--memory', '1G', '--cpus', '1'));
     expect(await site.json('cluster', 'verify')).toMatchObject({ ok: true, problems: [], nodes: [{ node: 'n1', status: 'ok' }], groups: [{ group: 'g', redundant: true }] });
-    expect((await ok(site.opl('cluster', 'verify'))).stdout).toBe('cluster verify: 1 nodes checked (1 of 1 asked answered), 1 groups, no problems\n');
+    expect((await ok(site.opl('cluster', 'verify'))).stdout).toBe('cluster verify: 1 node checked (1 of 1 asked answered), 1 group, no problems\n');
     rmSync(shared, { recursive: true });
     const r = await site.opl('cluster', 'verify');
     expect(r.code).toBe(1);
-    expect(r.stdout).toBe(`cluster verify: 1 nodes checked (1 of 1 asked answered), 1 groups\nERROR: node n1: shared file storage directory ${shared} is missing\n`);
+    expect(r.stdout).toBe(`cluster verify: 1 node checked (1 of 1 asked answered), 1 group\nERROR: node n1: shared file storage directory ${shared} is missing\n`);
   });
 
   it('refuses names and paths that could escape the storage directory', async () => {

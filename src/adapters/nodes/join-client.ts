@@ -3,7 +3,7 @@ import { Agent, request } from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import { z } from 'zod';
 import { completionProof, proofHolds, requestProof } from '../../domain/join-proof.js';
-import { NodeCallError } from './remote-client.js';
+import { NodeCallError, readNodeAnswer } from './node-answer.js';
 
 /**
  * The engine's side of a join (see domain/join-proof.ts and noded/join-server.ts). The
@@ -23,7 +23,6 @@ export interface JoinCall {
 }
 
 const RequestAnswer = z.object({ name: z.string(), csrPem: z.string().startsWith('-----BEGIN CERTIFICATE REQUEST-----'), proof: z.string() });
-const Answer = z.union([z.object({ result: z.unknown() }), z.object({ error: z.string() })]);
 
 export const joinNode = async (join: JoinCall): Promise<void> => {
   const where = `node ${join.name} at ${join.host}:${join.port}`;
@@ -36,21 +35,13 @@ export const joinNode = async (join: JoinCall): Promise<void> => {
         { host: join.host, port: join.port, method: 'POST', path: `/1/${call}`, agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) }, timeout: join.timeoutMs ?? 10_000 },
         (res) => {
           const fingerprint = (res.socket as TLSSocket).getPeerCertificate().fingerprint256 ?? '';
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => {
-            let parsed: z.infer<typeof Answer>;
-            try {
-              parsed = Answer.parse(JSON.parse(Buffer.concat(chunks).toString('utf8')));
-            } catch {
-              return reject(new NodeCallError('bad-answer', `${where} answered '${call}' with something that is not an opl-noded answer (HTTP ${res.statusCode})`));
-            }
-            if ('error' in parsed) {
+          readNodeAnswer(res, where, call).then((answer) => {
+            if ('error' in answer) {
               const joinedAlready = res.statusCode === 404 || res.statusCode === 409;
-              return reject(new NodeCallError(joinedAlready ? 'refused' : 'node-error', `${where} ${joinedAlready ? 'is not waiting to join (it may have joined a cluster already)' : 'refused the join'}: ${parsed.error}`));
+              return reject(new NodeCallError(joinedAlready ? 'refused' : 'node-error', `${where} ${joinedAlready ? 'is not waiting to join (it may have joined a cluster already)' : 'refused the join'}: ${answer.error}`));
             }
-            resolve({ result: parsed.result, fingerprint });
-          });
+            resolve({ result: answer.result, fingerprint });
+          }, reject);
         },
       );
       req.on('timeout', () => req.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })));

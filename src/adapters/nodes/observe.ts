@@ -17,8 +17,8 @@ const within = <T>(promise: Promise<T>, ms: number, what: string): Promise<T> =>
 
 /**
  * Asks every node that is not offline, all at once, what it is: a node with an address
- * through its daemon (reachable or not; what its hypervisor runs is not asked of it yet),
- * a local one through the local hypervisor. Offline nodes are not asked (Ganeti neither).
+ * through its daemon (reachable or not, what its hypervisor runs, its clock), a local
+ * one through the local hypervisor. Offline nodes are not asked (Ganeti neither).
  */
 export const observeNodes = async (
   state: ClusterState,
@@ -35,7 +35,7 @@ export const observeNodes = async (
           const answer = await within(ports.nodes.facts(node.name, node.address), timeoutMs, `node ${node.name}`);
           if (!answer.ok) return [node.name, { reachable: false, why: answer.message }];
           // Its clock against the middle of our round trip: good to half the round trip.
-          return [node.name, { reachable: true, clockSkewMs: Math.round(answer.facts.time - (asked + Date.now()) / 2) }];
+          return [node.name, { reachable: true, running: answer.facts.instances, clockSkewMs: Math.round(answer.facts.time - (asked + Date.now()) / 2) }];
         }
         return [node.name, { reachable: true, running: await within(ports.hypervisor.running(node.name), timeoutMs, `node ${node.name}`) }];
       } catch (error) {

@@ -3,6 +3,9 @@ import { checkServerIdentity, type PeerCertificate } from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import type { NodeFacts } from '../../domain/ports/node-reach.js';
+import { NodeCallError, readNodeAnswer } from './node-answer.js';
+
+export { NodeCallError, type NodeCallFailure } from './node-answer.js';
 
 /**
  * The engine's side of `opl-noded`: HTTPS with mutual TLS. It presents the cluster's
@@ -15,17 +18,6 @@ import type { NodeFacts } from '../../domain/ports/node-reach.js';
  * (`ping`, `facts`); a call that changes the host will carry its own id so that a
  * retried one is answered, not done twice.
  */
-export type NodeCallFailure = 'unreachable' | 'not-this-cluster' | 'refused' | 'bad-answer' | 'node-error';
-
-export class NodeCallError extends Error {
-  constructor(
-    readonly kind: NodeCallFailure,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
 export interface RemoteNodeOptions {
   name: string;
   host: string;
@@ -47,10 +39,9 @@ const FactsAnswer = z.object({
   memoryFreeMib: z.number().int().nonnegative(),
   cpus: z.number().int().positive(),
   storage: z.array(z.object({ path: z.string(), totalMib: z.number().int().nonnegative(), freeMib: z.number().int().nonnegative(), error: z.string().optional() })),
+  instances: z.array(z.string()),
   time: z.number(),
 });
-
-const Answer = z.union([z.object({ result: z.unknown() }), z.object({ error: z.string() })]);
 
 const UNREACHABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ENOTFOUND']);
 const NOT_THIS_CLUSTER = new Set(['UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_SIGNATURE_FAILURE', 'ERR_TLS_CERT_ALTNAME_INVALID', 'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID', 'CERT_REVOKED']);
@@ -80,19 +71,10 @@ export const remoteNode = (options: RemoteNodeOptions): RemoteNode => {
       const req = request(
         { host: options.host, port: options.port, method: 'POST', path: `/1/${method}`, agent, checkServerIdentity: identity, servername: options.name, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) }, timeout: options.timeoutMs ?? 10_000 },
         (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => {
-            let parsed: z.infer<typeof Answer>;
-            try {
-              parsed = Answer.parse(JSON.parse(Buffer.concat(chunks).toString('utf8')));
-            } catch {
-              return reject(new NodeCallError('bad-answer', `${where} answered '${method}' with something that is not an opl-noded answer (HTTP ${res.statusCode})`));
-            }
-            if ('error' in parsed) return reject(new NodeCallError(res.statusCode === 401 ? 'refused' : 'node-error', `${where}: ${method}: ${parsed.error}`));
-            resolve(parsed.result);
-          });
-          res.on('error', (error) => reject(classify(error)));
+          readNodeAnswer(res, where, method).then((answer) => {
+            if ('error' in answer) return reject(new NodeCallError(res.statusCode === 401 ? 'refused' : 'node-error', `${where}: ${method}: ${answer.error}`));
+            resolve(answer.result);
+          }, (error: Error) => reject(classify(error)));
         },
       );
       req.on('timeout', () => req.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })));

@@ -11,7 +11,12 @@ import { NodeCallError, remoteNode, type RemoteNode } from './remote-client.js';
  * dir (read when first needed, so that commands that call no node never touch them).
  * One client per node and address, kept for the session: TLS sessions are reused.
  */
-export const remoteNodeReach = (dataDir: string, options: { timeoutMs?: number; retries?: number } = {}): NodeReach => {
+export interface RemoteNodeReach extends NodeReach {
+  /** The daemon client for NAME at ADDRESS (one per session); throws when the cluster has no authority. */
+  client(name: string, address: NodeAddress): RemoteNode;
+}
+
+export const remoteNodeReach = (dataDir: string, options: { timeoutMs?: number; retries?: number } = {}): RemoteNodeReach => {
   const clients = new Map<string, RemoteNode>();
   const noAuthority = `this cluster has no certificate authority in ${dataDir}/ca (made by 'opl cluster init'); it cannot call node daemons`;
   const client = (name: string, address: NodeAddress): RemoteNode | string => {
@@ -30,6 +35,11 @@ export const remoteNodeReach = (dataDir: string, options: { timeoutMs?: number; 
     throw error;
   };
   return {
+    client: (name, address) => {
+      const node = client(name, address);
+      if (typeof node === 'string') throw new CaError(node);
+      return node;
+    },
     facts: async (name, address) => {
       const node = client(name, address);
       if (typeof node === 'string') return { ok: false, kind: 'no-authority', message: node };

@@ -79,7 +79,8 @@ export const verifyCluster = async (state: ClusterState, observed: ReadonlyMap<s
 export const verifyText = (report: VerifyReport): string => {
   const answered = report.nodes.filter((n) => n.status === 'ok').length;
   const asked = report.nodes.filter((n) => n.status !== 'offline').length;
-  const head = `cluster verify: ${report.nodes.length} nodes checked (${answered} of ${asked} asked answered), ${report.groups.length} groups`;
+  const count = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
+  const head = `cluster verify: ${count(report.nodes.length, 'node')} checked (${answered} of ${asked} asked answered), ${count(report.groups.length, 'group')}`;
   if (report.ok) return `${head}, no problems\n`;
   const lines = report.problems.map((p) => `ERROR: ${p.node !== undefined ? `node ${p.node}` : `group ${p.group}`}: ${p.problem}`);
   return `${[head, ...lines].join('\n')}\n`;

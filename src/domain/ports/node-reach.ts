@@ -8,6 +8,8 @@ export interface NodeFacts {
   cpus: number;
   /** Per storage directory the node was told about: its file system's size and free space, in MiB. */
   storage: { path: string; totalMib: number; freeMib: number; error?: string }[];
+  /** The instances its hypervisor runs, sorted. */
+  instances: string[];
   /** The node's clock when it answered (ms since the epoch): the caller computes the skew. */
   time: number;
 }
@@ -32,4 +34,20 @@ export interface NodeReach {
   /** Certifies the node waiting at ADDRESS to join with NAME's token (spent on success). */
   join(name: string, address: NodeAddress): Promise<NodeJoinResult>;
   close(): void;
+}
+
+/** The failures of a call to a node, by what the caller can do about them. */
+export type NodeCallFailure = 'unreachable' | 'not-this-cluster' | 'refused' | 'bad-answer' | 'node-error';
+
+/**
+ * A call to a node's daemon that did not give an answer to believe. `unreachable`
+ * means the call may or may not have been done there: only the node can tell, later.
+ */
+export class NodeCallError extends Error {
+  constructor(
+    readonly kind: NodeCallFailure,
+    message: string,
+  ) {
+    super(message);
+  }
 }

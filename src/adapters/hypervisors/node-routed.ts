@@ -1,0 +1,41 @@
+import { z } from 'zod';
+import type { Hypervisor, HypervisorInstance } from '../../domain/ports/hypervisor.js';
+import { NodeCallError } from '../nodes/node-answer.js';
+
+/** The part of a node client a hypervisor needs: one call by name. */
+export interface NodeCaller {
+  call(method: string, body?: unknown): Promise<unknown>;
+}
+
+const RunningAnswer = z.object({ instances: z.array(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,253}$/)) });
+
+/**
+ * The hypervisor of whichever node is named: a node with a daemon is asked through it
+ * (its own hypervisor runs the guest, on its host), one without is run here by the
+ * local adapter. `route` answers the daemon's client, or undefined for a local node.
+ * What a daemon says it runs is believed only once it is a list of instance names.
+ */
+export const nodeRoutedHypervisor = (local: Hypervisor, route: (nodeName: string) => NodeCaller | undefined): Hypervisor => {
+  const via = (action: 'start' | 'stop' | 'cleanup') => async (node: string, instance: HypervisorInstance) => {
+    const daemon = route(node);
+    if (!daemon) return local[action](node, instance);
+    await daemon.call(`hv-${action}`, { node, instance: { name: instance.name, uuid: instance.uuid, memoryMib: instance.memoryMib, vcpus: instance.vcpus } });
+  };
+  return {
+    start: via('start'),
+    stop: via('stop'),
+    cleanup: via('cleanup'),
+    running: async (node) => {
+      const daemon = route(node);
+      if (!daemon) return local.running(node);
+      const parsed = RunningAnswer.safeParse(await daemon.call('hv-running', { node }));
+      if (!parsed.success) throw new NodeCallError('bad-answer', `node ${node} answered what its hypervisor runs with something that is not a list of instance names`);
+      return [...parsed.data.instances].sort();
+    },
+  };
+};
+
+/** Stands for a node marked offline: every call fails at once, and says why. */
+export const offlineNode = (name: string): NodeCaller => ({
+  call: () => Promise.reject(new NodeCallError('unreachable', `node ${name} is marked offline: it is not asked`)),
+});
