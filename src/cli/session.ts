@@ -6,7 +6,7 @@ import type { NodeObservation } from '../domain/instance-status.js';
 import { homedir, hostname, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createFakeHypervisor } from '../adapters/hypervisors/fake.js';
-import { nodeRoutedHypervisor, offlineNode } from '../adapters/hypervisors/node-routed.js';
+import { nodeRoutedHypervisor, offlineNode, type NodeCaller } from '../adapters/hypervisors/node-routed.js';
 import { createIallocators, iallocatorSearchPath } from '../adapters/allocators/external.js';
 import { withBuiltinAllocator } from '../adapters/allocators/with-builtin.js';
 import type { Iallocators } from '../domain/ports/iallocator.js';
@@ -15,6 +15,7 @@ import { createBlockDeviceStorage } from '../adapters/storage/block-devices.js';
 import { driverSearchPath, findDriver } from '../adapters/storage/driver-runner.js';
 import { createExtDiskStorage } from '../adapters/storage/ext-disks.js';
 import { createFileDiskStorage } from '../adapters/storage/file-disks.js';
+import { nodeRoutedFileStorage } from '../adapters/storage/node-routed-files.js';
 import type { DriverCatalog } from '../domain/ports/driver-catalog.js';
 import { openEventStore, parseStoreLocation } from '../adapters/stores/open.js';
 import type { Opcode } from '../domain/opcodes.js';
@@ -72,18 +73,19 @@ export const openSession = async (command: string, globals: GlobalValues, io: Io
   const allocatorPath = iallocatorSearchPath(io.env);
   const iallocators = withBuiltinAllocator(createIallocators(allocatorPath));
   const nodes = remoteNodeReach(dataDir);
-  // A node with an address runs its guests on its own host, through its daemon.
-  // An offline node with a daemon is not called at all (Ganeti's habit): it may be dead,
-  // and a failover must not wait out its timeouts.
-  const hypervisor = nodeRoutedHypervisor(createFakeHypervisor(join(dataDir, 'nodes')), (name) => {
+  // A node with an address runs its guests and keeps its file disks on its own host,
+  // through its daemon. An offline node with a daemon is not called at all (Ganeti's
+  // habit): it may be dead, and a failover must not wait out its timeouts.
+  const daemonOf = (name: string) => {
     const node = findNode(plane.projector.views.cluster, name);
     if (!node?.address) return undefined;
     return node.offline ? offlineNode(name) : nodes.client(name, node.address);
-  });
+  };
+  const hypervisor = nodeRoutedHypervisor(createFakeHypervisor(join(dataDir, 'nodes')), daemonOf);
   const plane: ControlPlane = createControlPlane({
     store,
     hypervisor,
-    storage: { ...fileStorage(join(dataDir, 'nodes')), blockdev: createBlockDeviceStorage(), ext: createExtDiskStorage(driverSearchPath(io.env), { journalDir: join(dataDir, 'driver-calls') }) },
+    storage: { ...fileStorage(join(dataDir, 'nodes'), daemonOf), blockdev: createBlockDeviceStorage(), ext: createExtDiskStorage(driverSearchPath(io.env), { journalDir: join(dataDir, 'driver-calls') }) },
     drivers: driverCatalog(driverSearchPath(io.env)),
     nodes,
     iallocators,
@@ -129,8 +131,8 @@ export const STORE_FAILED_EXIT = 3;
 /** Where pools' drivers are looked for: the engine refuses a pool whose driver is not there. */
 const driverCatalog = (searchPath: string[]): DriverCatalog => ({ searchPath, find: (name) => findDriver(name, searchPath) });
 
-const fileStorage = (nodesDir: string) => {
-  const files = createFileDiskStorage(nodesDir);
+const fileStorage = (nodesDir: string, daemonOf: (name: string) => NodeCaller | undefined) => {
+  const files = nodeRoutedFileStorage(createFileDiskStorage(nodesDir), daemonOf);
   return { file: files, sharedfile: files };
 };
 

@@ -64,7 +64,11 @@ export const hasJoined = (dir: string): boolean => existsSync(nodeDirFiles(dir).
 /** Writes `node.json` for a node that is about to join. */
 export const writeNodeConfig = (dir: string, config: { name: string; storageDirs?: string[] }): NodeConfig => {
   const parsed = NodeConfig.safeParse(config);
-  if (!parsed.success) throw new NodeConfigError(`--name '${config.name}': expected ${parsed.error.issues[0]!.message}`);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const flag = issue.path[0] === 'storageDirs' ? `--storage-dir '${config.storageDirs?.[Number(issue.path[1])] ?? ''}'` : `--name '${config.name}'`;
+    throw new NodeConfigError(`${flag}: expected ${issue.message}`);
+  }
   writeFileSync(nodeDirFiles(dir).config, `${JSON.stringify(parsed.data, null, 2)}\n`);
   return parsed.data;
 };

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Hypervisor } from '../domain/ports/hypervisor.js';
+import { checkedBody } from './checked-body.js';
 import type { Handler } from './http.js';
 
 /** What a hypervisor call carries: the instance as the engine knows it, checked before anything runs. */
@@ -13,24 +14,14 @@ export const HypervisorCallBody = z.object({
   }),
 });
 
-const badRequest = (message: string) => Object.assign(new Error(message), { status: 400 });
-
 /**
  * The node's own hypervisor, served: `hv-start`, `hv-stop`, `hv-cleanup` (idempotent,
  * as the port promises, so a call retried after a lost answer does no harm) and
- * `hv-running`. A call meant for another node is refused: the engine reached the
- * wrong host, and acting on it would run a guest where the log says it is not.
+ * `hv-running`. A call meant for another node is refused.
  */
 export const hypervisorCalls = (nodeName: string, hypervisor: Hypervisor): Record<string, Handler> => {
-  const checked = (body: unknown) => {
-    const parsed = HypervisorCallBody.safeParse(body);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0]!;
-      throw badRequest(`a hypervisor call whose '${issue.path.join('.') || '(body)'}' is not valid (${issue.message})`);
-    }
-    if (parsed.data.node !== nodeName) throw badRequest(`a hypervisor call for node '${parsed.data.node}' reached node '${nodeName}'`);
-    return parsed.data.instance;
-  };
+  const check = checkedBody('a hypervisor call', HypervisorCallBody, nodeName);
+  const checked = (body: unknown) => check(body).instance;
   return {
     'hv-start': async (body) => (await hypervisor.start(nodeName, checked(body)), {}),
     'hv-stop': async (body) => (await hypervisor.stop(nodeName, checked(body)), {}),

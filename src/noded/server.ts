@@ -2,6 +2,8 @@ import { createServer, type Server } from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import { join } from 'node:path';
 import { createFakeHypervisor } from '../adapters/hypervisors/fake.js';
+import { createFileDiskStorage } from '../adapters/storage/file-disks.js';
+import { diskCalls } from './disk-calls.js';
 import { readNodeFacts } from './facts.js';
 import { hypervisorCalls } from './hypervisor-calls.js';
 import type { NodeDir } from './config.js';
@@ -19,10 +21,13 @@ export const NODED_PORT = 1811;
 export const startNodeDaemon = (node: NodeDir, listen: { host: string; port: number }): Promise<{ server: Server; port: number }> => {
   // The fake hypervisor keeps its state under the node's directory; the next issue brings kvm.
   const hypervisor = createFakeHypervisor(join(node.dir, 'hypervisor'));
+  // `file` disks in the node's own directory; `sharedfile` ones only in a directory node.json gives.
+  const files = createFileDiskStorage(node.dir, { fileDir: join(node.dir, 'file-storage'), sharedRoots: node.config.storageDirs });
   const handlers: Record<string, Handler> = {
     ping: () => ({ name: node.config.name }),
     facts: async () => ({ ...readNodeFacts(node.config.name, node.config.storageDirs), instances: await hypervisor.running(node.config.name) }),
     ...hypervisorCalls(node.config.name, hypervisor),
+    ...diskCalls(node.config.name, files),
   };
   const server = createServer(
     {

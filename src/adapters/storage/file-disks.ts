@@ -12,11 +12,21 @@ const MIB = 1024 * 1024;
  * Every operation goes through confined-files.ts: nothing in the directory — a
  * planted link, a directory swapped for one — can make it touch a file outside.
  */
-export const createFileDiskStorage = (nodesDir: string): DiskStorage => {
+export interface FileDiskPlaces {
+  /** A node daemon's own `file` directory, for whichever node it is asked about (it is one). */
+  fileDir?: string;
+  /**
+   * The directories a node daemon was given (node.json's storageDirs): a `sharedfile`
+   * disk anywhere else is refused, so a caller cannot make the node write where it chose.
+   */
+  sharedRoots?: readonly string[];
+}
+
+export const createFileDiskStorage = (nodesDir: string, places: FileDiskPlaces = {}): DiskStorage => {
   const locate = (target: DiskTarget, logicalId = target.disk.logicalId): ConfinedPath => {
     const shared = target.template === 'sharedfile';
     if (shared && !isAbsolute(logicalId)) throw new Error(`sharedfile disk '${logicalId}' is not an absolute path`);
-    const base = shared ? '/' : join(nodesDir, target.nodeName, 'file-storage');
+    const base = shared ? '/' : (places.fileDir ?? join(nodesDir, target.nodeName, 'file-storage'));
     const parts = logicalId.split('/').filter((c) => c !== '');
     const plain = normalize(logicalId) === logicalId.replace(/\/+/g, '/') && !parts.some((c) => c === '.' || c === '..' || c.includes('\0'));
     // DIR/INSTANCE/diskN: the two names below the directory are the disk's own.
@@ -24,6 +34,10 @@ export const createFileDiskStorage = (nodesDir: string): DiskStorage => {
       throw new Error(`${target.template} disk '${logicalId}' would leave ${shared ? 'its directory' : base}: expected DIR/INSTANCE/diskN`);
     }
     const root = shared ? `/${parts.slice(0, -2).join('/')}` : base;
+    if (shared && places.sharedRoots && !places.sharedRoots.some((dir) => posix.normalize(dir).replace(/\/+$/, '') === root)) {
+      const given = places.sharedRoots.length ? places.sharedRoots.join(', ') : 'none';
+      throw new Error(`sharedfile disk ${logicalId}: ${root} is not a storage directory of node ${target.nodeName} (its node.json storageDirs: ${given})`);
+    }
     const full = shared ? posix.join(root, ...parts.slice(-2)) : join(base, ...parts);
     return { root, dirs: [parts[parts.length - 2]!], name: parts[parts.length - 1]!, shown: `${target.template} disk ${full}`, full };
   };
