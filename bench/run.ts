@@ -14,6 +14,7 @@ import { replayUntil } from '../src/projections/projector.js';
 import { figure, percentile, seconds, type Figure } from './measure.js';
 import { benchSaga } from './saga.js';
 import { benchNodedRpc } from './noded-rpc.js';
+import { benchNetnsSaga, netnsMigrationsInside } from './netns-saga.js';
 import { benchNetnsVerify } from './netns-verify.js';
 import { chainedRows, storedRows } from './workload.js';
 import { benchAppendChainSqlite, benchVerifySqlite } from './audit.js';
@@ -252,7 +253,12 @@ const benchJobs = async (storeName: 'sqlite' | 'postgres'): Promise<Figure> => {
 
 // ---------------------------------------------------------------- main
 
-const only = (process.env.BENCH_ONLY ?? 'append,append-chain,replay,verify,jobs,saga,rpc,cluster-verify').split(',');
+// The engine's side of the saga-netns bench, run by it inside the engine's namespace.
+if (process.env.BENCH_NETNS_SAGA_DATA_DIR) {
+  await netnsMigrationsInside(process.env.BENCH_NETNS_SAGA_DATA_DIR);
+  process.exit(0);
+}
+const only = (process.env.BENCH_ONLY ?? 'append,append-chain,replay,verify,jobs,saga,saga-netns,rpc,cluster-verify').split(',');
 const plan: [string, string, () => Promise<Figure>][] = [
   ['append', 'sqlite', benchAppendSqlite],
   ['append-chain', 'sqlite', () => benchAppendChainSqlite(APPENDS, sampleEvent)],
@@ -264,6 +270,7 @@ const plan: [string, string, () => Promise<Figure>][] = [
   ['jobs', 'postgres', () => benchJobs('postgres')],
   ['saga', 'sqlite', benchSaga],
   ['rpc', '', benchNodedRpc],
+  ['saga-netns', 'sqlite', benchNetnsSaga],
   ['cluster-verify', '', benchNetnsVerify],
 ];
 for (const [bench, store, run] of plan) {
