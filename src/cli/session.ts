@@ -16,6 +16,8 @@ import { driverSearchPath, findDriver } from '../adapters/storage/driver-runner.
 import { createExtDiskStorage } from '../adapters/storage/ext-disks.js';
 import { createFileDiskStorage } from '../adapters/storage/file-disks.js';
 import { nodeRoutedFileStorage } from '../adapters/storage/node-routed-files.js';
+import { localStorageCheck, nodeRoutedStorageCheck } from '../adapters/storage/storage-check.js';
+import type { NodeStorageCheck } from '../domain/ports/node-storage-check.js';
 import type { DriverCatalog } from '../domain/ports/driver-catalog.js';
 import { openEventStore, parseStoreLocation } from '../adapters/stores/open.js';
 import type { Opcode } from '../domain/opcodes.js';
@@ -48,6 +50,8 @@ export interface Session {
   views(): Promise<Views>;
   /** Asks every node, in parallel and bounded, what it is running and whether it answers. */
   observe(state: ClusterState): Promise<Map<string, NodeObservation>>;
+  /** Asks a node about its file storage, on that node (cluster verify). */
+  storageCheck: NodeStorageCheck;
 }
 
 export const defaultDataDir = (env: NodeJS.ProcessEnv): string =>
@@ -98,7 +102,16 @@ export const openSession = async (command: string, globals: GlobalValues, io: Io
     // A daemon says when its store fails and when it is back; a client says it once, as it gives up.
     ...(command === 'daemon' && { onStoreTrouble: (message: string) => io.err(`opl daemon: ${escapeControl(message)}\n`) }),
   });
-  return { plane, dataDir, format, io, iallocators, views: () => plane.projector.catchUp(), observe: (state) => observeNodes(state, { hypervisor, nodes }) };
+  return {
+    plane,
+    dataDir,
+    format,
+    io,
+    iallocators,
+    views: () => plane.projector.catchUp(),
+    observe: (state) => observeNodes(state, { hypervisor, nodes }),
+    storageCheck: nodeRoutedStorageCheck(localStorageCheck(join(dataDir, 'nodes')), daemonOf),
+  };
 };
 
 /**

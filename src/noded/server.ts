@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { createFakeHypervisor } from '../adapters/hypervisors/fake.js';
 import { createFileDiskStorage } from '../adapters/storage/file-disks.js';
 import { diskCalls } from './disk-calls.js';
+import { verifyCalls } from './verify-calls.js';
 import { readNodeFacts } from './facts.js';
 import { hypervisorCalls } from './hypervisor-calls.js';
 import type { NodeDir } from './config.js';
@@ -28,6 +29,7 @@ export const startNodeDaemon = (node: NodeDir, listen: { host: string; port: num
     facts: async () => ({ ...readNodeFacts(node.config.name, node.config.storageDirs), instances: await hypervisor.running(node.config.name) }),
     ...hypervisorCalls(node.config.name, hypervisor),
     ...diskCalls(node.config.name, files),
+    ...verifyCalls(node.config.name, join(node.dir, 'file-storage'), node.config.storageDirs),
   };
   const server = createServer(
     {

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startNoded, tempRoot, type RunningNoded } from '../noded/cluster-pki.js';
@@ -78,5 +78,25 @@ describe('file disks on nodes with a daemon', () => {
     expect(add.stderr).toMatch(new RegExp(`${shared} is not a storage directory of node n3 \\(its node\\.json storageDirs: none\\)`));
     expect((await ok(site.opl('instance', 'list', '--output', 'json'))).stdout).toBe(before);
     expect(readdirSync(shared)).toEqual([]);
+  });
+
+  it('cluster verify asks each host about its disks: a file disk removed behind its back, a stray in the shared directory, a node not given it', async () => {
+    await ok(site.opl('instance', 'add', 'f2', '-t', 'file', '--disk', '0:size=1M', '--memory', '128M', '--vcpus', '1', '-n', 'n2'));
+    await ok(site.opl('instance', 'add', 's5', '-t', 'sharedfile', '--disk', '0:size=1M', '--memory', '128M', '--vcpus', '1', '-n', 'n1'));
+    const notGiven = `ERROR: node n3: shared file storage directory ${shared} is not one of its storage directories (its node.json storageDirs: none)`;
+    // A file disk cannot move: the group is no longer N+1 redundant, which is not what this is about.
+    const nodeLines = (out: string) => out.split('\n').filter((line) => line.startsWith('ERROR: node'));
+    expect(nodeLines((await site.opl('cluster', 'verify')).stdout)).toEqual([notGiven]);
+    rmSync(join(daemons.get('n2')!.dir, 'file-storage', 'f2', 'disk0'));
+    mkdirSync(join(shared, 'left-over'));
+    writeFileSync(join(shared, 'left-over', 'disk0'), '');
+    const after = await site.opl('cluster', 'verify');
+    expect(after.code).toBe(1);
+    expect(nodeLines(after.stdout)).toEqual([
+      `ERROR: node n1: sees sharedfile disk ${shared}/left-over/disk0 in the shared directory, which no instance has`,
+      'ERROR: node n2: disk 0 of instance f2 (file f2/disk0) is missing',
+      notGiven,
+    ]);
+    expect(readdirSync(shared).sort()).toEqual(['left-over', 's5']);
   });
 });

@@ -55,10 +55,12 @@ export interface RunningNoded {
 export const startNoded = (
   dir: string,
   args: string[] = ['--listen', '127.0.0.1:0'],
-  options: { env?: NodeJS.ProcessEnv; ready?: RegExp } = {},
+  /** wrap: a command the daemon is started through (it must exec it), e.g. one that gives it its own mounts. */
+  options: { env?: NodeJS.ProcessEnv; ready?: RegExp; wrap?: string[] } = {},
 ): Promise<RunningNoded> =>
   new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [NODED, '--dir', dir, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.env } });
+    const [command, ...prefix] = [...(options.wrap ?? []), process.execPath];
+    const child = spawn(command!, [...prefix, NODED, '--dir', dir, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.env } });
     const ready = options.ready ?? /^listening on [^\n]*:(\d+)$/m;
     const waiters: { pattern: RegExp; done: () => void }[] = [];
     const printed = (pattern: RegExp) =>

@@ -1,10 +1,10 @@
-import { constants } from 'node:fs';
-import { access, stat } from 'node:fs/promises';
 import { groupRedundancy, type GroupRedundancy } from '../../allocators/builtin/redundancy.js';
 import type { ClusterState } from '../../domain/cluster-state.js';
 import type { NodeObservation } from '../../domain/instance-status.js';
 import { verifyObserved } from '../../domain/verify-observed.js';
+import type { NodeStorageCheck } from '../../domain/ports/node-storage-check.js';
 import { adoptedDeviceProblems } from '../storage/block-devices.js';
+import { checkNodeStorage } from './storage-checks.js';
 
 export interface NodeProblem {
   /** The node it was found on; a group's finding names the group instead. */
@@ -12,38 +12,6 @@ export interface NodeProblem {
   group?: string;
   problem: string;
 }
-
-const directoryProblem = async (path: string, what: string): Promise<string | undefined> => {
-  try {
-    if (!(await stat(path)).isDirectory()) return `${what} ${path} is not a directory`;
-  } catch {
-    return `${what} ${path} is missing`;
-  }
-  try {
-    await access(path, constants.W_OK);
-  } catch {
-    return `${what} ${path} is not writable`;
-  }
-  return undefined;
-};
-
-/**
- * Checks each node as that node sees it. With local nodes every node is a
- * directory on this machine and shares its file system; a remote node executor
- * will run the same checks on the node itself.
- */
-const verifyNodeDirs = async (state: ClusterState): Promise<NodeProblem[]> => {
-  const problems: NodeProblem[] = [];
-  const shared = state.params?.sharedFileStorageDir;
-  for (const node of [...state.nodes.values()].sort((a, b) => a.name.localeCompare(b.name))) {
-    if (node.offline) continue;
-    if (shared) {
-      const problem = await directoryProblem(shared, 'shared file storage directory');
-      if (problem) problems.push({ node: node.name, problem });
-    }
-  }
-  return [...problems, ...(await adoptedDeviceProblems(state))];
-};
 
 export interface NodeVerdict {
   node: string;
@@ -59,11 +27,13 @@ export interface VerifyReport {
 }
 
 /** Everything `cluster verify` checks, from the configuration and what the nodes reported just now. */
-export const verifyCluster = async (state: ClusterState, observed: ReadonlyMap<string, NodeObservation>): Promise<VerifyReport> => {
+export const verifyCluster = async (state: ClusterState, observed: ReadonlyMap<string, NodeObservation>, storage: NodeStorageCheck): Promise<VerifyReport> => {
   const groups = groupRedundancy(state);
+  const answering = new Set([...observed].filter(([, seen]) => seen.reachable).map(([name]) => name));
   const problems: NodeProblem[] = [
     ...verifyObserved(state, observed),
-    ...(await verifyNodeDirs(state)),
+    ...(await checkNodeStorage(state, storage, answering)),
+    ...(await adoptedDeviceProblems(state)),
     ...groups.filter((g) => !g.redundant).map((g) => ({ group: g.group, problem: `is not N+1 redundant: if one of its ${g.onlineNodes} online node(s) failed, its instances would not all find room on the others` })),
   ];
   const nodes = [...state.nodes.values()]

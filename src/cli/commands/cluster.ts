@@ -159,8 +159,10 @@ export const clusterCommands: Command[] = [
     summary: 'ask every node at once and check the cluster against what they report; exit 1 on any finding',
     details: `Per node: whether it answers (a node daemon within 3 s), its clock against this host's
 (more than 150 s off is a finding), instances running where they should not or not running
-where they should, the shared file storage directory (exists, writable) and adopted devices
-(still the device recorded). Per group: whether it is N+1 redundant (any one node could fail
+where they should, its file storage as the node itself sees it (the shared file storage
+directory exists, is writable, is given to its daemon, and is one file system: each node
+reads a file every other node of its group wrote there; file and sharedfile disks missing,
+or present where no instance has them) and adopted devices (still the device recorded). Per group: whether it is N+1 redundant (any one node could fail
 and its instances find room on the others), judged by the built-in allocator's model.
 Offline nodes are not asked. Exit status 0 when nothing is found, 1 otherwise.`,
     view: async (s, { command }) => {
@@ -169,7 +171,7 @@ Offline nodes are not asked. Exit status 0 when nothing is found, 1 otherwise.`,
         s.io.err(notInitialised(command));
         return 1;
       }
-      const report = await verifyCluster(views.cluster, await s.observe(views.cluster));
+      const report = await verifyCluster(views.cluster, await s.observe(views.cluster), s.storageCheck);
       if (s.format === 'json') s.io.out(json(report));
       else s.io.out(verifyText(report));
       return report.ok ? 0 : 1;
