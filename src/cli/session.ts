@@ -11,7 +11,8 @@ import { createIallocators, iallocatorSearchPath } from '../adapters/allocators/
 import { withBuiltinAllocator } from '../adapters/allocators/with-builtin.js';
 import type { Iallocators } from '../domain/ports/iallocator.js';
 import { parseKillPoint } from '../engine/fault-injection.js';
-import { createBlockDeviceStorage } from '../adapters/storage/block-devices.js';
+import { createBlockDeviceStorage, type IdentifyDevice } from '../adapters/storage/block-devices.js';
+import { nodeRoutedIdentify } from '../adapters/storage/node-routed-devices.js';
 import { driverSearchPath, findDriver } from '../adapters/storage/driver-runner.js';
 import { createExtDiskStorage } from '../adapters/storage/ext-disks.js';
 import { createFileDiskStorage } from '../adapters/storage/file-disks.js';
@@ -52,6 +53,8 @@ export interface Session {
   observe(state: ClusterState): Promise<Map<string, NodeObservation>>;
   /** Asks a node about its file storage, on that node (cluster verify). */
   storageCheck: NodeStorageCheck;
+  /** Asks a node what a device path is there. */
+  identify: IdentifyDevice;
 }
 
 export const defaultDataDir = (env: NodeJS.ProcessEnv): string =>
@@ -86,10 +89,11 @@ export const openSession = async (command: string, globals: GlobalValues, io: Io
     return node.offline ? offlineNode(name) : nodes.client(name, node.address);
   };
   const hypervisor = nodeRoutedHypervisor(createFakeHypervisor(join(dataDir, 'nodes')), daemonOf);
+  const identify = nodeRoutedIdentify(daemonOf);
   const plane: ControlPlane = createControlPlane({
     store,
     hypervisor,
-    storage: { ...fileStorage(join(dataDir, 'nodes'), daemonOf), blockdev: createBlockDeviceStorage(), ext: createExtDiskStorage(driverSearchPath(io.env), { journalDir: join(dataDir, 'driver-calls') }) },
+    storage: { ...fileStorage(join(dataDir, 'nodes'), daemonOf), blockdev: createBlockDeviceStorage(identify), ext: createExtDiskStorage(driverSearchPath(io.env), { journalDir: join(dataDir, 'driver-calls') }) },
     drivers: driverCatalog(driverSearchPath(io.env)),
     nodes,
     iallocators,
@@ -111,6 +115,7 @@ export const openSession = async (command: string, globals: GlobalValues, io: Io
     views: () => plane.projector.catchUp(),
     observe: (state) => observeNodes(state, { hypervisor, nodes }),
     storageCheck: nodeRoutedStorageCheck(localStorageCheck(join(dataDir, 'nodes')), daemonOf),
+    identify,
   };
 };
 

@@ -3,6 +3,7 @@ import type { TLSSocket } from 'node:tls';
 import { join } from 'node:path';
 import { createFakeHypervisor } from '../adapters/hypervisors/fake.js';
 import { createFileDiskStorage } from '../adapters/storage/file-disks.js';
+import { deviceCalls } from './device-calls.js';
 import { diskCalls } from './disk-calls.js';
 import { verifyCalls } from './verify-calls.js';
 import { readNodeFacts } from './facts.js';
@@ -29,6 +30,7 @@ export const startNodeDaemon = (node: NodeDir, listen: { host: string; port: num
     facts: async () => ({ ...readNodeFacts(node.config.name, node.config.storageDirs), instances: await hypervisor.running(node.config.name) }),
     ...hypervisorCalls(node.config.name, hypervisor),
     ...diskCalls(node.config.name, files),
+    ...deviceCalls(node.config.name),
     ...verifyCalls(node.config.name, join(node.dir, 'file-storage'), node.config.storageDirs),
   };
   const server = createServer(

@@ -3,7 +3,7 @@ import type { ClusterState } from '../../domain/cluster-state.js';
 import type { NodeObservation } from '../../domain/instance-status.js';
 import { verifyObserved } from '../../domain/verify-observed.js';
 import type { NodeStorageCheck } from '../../domain/ports/node-storage-check.js';
-import { adoptedDeviceProblems } from '../storage/block-devices.js';
+import { adoptedDeviceProblems, type IdentifyDevice } from '../storage/block-devices.js';
 import { checkNodeStorage } from './storage-checks.js';
 
 export interface NodeProblem {
@@ -27,13 +27,18 @@ export interface VerifyReport {
 }
 
 /** Everything `cluster verify` checks, from the configuration and what the nodes reported just now. */
-export const verifyCluster = async (state: ClusterState, observed: ReadonlyMap<string, NodeObservation>, storage: NodeStorageCheck): Promise<VerifyReport> => {
+export interface NodeLooks {
+  storage: NodeStorageCheck;
+  identify: IdentifyDevice;
+}
+
+export const verifyCluster = async (state: ClusterState, observed: ReadonlyMap<string, NodeObservation>, looks: NodeLooks): Promise<VerifyReport> => {
   const groups = groupRedundancy(state);
   const answering = new Set([...observed].filter(([, seen]) => seen.reachable).map(([name]) => name));
   const problems: NodeProblem[] = [
     ...verifyObserved(state, observed),
-    ...(await checkNodeStorage(state, storage, answering)),
-    ...(await adoptedDeviceProblems(state)),
+    ...(await checkNodeStorage(state, looks.storage, answering)),
+    ...(await adoptedDeviceProblems(state, looks.identify, answering)),
     ...groups.filter((g) => !g.redundant).map((g) => ({ group: g.group, problem: `is not N+1 redundant: if one of its ${g.onlineNodes} online node(s) failed, its instances would not all find room on the others` })),
   ];
   const nodes = [...state.nodes.values()]

@@ -44,14 +44,17 @@ export const identifyDevice = async (node: string, path: string): Promise<Device
   };
 };
 
+/** What a path is on a node: on this machine (local nodes), or asked of the node's daemon. */
+export type IdentifyDevice = (node: string, path: string) => Promise<DeviceSighting>;
+
 /**
  * `blockdev` disks: adopted devices (SAN LUNs) with the same path on every node of
  * the group. Nothing is ever made, resized or destroyed here; adopting checks the
  * device on each node and reads its size, removing only lets go of it.
  */
-export const createBlockDeviceStorage = (): DiskStorage => {
+export const createBlockDeviceStorage = (identify: IdentifyDevice = identifyDevice): DiskStorage => {
   const sizeOnNode = async (node: string, path: string): Promise<{ sizeMib: number; deviceNumber: string }> => {
-    const seen = await identifyDevice(node, path);
+    const seen = await identify(node, path);
     if (seen.kind === 'problem') throw new Error(seen.message);
     if (seen.sizeBytes === 0) throw new Error(`node ${node}: ${path} (device ${seen.deviceNumber}) is empty (0 bytes)`);
     if (seen.sizeBytes < 1024 * 1024) throw new Error(`node ${node}: ${path} (device ${seen.deviceNumber}) holds ${seen.sizeBytes} bytes, less than 1 MiB`);
@@ -59,7 +62,7 @@ export const createBlockDeviceStorage = (): DiskStorage => {
   };
   const device = (target: DiskTarget) => target.disk.logicalId;
   return {
-    identify: identifyDevice,
+    identify,
     async create(target) {
       // Every node is checked; the first failure in node order is the one reported, so
       // the same cluster always gets the same message.
@@ -103,13 +106,14 @@ export const createBlockDeviceStorage = (): DiskStorage => {
  * when it was adopted (a by-id link re-pointed, a LUN replaced), or no device at all,
  * as each instance's primary node sees it.
  */
-export const adoptedDeviceProblems = async (state: ClusterState): Promise<{ node: string; problem: string }[]> => {
+export const adoptedDeviceProblems = async (state: ClusterState, identify: IdentifyDevice = identifyDevice, answering?: ReadonlySet<string>): Promise<{ node: string; problem: string }[]> => {
   const problems: { node: string; problem: string }[] = [];
   for (const instance of [...state.instances.values()].sort((a, b) => a.name.localeCompare(b.name))) {
     const node = state.nodes.get(instance.primaryNodeUuid);
-    if (!node || node.offline) continue;
+    // A node that did not answer is reported as such; it is not asked again here.
+    if (!node || node.offline || (answering && !answering.has(node.name))) continue;
     for (const disk of instance.disks.filter((d) => d.adopted)) {
-      const seen = await identifyDevice(node.name, disk.logicalId);
+      const seen = await identify(node.name, disk.logicalId).catch((error: Error): DeviceSighting => ({ kind: 'problem', message: `could not be looked at: ${error.message}` }));
       const what = `instance ${instance.name} disk ${disk.index}`;
       if (seen.kind === 'problem') problems.push({ node: node.name, problem: `${what}: ${seen.message.replace(/^node \S+: /, '')}` });
       else if (disk.deviceNumber && seen.deviceNumber !== disk.deviceNumber) {
