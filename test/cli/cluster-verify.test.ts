@@ -1,4 +1,5 @@
-import { copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newSite, ok, type Site } from './opl.js';
@@ -17,6 +18,7 @@ interface Report {
 interface InstanceRow { name: string; status: string }
 
 let site: Site;
+const EXAMPLE_FILEPOOL = fileURLToPath(new URL('../../examples/drivers/filepool', import.meta.url));
 const hv = (node: string, instance: string) => join(site.dataDir, 'nodes', node, 'fake-hv', `${instance}.json`);
 const statuses = async () => Object.fromEntries((await site.json<InstanceRow[]>('instance', 'list')).map((i) => [i.name, i.status]));
 const verify = async () => {
@@ -79,5 +81,20 @@ describe('cluster verify against a cluster changed behind its back', () => {
     expect(code).toBe(1);
     expect(report.problems).toEqual([{ group: 'g1', problem: expect.stringMatching(/^is not N\+1 redundant: if one of its 3 online node\(s\) failed/) }]);
     expect(report.groups).toEqual([{ group: 'g1', onlineNodes: 3, redundant: false }]);
+  });
+
+  it('reports a pool whose driver lost an executable or is gone, for the group connected to it', async () => {
+    const filepool = join(site.dataDir, 'drivers', 'filepool');
+    mkdirSync(filepool, { recursive: true });
+    for (const f of readdirSync(EXAMPLE_FILEPOOL)) copyFileSync(join(EXAMPLE_FILEPOOL, f), join(filepool, f));
+    site.env.OPL_STORAGE_DRIVER_PATH = join(site.dataDir, 'drivers');
+    await ok(site.opl('cluster', 'modify', '--add-pool', 'nas', 'filepool', '--pool-param', `dir=${join(site.dataDir, 'volumes')}`));
+    await ok(site.opl('group', 'modify', 'g1', '--connect-pool', 'nas'));
+    const driverLines = async () => (await verify()).report.problems.filter((p) => /driver/.test(p.problem));
+    expect(await driverLines()).toEqual([]);
+    rmSync(join(filepool, 'create'));
+    expect(await driverLines()).toEqual([{ group: 'g1', problem: `pool 'nas': storage driver 'filepool' (${filepool}) has no create executable` }]);
+    rmSync(filepool, { recursive: true });
+    expect(await driverLines()).toEqual([{ group: 'g1', problem: `pool 'nas': storage driver 'filepool' is not there (recorded at ${filepool})` }]);
   });
 });

@@ -4,6 +4,7 @@ import type { NodeObservation } from '../../domain/instance-status.js';
 import { verifyObserved } from '../../domain/verify-observed.js';
 import type { NodeStorageCheck } from '../../domain/ports/node-storage-check.js';
 import { adoptedDeviceProblems, type IdentifyDevice } from '../storage/block-devices.js';
+import { poolDriverProblems } from '../storage/driver-checks.js';
 import { checkNodeStorage } from './storage-checks.js';
 
 export interface NodeProblem {
@@ -30,6 +31,8 @@ export interface VerifyReport {
 export interface NodeLooks {
   storage: NodeStorageCheck;
   identify: IdentifyDevice;
+  /** Where pools' drivers are looked for when a pool recorded no directory. */
+  driverPath: readonly string[];
 }
 
 export const verifyCluster = async (state: ClusterState, observed: ReadonlyMap<string, NodeObservation>, looks: NodeLooks): Promise<VerifyReport> => {
@@ -39,6 +42,7 @@ export const verifyCluster = async (state: ClusterState, observed: ReadonlyMap<s
     ...verifyObserved(state, observed),
     ...(await checkNodeStorage(state, looks.storage, answering)),
     ...(await adoptedDeviceProblems(state, looks.identify, answering)),
+    ...(await poolDriverProblems(state, looks.driverPath)),
     ...groups.filter((g) => !g.redundant).map((g) => ({ group: g.group, problem: `is not N+1 redundant: if one of its ${g.onlineNodes} online node(s) failed, its instances would not all find room on the others` })),
   ];
   const nodes = [...state.nodes.values()]

@@ -1,4 +1,5 @@
 import { verifyCluster, verifyText } from '../../adapters/nodes/verify.js';
+import { driverSearchPath } from '../../adapters/storage/driver-runner.js';
 import { ensureRecordedAuditKey } from '../../adapters/audit/record-key.js';
 import { ensureClusterPki } from '../../adapters/pki/cluster-pki.js';
 import { OpClusterDestroy, OpClusterInit, OpClusterSetParams } from '../../domain/opcodes.js';
@@ -162,8 +163,10 @@ export const clusterCommands: Command[] = [
 where they should, its file storage as the node itself sees it (the shared file storage
 directory exists, is writable, is given to its daemon, and is one file system: each node
 reads a file every other node of its group wrote there; file and sharedfile disks missing,
-or present where no instance has them) and adopted devices (still the device recorded). Per group: whether it is N+1 redundant (any one node could fail
-and its instances find room on the others), judged by the built-in allocator's model.
+or present where no instance has them) and adopted devices (still the device recorded).
+Per group: the driver of every pool it is connected to (there, with create and remove),
+and whether it is N+1 redundant (any one node could fail and its instances find room on
+the others), judged by the built-in allocator's model.
 Offline nodes are not asked. Exit status 0 when nothing is found, 1 otherwise.`,
     view: async (s, { command }) => {
       const views = await s.views();
@@ -171,7 +174,7 @@ Offline nodes are not asked. Exit status 0 when nothing is found, 1 otherwise.`,
         s.io.err(notInitialised(command));
         return 1;
       }
-      const report = await verifyCluster(views.cluster, await s.observe(views.cluster), { storage: s.storageCheck, identify: s.identify });
+      const report = await verifyCluster(views.cluster, await s.observe(views.cluster), { storage: s.storageCheck, identify: s.identify, driverPath: driverSearchPath(s.io.env) });
       if (s.format === 'json') s.io.out(json(report));
       else s.io.out(verifyText(report));
       return report.ok ? 0 : 1;
