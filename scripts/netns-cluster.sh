@@ -44,7 +44,10 @@ up() {
     ip -n "$ns" link set eth0 up
     ip -n "$ns" link set lo up
   done
-  opl_in_engine "$prefix" "$work" cluster init "$prefix" > /dev/null
+  # One shared file storage directory, the same file system on every host (namespaces
+  # share the machine's mounts), given to every daemon as a storage directory.
+  mkdir -p "$work/shared"
+  opl_in_engine "$prefix" "$work" cluster init "$prefix" --shared-file-storage-dir "$work/shared" > /dev/null
   opl_in_engine "$prefix" "$work" group add g1 > /dev/null
   for (( i = 1; i <= n; i++ )); do start_node "$prefix" "$work" "$i" & done
   wait
@@ -60,7 +63,7 @@ start_node() {
   local prefix=$1 work=$2 i=$3
   local token
   token=$(opl_in_engine "$prefix" "$work" node token "h$i" 2> /dev/null)
-  OPL_JOIN_TOKEN=$token setsid ip netns exec "$prefix-h$i" "$NODE" "$ROOT/bin/opl-noded.js" --dir "$work/h$i" --name "h$i" \
+  OPL_JOIN_TOKEN=$token setsid ip netns exec "$prefix-h$i" "$NODE" "$ROOT/bin/opl-noded.js" --dir "$work/h$i" --name "h$i" --storage-dir "$work/shared" \
     --listen "$(address_of "$i"):1811" > "$work/h$i.out" 2> "$work/h$i.err" < /dev/null &
   echo "h$i $!" >> "$work/pids"
   local step

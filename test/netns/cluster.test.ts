@@ -1,5 +1,5 @@
 import { execFile, execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -58,6 +58,33 @@ describe('a cluster of namespaced hosts, partitioned and frozen', () => {
     expect((await opl('cluster', 'verify')).code).toBe(0);
     expect((await opl('instance', 'add', 'web', '-t', 'diskless', '--memory', '256M', '--vcpus', '1', '-n', 'h1')).code).toBe(0);
     expect(await instanceStatus('web')).toBe('running');
+  });
+
+  it('a sharedfile disk made on h1 by its daemon, the guest live-migrated to h2; verify finds a disk removed behind its back on both hosts', async () => {
+    const add = await opl('instance', 'add', 'db', '-t', 'sharedfile', '--disk', '0:size=4M', '--memory', '128M', '--vcpus', '1', '-n', 'h1');
+    expect(add.code, add.stderr).toBe(0);
+    const disk = join(work, 'shared', 'db', 'disk0');
+    expect(statSync(disk).size).toBe(4 << 20);
+    expect(readdirSync(join(work, 'h1', 'hypervisor', 'h1', 'fake-hv'))).toContain('db.json');
+    const migrate = await opl('instance', 'migrate', 'db', '-n', 'h2');
+    expect(migrate.code, migrate.stderr).toBe(0);
+    expect(readdirSync(join(work, 'h1', 'hypervisor', 'h1', 'fake-hv'))).not.toContain('db.json');
+    expect(readdirSync(join(work, 'h2', 'hypervisor', 'h2', 'fake-hv'))).toEqual(['db.json']);
+    expect(await instanceStatus('db')).toBe('running');
+    expect((await opl('cluster', 'verify')).code).toBe(0);
+    rmSync(disk);
+    try {
+      const verify = await opl('cluster', 'verify');
+      expect(verify.code).toBe(1);
+      expect(verify.stdout.split('\n').filter((l) => l.startsWith('ERROR'))).toEqual([
+        `ERROR: node h1: does not see disk 0 of instance db (sharedfile ${disk})`,
+        `ERROR: node h2: does not see disk 0 of instance db (sharedfile ${disk})`,
+      ]);
+    } finally {
+      writeFileSync(disk, '');
+    }
+    expect((await opl('cluster', 'verify')).code).toBe(0);
+    expect(readdirSync(join(work, 'shared'))).toEqual(['db']); // verify's probes are gone
   });
 
   it("a link taken down inside h1's namespace: h1 unreachable, its instance ERROR_nodedown, verify exit 1; back when the link is", async () => {
