@@ -37,22 +37,38 @@ export const checkNodeStorage = async (state: ClusterState, check: NodeStorageCh
     }),
   );
   if (shared) {
-    const peersOf = (node: NodeConfig) => nodes.filter((n) => n.groupUuid === node.groupUuid && n.name !== node.name && probes.has(n.name));
-    await Promise.all(
-      nodes.filter((n) => probes.has(n.name)).map(async (node) => {
-        const peers = peersOf(node);
-        if (peers.length === 0) return;
-        try {
-          const unseen = await check.unseen(node.name, shared, peers.map((p) => probes.get(p.name)!));
-          const writers = peers.filter((p) => unseen.some((u) => u.name === probes.get(p.name)!.name)).map((p) => p.name);
-          if (writers.length) findings.push({ node: node.name, problem: `does not see the file${writers.length > 1 ? 's' : ''} node${writers.length > 1 ? 's' : ''} ${listed(writers)} wrote in the shared file storage directory ${shared}: it is not one file system with ${writers.length > 1 ? 'them' : 'it'}` });
-        } catch (error) {
-          findings.push({ node: node.name, problem: `could not read the other nodes' files in ${shared}: ${(error as Error).message}` });
-        }
-      }),
-    );
+    const readers = nodes.filter((n) => probes.has(n.name));
+    const groupOf = (node: NodeConfig) => readers.filter((n) => n.groupUuid === node.groupUuid);
+    // Each node's successor in its group first: one file read each. A node that sees the
+    // file of the next one shares its file system, so a ring that holds means the whole
+    // group shares one. Only a group whose ring breaks has every node read every other's,
+    // to say which nodes are apart.
+    const successor = (node: NodeConfig) => {
+      const group = groupOf(node);
+      return group.length > 1 ? [group[(group.indexOf(node) + 1) % group.length]!] : [];
+    };
+    const everyOther = (node: NodeConfig) => groupOf(node).filter((n) => n.name !== node.name);
+    const readRound = (who: NodeConfig[], peersOf: (node: NodeConfig) => NodeConfig[]): Promise<StorageFinding[]> =>
+      Promise.all(who.map((node) => unseenBy(check, shared, node.name, peersOf(node).map((p) => ({ node: p.name, probe: probes.get(p.name)! }))))).then((f) => f.flat());
+    const ring = await readRound(readers, successor);
+    const broken = new Set(ring.map((f) => state.nodes.get(readers.find((n) => n.name === f.node)!.uuid)!.groupUuid));
+    findings.push(...(await readRound(readers.filter((n) => broken.has(n.groupUuid)), everyOther)));
     await Promise.all([...probes.keys()].map((name) => check.removeProbe(name, shared, probes.get(name)!.name).catch((error: Error) => findings.push({ node: name, problem: `could not remove its probe file from ${shared}: ${error.message}` }))));
   }
   // Node by node, as verify prints them (a stable sort keeps each node's own order).
   return [...findings, ...verifyDisks(state, surveys)].sort((a, b) => a.node.localeCompare(b.node));
+};
+
+/** What one node finds when it reads the probes the given nodes wrote: one finding at most. */
+const unseenBy = async (check: NodeStorageCheck, shared: string, node: string, writers: { node: string; probe: Probe }[]): Promise<StorageFinding[]> => {
+  if (writers.length === 0) return [];
+  try {
+    const unseen = new Set((await check.unseen(node, shared, writers.map((w) => w.probe))).map((p) => p.name));
+    const apart = writers.filter((w) => unseen.has(w.probe.name)).map((w) => w.node);
+    if (apart.length === 0) return [];
+    const many = apart.length > 1;
+    return [{ node, problem: `does not see the file${many ? 's' : ''} node${many ? 's' : ''} ${listed(apart)} wrote in the shared file storage directory ${shared}: it is not one file system with ${many ? 'them' : 'it'}` }];
+  } catch (error) {
+    return [{ node, problem: `could not read the other nodes' files in ${shared}: ${(error as Error).message}` }];
+  }
 };
