@@ -6,7 +6,13 @@
 export type InstanceStatus = 'running' | 'ADMIN_down' | 'ERROR_up' | 'ERROR_down' | 'ERROR_nodedown' | 'ERROR_nodeoffline' | 'ERROR_wrongnode';
 
 /** What one node said when asked just now. `running` is absent when the node cannot list its guests (yet). */
-export type NodeObservation = { reachable: true; running?: readonly string[]; clockSkewMs?: number } | { reachable: false; why: string };
+/** What a node said just now; `now` is a daemon's own report (memory, storage directories), absent for local nodes. */
+export interface NodeNow {
+  memoryTotalMib: number;
+  memoryFreeMib: number;
+  storage: { path: string; totalMib: number; freeMib: number; error?: string }[];
+}
+export type NodeObservation = { reachable: true; running?: readonly string[]; clockSkewMs?: number; now?: NodeNow } | { reachable: false; why: string };
 
 export interface StatusInput {
   name: string;

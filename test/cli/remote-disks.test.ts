@@ -45,6 +45,15 @@ afterAll(async () => {
 });
 
 describe('file disks on nodes with a daemon', () => {
+  it('node info shows what the daemon says now: its memory and the free space of each storage directory it was given', async () => {
+    const n1 = (await ok(site.opl('node', 'info', 'n1'))).stdout;
+    expect(n1).toMatch(/^Memory now \(MiB\): +\d+ total, \d+ available$/m);
+    expect(n1).toMatch(new RegExp(`^Storage ${shared}: +\\d+ MiB free of \\d+$`, 'm'));
+    expect((await ok(site.opl('node', 'info', 'n3'))).stdout).toMatch(/^Storage directories: +none given to its daemon$/m);
+    const listed = await site.json<Record<string, unknown>[]>('node', 'list');
+    expect(listed.every((n) => !('now' in n))).toBe(true);
+  });
+
   it("makes a file disk in the node's own directory, on its host, and removes it there", async () => {
     await ok(site.opl('instance', 'add', 'f1', '-t', 'file', '--disk', '0:size=8M', '--memory', '128M', '--vcpus', '1', '-n', 'n1'));
     const disk = join(daemons.get('n1')!.dir, 'file-storage', 'f1', 'disk0');

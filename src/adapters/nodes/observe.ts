@@ -35,7 +35,8 @@ export const observeNodes = async (
           const answer = await within(ports.nodes.facts(node.name, node.address), timeoutMs, `node ${node.name}`);
           if (!answer.ok) return [node.name, { reachable: false, why: answer.message }];
           // Its clock against the middle of our round trip: good to half the round trip.
-          return [node.name, { reachable: true, running: answer.facts.instances, clockSkewMs: Math.round(answer.facts.time - (asked + Date.now()) / 2) }];
+          const { memoryTotalMib, memoryFreeMib, storage } = answer.facts;
+          return [node.name, { reachable: true, running: answer.facts.instances, clockSkewMs: Math.round(answer.facts.time - (asked + Date.now()) / 2), now: { memoryTotalMib, memoryFreeMib, storage } }];
         }
         return [node.name, { reachable: true, running: await within(ports.hypervisor.running(node.name), timeoutMs, `node ${node.name}`) }];
       } catch (error) {

@@ -1,5 +1,6 @@
 import { parseNodeAddress } from '../../domain/node-address.js';
 import { OpNodeAdd, OpNodeRemove, OpNodeSetParams } from '../../domain/opcodes.js';
+import type { NodeNow } from '../../domain/instance-status.js';
 import { nodeInfos, type NodeInfo } from '../../projections/read-models.js';
 import type { Command } from '../command.js';
 import { listCommand } from '../list-command.js';
@@ -10,7 +11,7 @@ import type { Session } from '../session.js';
 
 const flags = { nodeName: 'NAME', groupName: '--group', memoryMib: '--memory', cpus: '--cpus', diskMib: '--disk', address: '--address' };
 
-type ObservedNode = NodeInfo & { status: 'ok' | 'offline' | 'unreachable'; unreachable?: string };
+type ObservedNode = NodeInfo & { status: 'ok' | 'offline' | 'unreachable'; unreachable?: string; now?: NodeNow };
 
 /** The nodes with whether they answer now (all asked at once, bounded); offline ones are not asked. */
 const observedNodes = async (s: Session): Promise<ObservedNode[]> => {
@@ -19,7 +20,7 @@ const observedNodes = async (s: Session): Promise<ObservedNode[]> => {
   return nodeInfos(views).map((n) => {
     const seen = observed.get(n.name);
     if (n.offline || !seen) return { ...n, status: 'offline' };
-    return seen.reachable ? { ...n, status: 'ok' } : { ...n, status: 'unreachable', unreachable: seen.why };
+    return seen.reachable ? { ...n, status: 'ok', ...(seen.now && { now: seen.now }) } : { ...n, status: 'unreachable', unreachable: seen.why };
   });
 };
 
@@ -99,7 +100,8 @@ Without --address the node is local: a directory on this machine (the embedded d
       status: { title: 'Status', get: (n) => n.status },
     },
     defaults: ['name', 'group', 'mtotal', 'mfree', 'ctotal', 'pinst_cnt', 'flags', 'status'],
-    rows: observedNodes,
+    // What a node says now (its free memory) changes from one listing to the next: node info shows it.
+    rows: async (s) => (await observedNodes(s)).map(({ now: _now, ...node }) => node),
   }),
   viewCommand({
     path: ['node', 'info'],
@@ -134,6 +136,14 @@ Without --address the node is local: a directory on this machine (the embedded d
                     ['Reported memory (MiB)', `${node.reported.memoryTotalMib} total, ${node.reported.memoryFreeMib} available`],
                     ['Reported CPUs', node.reported.cpus],
                     ['Reported clock skew (ms)', node.reported.clockSkewMs],
+                  ] as [string, string | number][])
+                : []),
+              ...(node.now
+                ? ([
+                    ['Memory now (MiB)', `${node.now.memoryTotalMib} total, ${node.now.memoryFreeMib} available`],
+                    ...(node.now.storage.length === 0
+                      ? [['Storage directories', 'none given to its daemon']]
+                      : node.now.storage.map((d) => [`Storage ${d.path}`, d.error ? `cannot be looked at: ${d.error}` : `${d.freeMib} MiB free of ${d.totalMib}`])),
                   ] as [string, string | number][])
                 : []),
               ['Primary instances', node.primaryInstances],
