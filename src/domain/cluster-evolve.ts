@@ -202,8 +202,14 @@ export const evolveCluster = (state: ClusterState, event: ClusterEvent, revision
       beginSaga(state, event.data);
       return state;
     case 'SagaCompleted':
+      endSaga(state, event.data.sagaId);
+      return state;
     case 'SagaUndone':
       endSaga(state, event.data.sagaId);
+      for (const owed of event.data.owed ?? []) state.owedUndos.set(owed.id, owed);
+      return state;
+    case 'OwedUndosSettled':
+      for (const id of event.data.ids) state.owedUndos.delete(id);
       return state;
     case 'InstanceModified': {
       const instance = state.instances.get(event.data.instanceUuid);

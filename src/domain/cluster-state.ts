@@ -1,4 +1,4 @@
-import type { ClusterEvent, DiskRecord } from './events.js';
+import type { ClusterEvent, DiskRecord, OwedUndo } from './events.js';
 import type { NodeAddressValue, NodeReported } from './node-address.js';
 import { DTS_LOCAL, type DiskTemplate } from './templates.js';
 
@@ -121,6 +121,8 @@ export interface ClusterState {
   heldNames: Map<string, string>;
   /** Devices a saga is adopting, by path and by device number → that saga. */
   heldDevices: Map<string, string>;
+  /** Undos nodes owe (their node did not answer when a saga was undone), by id. */
+  owedUndos: Map<string, OwedUndo>;
   /** Revision of the last `cluster` event folded in; -1n before the stream exists. */
   revision: bigint;
   /** Ganeti's serial_no: how many configuration changes there have been. */
@@ -141,6 +143,7 @@ export const emptyClusterState = (): ClusterState => ({
   busyInstances: new Map(),
   heldNames: new Map(),
   heldDevices: new Map(),
+  owedUndos: new Map(),
   revision: -1n,
   serial: 0,
 });

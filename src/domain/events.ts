@@ -41,6 +41,18 @@ export const diskSchema = z.object({
 });
 export type DiskRecord = z.infer<typeof diskSchema>;
 
+/** An undo a saga could not do on a node that did not answer: the call, whole, to make later. */
+export const owedUndoSchema = z.object({
+  id: z.string().min(1),
+  nodeUuid: z.string(),
+  jobId: z.number().int(),
+  opIndex: z.number().int(),
+  step: z.number().int().positive(),
+  what: z.string(),
+  effect: z.record(z.string(), z.unknown()),
+});
+export type OwedUndo = z.infer<typeof owedUndoSchema>;
+
 export const clusterEventSchemas = {
   ClusterInitialized: z.object({
     clusterName: name,
@@ -144,8 +156,14 @@ export const clusterEventSchemas = {
   }),
   /** Every step of the saga ran: its holds end, and the decided events (recorded right after, with what the steps learnt) take effect. */
   SagaCompleted: z.object({ sagaId: z.string().min(1) }),
-  /** The saga failed and what it had done was undone: its holds end and the configuration is as before it began. */
-  SagaUndone: z.object({ sagaId: z.string().min(1), reason: z.string() }),
+  /**
+   * The saga failed and what it had done was undone: its holds end and the configuration
+   * is as before it began. `owed`: undos that could not be done because their node did
+   * not answer; the node owes them until `node repair` does them or drops them.
+   */
+  SagaUndone: z.object({ sagaId: z.string().min(1), reason: z.string(), owed: z.array(owedUndoSchema).optional() }),
+  /** Undos a node owed, done on it now (`done`), or given up with the node (`dropped`). */
+  OwedUndosSettled: z.object({ nodeUuid: z.string(), ids: z.array(z.string()).min(1), how: z.enum(['done', 'dropped']) }),
 } as const;
 
 const opcodeStatus = z.enum(['queued', 'waiting', 'running', 'canceling', 'canceled', 'success', 'error']);

@@ -85,6 +85,8 @@ export const OpNodeSetParams = z.object({
   vmCapable: z.boolean().optional(),
 });
 export const OpNodeRemove = z.object({ type: z.literal('OP_NODE_REMOVE'), nodeName: objectName });
+/** Does the undos a node owes (it did not answer when a saga was undone), or drops them (`giveUp`). */
+export const OpNodeRepair = z.object({ type: z.literal('OP_NODE_REPAIR'), nodeName: objectName, giveUp: z.boolean().default(false) });
 export const OpInstanceCreate = z.object({
   type: z.literal('OP_INSTANCE_CREATE'),
   instanceName: objectName,
@@ -164,6 +166,7 @@ export const Opcode = z.discriminatedUnion('type', [
   OpNodeAdd,
   OpNodeSetParams,
   OpNodeRemove,
+  OpNodeRepair,
   OpInstanceCreate,
   OpInstanceRemove,
   OpInstanceStartup,

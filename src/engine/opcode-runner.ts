@@ -8,6 +8,7 @@ import type { DriverCatalog } from '../domain/ports/driver-catalog.js';
 import { WrongExpectedRevisionError, type EventStore } from '../domain/ports/event-store.js';
 import type { Iallocators } from '../domain/ports/iallocator.js';
 import { heldProblem } from '../domain/saga-holds.js';
+import { findNode } from '../domain/cluster-state.js';
 import type { JobView, OpcodeView } from '../projections/job-view.js';
 import type { Projector } from '../projections/projector.js';
 import { CLUSTER_STREAM } from '../projections/views.js';
@@ -130,7 +131,12 @@ export const createOpcodeRunner = (deps: OpcodeRunnerDeps) => {
       return E.right({ changed: true, recorded: finals.map((e) => e.type), serialNo: Number(written.nextRevision) + 1 });
     }
     const partial = plan.keptOnFailure(result.left.outcomes);
-    await appendCluster(job, index, [{ type: 'SagaUndone', data: { sagaId, reason: result.left.failure.message } }, ...partial], 'any');
+    const current = await state();
+    const owed = result.left.owed.flatMap(({ node, ...undo }) => {
+      const nodeUuid = findNode(current, node)?.uuid;
+      return nodeUuid ? [{ id: deps.newId(), nodeUuid, jobId: job.id, opIndex: index, step: undo.step, what: undo.what, effect: undo.effect as unknown as Record<string, unknown> }] : [];
+    });
+    await appendCluster(job, index, [{ type: 'SagaUndone', data: { sagaId, reason: result.left.failure.message, ...(owed.length > 0 && { owed }) } }, ...partial], 'any');
     return E.left(result.left.failure);
   };
 

@@ -29,11 +29,24 @@ export interface SagaResult {
   /** Per step, what it answered; undefined for a step that failed and was ignored, or never ran. */
   outcomes: (EffectOutcome | undefined)[];
 }
-export interface SagaFailure extends SagaResult {
-  failure: Failure;
+/** An undo its node could not be asked to do (it did not answer): owed by that node. */
+export interface UndoOwed {
+  step: number;
+  node: string;
+  what: string;
+  effect: Effect;
 }
 
-type Attempt = { outcome: EffectOutcome } | { failure: Failure };
+export interface SagaFailure extends SagaResult {
+  failure: Failure;
+  /** Undos that wait for their node to answer again (`node repair`). */
+  owed: UndoOwed[];
+}
+
+/** `unreachable`: the call failed because its node did not answer (or is marked offline). */
+type Attempt = { outcome: EffectOutcome } | { failure: Failure; unreachable?: boolean };
+
+const nodeOf = (effect: Effect): string => (effect.kind === 'hypervisor' ? effect.nodeName : effect.target.nodeName);
 
 /**
  * Runs a saga's steps in order, each between an intent and an outcome recorded in the
@@ -65,8 +78,8 @@ export const runSaga = async (deps: SagaRunnerDeps, plan: SagaPlan, resume?: Sag
         outcomes[i] = underWay.outcome;
         done.push(i);
       }
-      const undone = await undo(deps, plan, done, outcomes, resume);
-      return E.left({ failure: giveUp, outcomes: outcomes.map((o, j) => (undone.has(j) ? undefined : o)) });
+      const { undone, owed } = await undo(deps, plan, done, outcomes, resume);
+      return E.left({ failure: giveUp, owed, outcomes: outcomes.map((o, j) => (undone.has(j) ? undefined : o)) });
     }
     const result: Attempt = prior?.failure ? { failure: prior.failure } : await attempt(deps, step.effect, n, false, prior, step.mayFail ?? false);
     if ('outcome' in result) {
@@ -79,8 +92,8 @@ export const runSaga = async (deps: SagaRunnerDeps, plan: SagaPlan, resume?: Sag
       await deps.log(`${result.failure.message}; going on without it (${step.goOnBecause ?? '--ignore-consistency'})`, 'warning');
       continue;
     }
-    const undone = await undo(deps, plan, done, outcomes, resume);
-    return E.left({ failure: result.failure, outcomes: outcomes.map((o, j) => (undone.has(j) ? undefined : o)) });
+    const { undone, owed } = await undo(deps, plan, done, outcomes, resume);
+    return E.left({ failure: result.failure, owed, outcomes: outcomes.map((o, j) => (undone.has(j) ? undefined : o)) });
   }
   return E.right({ outcomes });
 };
@@ -105,7 +118,7 @@ const attempt = async (deps: SagaRunnerDeps, effect: Effect, step: number, isUnd
     const failed =
       error instanceof NodeCallError ? failures.nodeError(message) : effect.kind === 'hypervisor' ? failures.hypervisorError(message, kind) : failures.storageError(message, kind);
     await deps.recordFailure(step, isUndo, failed, mayFail);
-    return { failure: failed };
+    return { failure: failed, unreachable: error instanceof NodeCallError && error.kind === 'unreachable' };
   } finally {
     deps.settled?.(callId);
   }
@@ -115,8 +128,9 @@ const attempt = async (deps: SagaRunnerDeps, effect: Effect, step: number, isUnd
  * Takes back the done steps, newest first. What cannot be undone is said in the job
  * log with what an operator needs to clean it up by hand.
  */
-const undo = async (deps: SagaRunnerDeps, plan: SagaPlan, done: number[], outcomes: (EffectOutcome | undefined)[], resume?: SagaView): Promise<Set<number>> => {
+const undo = async (deps: SagaRunnerDeps, plan: SagaPlan, done: number[], outcomes: (EffectOutcome | undefined)[], resume?: SagaView): Promise<{ undone: Set<number>; owed: UndoOwed[] }> => {
   const undone = new Set<number>();
+  const owed: UndoOwed[] = [];
   for (const i of [...done].reverse()) {
     const step = plan.steps[i]!;
     if (!step.undo) continue;
@@ -127,7 +141,13 @@ const undo = async (deps: SagaRunnerDeps, plan: SagaPlan, done: number[], outcom
     const effect = step.undo(outcomes[i] ?? {});
     await deps.log(`undoing: ${describeEffect(effect)}`, 'warning');
     const result = await attempt(deps, effect, n, true, prior);
-    if ('failure' in result) await deps.log(`could not undo (${describeEffect(effect)}): ${result.failure.message}; clean it up by hand`, 'error');
+    if (!('failure' in result)) continue;
+    if (result.unreachable) {
+      // Not lost: the node owes it, and does it when it answers again (or the operator gives up on it).
+      const node = nodeOf(effect);
+      owed.push({ step: n, node, what: describeEffect(effect), effect });
+      await deps.log(`could not undo (${describeEffect(effect)}): node ${node} does not answer; it owes this undo: 'opl node repair ${node}' does it once the node answers, 'opl node repair ${node} --give-up' drops it`, 'error');
+    } else await deps.log(`could not undo (${describeEffect(effect)}): ${result.failure.message}; clean it up by hand`, 'error');
   }
-  return undone;
+  return { undone, owed };
 };

@@ -139,6 +139,7 @@ describe('saga runner', () => {
     expect(result).toEqual(
       E.left({
         failure: { kind: 'application', code: 'storage_error', message: 'attaching disk 0 of f1 (file f1/disk0) on node n1 failed: attach refused' },
+        owed: [],
         outcomes: [undefined, { sizeMib: 2048 }, undefined, undefined],
       }),
     );
@@ -236,7 +237,7 @@ describe('saga runner, resuming what a lost engine began', () => {
     );
     const result = await runSaga(world.deps, fourSteps(), resume);
     expect(world.timeline).toEqual(['remove e2#0(vol-41) on n1 [old-u1]', 'succeeded 1 undo']);
-    expect(result).toEqual(E.left({ failure: failed, outcomes: [undefined, { sizeMib: 2048 }, undefined, undefined] }));
+    expect(result).toEqual(E.left({ failure: failed, owed: [], outcomes: [undefined, { sizeMib: 2048 }, undefined, undefined] }));
   });
 
   it('skips a step recorded as failed and ignored', async () => {
@@ -265,6 +266,6 @@ describe('saga runner, resuming what a lost engine began', () => {
       'remove e2#0(vol-41) on n1 [call-2]',
       'succeeded 1 undo',
     ]);
-    expect(result).toEqual(E.left({ failure: giveUp, outcomes: [undefined, { sizeMib: 2048 }, undefined, undefined] }));
+    expect(result).toEqual(E.left({ failure: giveUp, owed: [], outcomes: [undefined, { sizeMib: 2048 }, undefined, undefined] }));
   });
 });

@@ -43,6 +43,7 @@ export const verifyCluster = async (state: ClusterState, observed: ReadonlyMap<s
     ...(await checkNodeStorage(state, looks.storage, answering)),
     ...(await adoptedDeviceProblems(state, looks.identify, answering)),
     ...(await poolDriverProblems(state, looks.driverPath)),
+    ...owedUndoProblems(state),
     ...groups.filter((g) => !g.redundant).map((g) => ({ group: g.group, problem: `is not N+1 redundant: if one of its ${g.onlineNodes} online node(s) failed, its instances would not all find room on the others` })),
   ];
   const nodes = [...state.nodes.values()]
@@ -54,6 +55,17 @@ export const verifyCluster = async (state: ClusterState, observed: ReadonlyMap<s
     });
   return { ok: problems.length === 0, problems, nodes, groups };
 };
+
+/** A node that owes undos of failed jobs: what is left on it until `node repair` runs. */
+const owedUndoProblems = (state: ClusterState): NodeProblem[] =>
+  [...state.nodes.values()]
+    .sort((a, b) => a.name.localeCompare(b.name))
+    .flatMap((node) => {
+      const owed = [...state.owedUndos.values()].filter((u) => u.nodeUuid === node.uuid);
+      if (owed.length === 0) return [];
+      const jobs = [...new Set(owed.map((u) => u.jobId))].join(', ');
+      return [{ node: node.name, problem: `owes ${owed.length} undo(s) of failed job(s) ${jobs} (${owed[0]!.what}${owed.length > 1 ? ', …' : ''}): 'opl node repair ${node.name}' once it answers` }];
+    });
 
 export const verifyText = (report: VerifyReport): string => {
   const answered = report.nodes.filter((n) => n.status === 'ok').length;

@@ -1,5 +1,5 @@
 import { parseNodeAddress } from '../../domain/node-address.js';
-import { OpNodeAdd, OpNodeRemove, OpNodeSetParams } from '../../domain/opcodes.js';
+import { OpNodeAdd, OpNodeRemove, OpNodeRepair, OpNodeSetParams } from '../../domain/opcodes.js';
 import type { NodeNow } from '../../domain/instance-status.js';
 import { nodeInfos, type NodeInfo } from '../../projections/read-models.js';
 import type { Command } from '../command.js';
@@ -78,6 +78,22 @@ Without --address the node is local: a directory on this machine (the embedded d
     opcode: ({ args: [name] }) => ({ nodeName: name }),
     confirm: ({ args: [name] }) => `Remove node '${name}' from the cluster?`,
   }),
+  opcodeCommand({
+    path: ['node', 'repair'],
+    args: ['name'],
+    usage: '[--give-up]',
+    summary: 'do the undos a node owes (failed jobs could not reach it), or drop them with --give-up',
+    details: `A job that failed while a node did not answer undoes what it did everywhere else, and
+records the undos it could not do there (removing a disk it made, stopping a guest it
+started) as owed by that node: 'node info' and 'cluster verify' show them. Once the node
+answers again (and is not offline), 'node repair NODE' does them, each recorded as a step.
+--give-up drops them instead, recorded with the job: for a node that is gone for good (it
+must be given up before 'node remove').`,
+    options: { 'give-up': { type: 'boolean' } },
+    schema: OpNodeRepair,
+    flags,
+    opcode: ({ args: [name], values }) => ({ nodeName: name, giveUp: values['give-up'] === true }),
+  }),
   listCommand<ObservedNode>({
     path: ['node', 'list'],
     summary: 'list nodes with their capacity and use',
@@ -114,9 +130,10 @@ Without --address the node is local: a directory on this machine (the embedded d
         s.io.err(`opl: ${command}: node '${name}' does not exist\n`);
         return 1;
       }
+      const owed = [...(await s.views()).cluster.owedUndos.values()].filter((u) => u.nodeUuid === node.uuid).map(({ id, jobId, what }) => ({ id, jobId, what }));
       s.io.out(
         s.format === 'json'
-          ? json(node)
+          ? json({ ...node, owedUndos: owed })
           : keyValues([
               ['Node name', node.name],
               ['UUID', node.uuid],
@@ -147,6 +164,8 @@ Without --address the node is local: a directory on this machine (the embedded d
                   ] as [string, string | number][])
                 : []),
               ['Primary instances', node.primaryInstances],
+              ['Undos owed', owed.length === 0 ? 'none' : `${owed.length} ('opl node repair ${node.name}' once it answers)`],
+              ...owed.map((u): [string, string] => [`  job ${u.jobId}`, u.what]),
             ]),
       );
       return 0;

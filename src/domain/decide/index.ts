@@ -7,7 +7,7 @@ import { decideGroupAdd, decideGroupRemove, decideGroupRename, decideGroupSetPar
 import { decideInstanceCreate, decideInstanceRemove, decideInstanceRename, decideInstanceSetParams, decideInstanceShutdown, decideInstanceStartup } from './instance.js';
 import { decideInstanceActivateDisks, decideInstanceDeactivateDisks, decideInstanceGrowDisk } from './instance-disks.js';
 import { decideInstanceFailover, decideInstanceMigrate } from './instance-move.js';
-import { decideNodeAdd, decideNodeRemove, decideNodeSetParams } from './node.js';
+import { decideNodeAdd, decideNodeRemove, decideNodeRepair, decideNodeSetParams } from './node.js';
 import { type DecideContext, type Decision, refuse } from './shared.js';
 
 export type { CleanupObservation, DecideContext, Decision } from './shared.js';
@@ -54,6 +54,7 @@ export const logicalUnits: { readonly [T in OpcodeType]: LogicalUnit<T> } = {
   OP_NODE_ADD: { locks: (_s, op) => [BGL, shared('group', op.groupName), exclusive('node', op.nodeName)], decide: inCluster(decideNodeAdd) },
   OP_NODE_SET_PARAMS: { locks: (_s, op) => [BGL, exclusive('node', op.nodeName)], decide: inCluster(decideNodeSetParams) },
   OP_NODE_REMOVE: { locks: (_s, op) => [BGL, exclusive('node', op.nodeName)], decide: inCluster(decideNodeRemove) },
+  OP_NODE_REPAIR: { locks: (_s, op) => [BGL, exclusive('node', op.nodeName)], decide: inCluster(decideNodeRepair) },
   OP_INSTANCE_CREATE: { locks: (_s, op) => [BGL, ...(op.primaryNode ? [shared('node', op.primaryNode)] : []), exclusive('instance', op.instanceName)], decide: inCluster(decideInstanceCreate) },
   OP_INSTANCE_REMOVE: { locks: onInstance, decide: inCluster(decideInstanceRemove) },
   OP_INSTANCE_STARTUP: { locks: onInstance, decide: inCluster(decideInstanceStartup) },

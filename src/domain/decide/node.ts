@@ -53,5 +53,44 @@ export const decideNodeRemove = (state: ClusterState, op: OpcodeOf<'OP_NODE_REMO
   if (!node) return refuse(notFound('node', op.nodeName));
   const hosted = instancesOnNode(state, node.uuid).map((i) => i.name);
   if (hosted.length > 0) return refuse(inUse(`node '${node.name}' still hosts instances: ${hosted.join(', ')}`));
+  const owes = [...state.owedUndos.values()].filter((u) => u.nodeUuid === node.uuid).length;
+  if (owes > 0) return refuse(inUse(`node '${node.name}' owes ${owes} undo(s) of failed jobs: 'opl node repair ${node.name}' does them, or --give-up drops them`));
   return ok({ type: 'NodeRemoved', data: { nodeUuid: node.uuid, nodeName: node.name } });
+};
+
+/**
+ * The undos a node owes: done on it now, or given up with it. Doing them needs the node
+ * back (not offline); giving up is what an operator does with a node that is gone, and
+ * the job records exactly which undos were dropped.
+ */
+export const decideNodeRepair = (state: ClusterState, op: OpcodeOf<'OP_NODE_REPAIR'>): Decision => {
+  const node = findNode(state, op.nodeName);
+  if (!node) return refuse(notFound('node', op.nodeName));
+  const owed = [...state.owedUndos.values()].filter((u) => u.nodeUuid === node.uuid);
+  if (owed.length === 0) return ok();
+  if (op.giveUp) return ok({ type: 'OwedUndosSettled', data: { nodeUuid: node.uuid, ids: owed.map((u) => u.id), how: 'dropped' } });
+  if (node.offline) {
+    return refuse(invalidArgument(`node '${node.name}' is marked offline: mark it online once it answers ('opl node modify ${node.name} --offline no'), or drop the ${owed.length} undo(s) it owes with --give-up`));
+  }
+  // An undo made stale since (the guest runs there again, a disk of the same name is an
+  // instance's again) would destroy what is now configured: it is dropped, not done.
+  const stale = owed.filter((u) => !safeToUndo(state, node.uuid, u.effect));
+  const safe = owed.filter((u) => !stale.includes(u));
+  return ok(
+    ...(safe.length > 0 ? [{ type: 'OwedUndosSettled' as const, data: { nodeUuid: node.uuid, ids: safe.map((u) => u.id), how: 'done' as const } }] : []),
+    ...(stale.length > 0 ? [{ type: 'OwedUndosSettled' as const, data: { nodeUuid: node.uuid, ids: stale.map((u) => u.id), how: 'dropped' as const } }] : []),
+  );
+};
+
+/** Whether an owed undo touches nothing the configuration holds now. */
+const safeToUndo = (state: ClusterState, nodeUuid: string, effect: Record<string, unknown>): boolean => {
+  const instances = [...state.instances.values()];
+  if (effect.kind === 'hypervisor') {
+    const uuid = (effect.instance as { uuid?: unknown } | undefined)?.uuid;
+    const name = (effect.instance as { name?: unknown } | undefined)?.name;
+    return !instances.some((i) => (i.uuid === uuid || i.name === name) && i.primaryNodeUuid === nodeUuid);
+  }
+  const target = effect.target as { template?: unknown; disk?: { logicalId?: unknown } } | undefined;
+  const logicalId = target?.disk?.logicalId;
+  return !instances.some((i) => i.diskTemplate === target?.template && i.disks.some((d) => d.logicalId === logicalId) && (i.diskTemplate !== 'file' || i.primaryNodeUuid === nodeUuid));
 };

@@ -7,6 +7,7 @@ import { growSaga } from './grow.js';
 import { cleanupSaga, moveSaga } from './move.js';
 import { startSaga, stopSaga } from './power.js';
 import { removeSaga } from './remove.js';
+import { settleOwedSaga } from './repair.js';
 import { renameSaga } from './rename.js';
 import type { SagaBuilder, SagaContext, SagaPart, Step } from './saga.js';
 import type { InstanceLike } from './targets.js';
@@ -34,6 +35,7 @@ const sagas: { [T in ClusterEventType]: SagaBuilder<T> | 'configuration only' } 
   SagaBegun: 'configuration only',
   SagaCompleted: 'configuration only',
   SagaUndone: 'configuration only',
+  OwedUndosSettled: settleOwedSaga,
   InstanceAdded: createSaga,
   InstanceStarted: startSaga,
   InstanceStopped: stopSaga,
