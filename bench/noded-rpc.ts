@@ -42,7 +42,7 @@ export const benchNodedRpc = async (): Promise<Figure> => {
     const caPem = readFileSync(caFiles(caDir).cert, 'utf8');
     const crlPem = readFileSync(caFiles(caDir).crl, 'utf8');
 
-    const ours = await startNodeDaemon({ dir, config: { name: 'n1', storageDirs: [] }, keyPem: node.keyPem, certPem: node.certPem, caPem, crlPem }, { host: '127.0.0.1', port: 0 });
+    const ours = await startNodeDaemon({ dir, config: { name: 'n1', storageDirs: [], driverDirs: [] }, keyPem: node.keyPem, certPem: node.certPem, caPem, crlPem }, { host: '127.0.0.1', port: 0 });
     const rpc = remoteNode({ name: 'n1', host: '127.0.0.1', port: ours.port, caPem, ...client });
     const oursTimes = await timedCalls(() => rpc.call('ping'));
     rpc.close();

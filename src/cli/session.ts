@@ -14,7 +14,9 @@ import { parseKillPoint } from '../engine/fault-injection.js';
 import { createBlockDeviceStorage, type IdentifyDevice } from '../adapters/storage/block-devices.js';
 import { nodeRoutedIdentify } from '../adapters/storage/node-routed-devices.js';
 import { driverSearchPath, findDriver } from '../adapters/storage/driver-runner.js';
-import { createExtDiskStorage } from '../adapters/storage/ext-disks.js';
+import { extDiskStorage } from '../adapters/storage/ext-disks.js';
+import { localDrivers } from '../adapters/storage/ext-driver-call.js';
+import { nodeRoutedDrivers } from '../adapters/storage/node-routed-drivers.js';
 import { createFileDiskStorage } from '../adapters/storage/file-disks.js';
 import { nodeRoutedFileStorage } from '../adapters/storage/node-routed-files.js';
 import { localStorageCheck, nodeRoutedStorageCheck } from '../adapters/storage/storage-check.js';
@@ -93,7 +95,7 @@ export const openSession = async (command: string, globals: GlobalValues, io: Io
   const plane: ControlPlane = createControlPlane({
     store,
     hypervisor,
-    storage: { ...fileStorage(join(dataDir, 'nodes'), daemonOf), blockdev: createBlockDeviceStorage(identify), ext: createExtDiskStorage(driverSearchPath(io.env), { journalDir: join(dataDir, 'driver-calls') }) },
+    storage: { ...fileStorage(join(dataDir, 'nodes'), daemonOf), blockdev: createBlockDeviceStorage(identify), ext: extDiskStorage(nodeRoutedDrivers(localDrivers(driverSearchPath(io.env), join(dataDir, 'driver-calls')), daemonOf)) },
     drivers: driverCatalog(driverSearchPath(io.env)),
     nodes,
     iallocators,

@@ -16,6 +16,13 @@ export type DriverStyle = 'opledger' | 'ganeti';
 /** The name Ganeti would give the volume; ours when a Ganeti-style driver makes one. */
 export const proposedVolumeName = (target: DiskTarget): string => `${target.instance.uuid}.ext.disk${target.disk.index}`;
 
+/** Every variable a driver is given, but the pool's and disk's own parameters (`EXTP_NAME`). */
+export const PROTOCOL_VARIABLES = [
+  'INSTANCE_NAME', 'INSTANCE_UUID', 'INSTANCE_TAGS', 'DISK_INDEX', 'POOL', 'NODE_NAME', 'VOL_NAME', 'VOL_CNAME', 'VOL_UUID',
+  'VOL_SIZE', 'LOGICAL_ID', 'DISK_SIZE', 'VOL_NEW_SIZE', 'NEW_INSTANCE_NAME',
+] as const;
+export const DRIVER_ACTIONS: readonly DriverAction[] = ['create', 'resize', 'rename', 'remove', 'attach', 'detach', 'verify'];
+
 export const driverEnvironment = (
   action: DriverAction,
   target: DiskTarget,

@@ -17,6 +17,8 @@ export const nodeDirFiles = (dir: string) => ({
 const NodeConfig = z.object({
   name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'a node name (letters, digits, ".", "_", "-")'),
   storageDirs: z.array(z.string().startsWith('/', 'an absolute path')).default([]),
+  /** Where this node's storage drivers are, before Ganeti's /usr/share/ganeti/extstorage. */
+  driverDirs: z.array(z.string().startsWith('/', 'an absolute path')).default([]),
 });
 export type NodeConfig = z.infer<typeof NodeConfig>;
 
@@ -62,11 +64,13 @@ export const readNodeConfig = (dir: string): NodeConfig => {
 export const hasJoined = (dir: string): boolean => existsSync(nodeDirFiles(dir).cert);
 
 /** Writes `node.json` for a node that is about to join. */
-export const writeNodeConfig = (dir: string, config: { name: string; storageDirs?: string[] }): NodeConfig => {
+export const writeNodeConfig = (dir: string, config: { name: string; storageDirs?: string[]; driverDirs?: string[] }): NodeConfig => {
   const parsed = NodeConfig.safeParse(config);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    const flag = issue.path[0] === 'storageDirs' ? `--storage-dir '${config.storageDirs?.[Number(issue.path[1])] ?? ''}'` : `--name '${config.name}'`;
+    const index = Number(issue.path[1]);
+    const flag =
+      issue.path[0] === 'storageDirs' ? `--storage-dir '${config.storageDirs?.[index] ?? ''}'` : issue.path[0] === 'driverDirs' ? `--driver-dir '${config.driverDirs?.[index] ?? ''}'` : `--name '${config.name}'`;
     throw new NodeConfigError(`${flag}: expected ${issue.message}`);
   }
   writeFileSync(nodeDirFiles(dir).config, `${JSON.stringify(parsed.data, null, 2)}\n`);

@@ -6,10 +6,10 @@ import { NodeConfigError, hasJoined, nodeDirFiles, readNodeConfig, readNodeDir, 
 import { startJoinServer } from './join-server.js';
 import { NODED_PORT, startNodeDaemon } from './server.js';
 
-const USAGE = `usage: opl-noded --dir DIR [--listen ADDRESS[:PORT]] [--join TOKEN [--name NODE [--storage-dir PATH]...]]
+const USAGE = `usage: opl-noded --dir DIR [--listen ADDRESS[:PORT]] [--join TOKEN [--name NODE [--storage-dir PATH]... [--driver-dir PATH]...]]
 
 The opledger node daemon: serves the cluster's engine over HTTPS with mutual TLS.
-DIR holds node.json ({"name": NODE, "storageDirs": [...]}), node.key, node.pem,
+DIR holds node.json ({"name": NODE, "storageDirs": [...], "driverDirs": [...]}), node.key, node.pem,
 ca.pem and crl.pem. --listen defaults to 0.0.0.0:${NODED_PORT}. Prints one line,
 "listening on ADDRESS:PORT", once it accepts calls; SIGTERM stops it.
 
@@ -18,7 +18,10 @@ with that token (--join TOKEN, or OPL_JOIN_TOKEN in the environment); --name NOD
 writes node.json if DIR has none, with each --storage-dir PATH in its storageDirs:
 the directories the node reports free space of and the only ones it keeps
 sharedfile disks in (as Ganeti's file-storage-paths); give the cluster's shared
-file storage directory there. It prints "waiting to join as node NODE at
+file storage directory there. Each --driver-dir PATH goes in its driverDirs: where
+the node looks for the storage drivers of ext pools, by the pool's driver name,
+before /usr/share/ganeti/extstorage (the engine names a driver, never a path).
+It prints "waiting to join as node NODE at
 ADDRESS:PORT"; then 'opl node add NODE --address ...' on the cluster certifies the
 key the node made for itself (it never leaves DIR), and the daemon prints
 "joined; listening on ADDRESS:PORT" and serves as above.
@@ -33,7 +36,7 @@ const parseListen = (text: string): { host: string; port: number } | string => {
 };
 
 type Io = { out: (t: string) => void; err: (t: string) => void; env?: NodeJS.ProcessEnv };
-type Values = { dir?: string; listen?: string; join?: string; name?: string; 'storage-dir'?: string[]; help?: boolean };
+type Values = { dir?: string; listen?: string; join?: string; name?: string; 'storage-dir'?: string[]; 'driver-dir'?: string[]; help?: boolean };
 
 /** Starts the daemon, joining first when DIR has no certificate yet; returns the server serving now. */
 const start = async (values: Values & { dir: string }, listen: { host: string; port: number }, io: Io): Promise<() => Server> => {
@@ -41,7 +44,9 @@ const start = async (values: Values & { dir: string }, listen: { host: string; p
   const token = values.join ?? io.env?.OPL_JOIN_TOKEN;
   if (hasJoined(values.dir)) {
     if (token !== undefined) throw new NodeConfigError(`${values.dir} holds a node that has joined a cluster already (${nodeDirFiles(values.dir).cert}); start it without --join, or empty the directory to join again`);
-    if (values['storage-dir'] !== undefined) throw new NodeConfigError(`--storage-dir: ${values.dir} holds a node that has joined already; give its directories in ${nodeDirFiles(values.dir).config} (storageDirs)`);
+    for (const [flag, field] of [['storage-dir', 'storageDirs'], ['driver-dir', 'driverDirs']] as const) {
+      if (values[flag] !== undefined) throw new NodeConfigError(`--${flag}: ${values.dir} holds a node that has joined already; give its directories in ${nodeDirFiles(values.dir).config} (${field})`);
+    }
     const { server, port } = await serve(listen.port);
     io.out(`listening on ${listen.host}:${port}\n`);
     return () => server;
@@ -50,9 +55,12 @@ const start = async (values: Values & { dir: string }, listen: { host: string; p
   if (!isJoinToken(token)) throw new NodeConfigError("--join: not a join token (expected 'opl1.' and 43 letters, digits, '-' or '_', as 'opl node token' prints it)");
   if (!existsSync(values.dir)) mkdirSync(values.dir, { recursive: true, mode: 0o700 });
   const storageDirs = values['storage-dir'];
+  const driverDirs = values['driver-dir'];
   const fresh = values.name !== undefined && !existsSync(nodeDirFiles(values.dir).config);
-  if (storageDirs !== undefined && !fresh) throw new NodeConfigError(`--storage-dir: ${nodeDirFiles(values.dir).config} is written already (or --name is missing); give the directories in its storageDirs`);
-  const config = fresh ? writeNodeConfig(values.dir, { name: values.name!, ...(storageDirs && { storageDirs }) }) : readNodeConfig(values.dir);
+  for (const [flag, field, given] of [['storage-dir', 'storageDirs', storageDirs], ['driver-dir', 'driverDirs', driverDirs]] as const) {
+    if (given !== undefined && !fresh) throw new NodeConfigError(`--${flag}: ${nodeDirFiles(values.dir).config} is written already (or --name is missing); give the directories in its ${field}`);
+  }
+  const config = fresh ? writeNodeConfig(values.dir, { name: values.name!, ...(storageDirs && { storageDirs }), ...(driverDirs && { driverDirs }) }) : readNodeConfig(values.dir);
   if (values.name !== undefined && values.name !== config.name) throw new NodeConfigError(`--name ${values.name}: ${nodeDirFiles(values.dir).config} names this node '${config.name}'`);
   const joining = await startJoinServer({ dir: values.dir, config, token, listen, serve: async (port) => (await serve(port)).server });
   io.out(`waiting to join as node ${config.name} at ${listen.host}:${joining.port}\n`);
@@ -65,7 +73,7 @@ export const main = async (argv: string[], io: Io): Promise<number> => {
   try {
     ({ values } = parseArgs({
       args: argv,
-      options: { dir: { type: 'string' }, listen: { type: 'string' }, join: { type: 'string' }, name: { type: 'string' }, 'storage-dir': { type: 'string', multiple: true }, help: { type: 'boolean', short: 'h' } },
+      options: { dir: { type: 'string' }, listen: { type: 'string' }, join: { type: 'string' }, name: { type: 'string' }, 'storage-dir': { type: 'string', multiple: true }, 'driver-dir': { type: 'string', multiple: true }, help: { type: 'boolean', short: 'h' } },
     }));
   } catch (error) {
     io.err(`opl-noded: ${(error as Error).message}\n${USAGE}`);

@@ -5,6 +5,7 @@ import { createFakeHypervisor } from '../adapters/hypervisors/fake.js';
 import { createFileDiskStorage } from '../adapters/storage/file-disks.js';
 import { deviceCalls } from './device-calls.js';
 import { diskCalls } from './disk-calls.js';
+import { driverCalls } from './driver-calls.js';
 import { verifyCalls } from './verify-calls.js';
 import { readNodeFacts } from './facts.js';
 import { hypervisorCalls } from './hypervisor-calls.js';
@@ -31,6 +32,7 @@ export const startNodeDaemon = (node: NodeDir, listen: { host: string; port: num
     ...hypervisorCalls(node.config.name, hypervisor),
     ...diskCalls(node.config.name, files),
     ...deviceCalls(node.config.name),
+    ...driverCalls(node.config.name, node.config.driverDirs, join(node.dir, 'driver-calls')),
     ...verifyCalls(node.config.name, join(node.dir, 'file-storage'), node.config.storageDirs),
   };
   const server = createServer(

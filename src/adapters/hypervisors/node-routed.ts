@@ -4,7 +4,8 @@ import { NodeCallError } from '../nodes/node-answer.js';
 
 /** The part of a node client a hypervisor needs: one call by name. */
 export interface NodeCaller {
-  call(method: string, body?: unknown): Promise<unknown>;
+  /** options: how long this call may take, when it may outlast the usual timeout; how often it may be sent again. */
+  call(method: string, body?: unknown, options?: { timeoutMs?: number; retries?: number }): Promise<unknown>;
 }
 
 const RunningAnswer = z.object({ instances: z.array(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,253}$/)) });

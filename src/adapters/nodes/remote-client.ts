@@ -46,8 +46,15 @@ const FactsAnswer = z.object({
 const UNREACHABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ENOTFOUND']);
 const NOT_THIS_CLUSTER = new Set(['UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_SIGNATURE_FAILURE', 'ERR_TLS_CERT_ALTNAME_INVALID', 'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID', 'CERT_REVOKED']);
 
+/** Per call: how long to wait for this call's answer (a driver's run may outlast the usual timeout). */
+export interface CallOptions {
+  timeoutMs?: number;
+  /** Further attempts after a call that did not reach the node (0 for a call that must not run twice). */
+  retries?: number;
+}
+
 export interface RemoteNode {
-  call<T = unknown>(method: string, body?: unknown): Promise<T>;
+  call<T = unknown>(method: string, body?: unknown, options?: CallOptions): Promise<T>;
   facts(): Promise<NodeFacts>;
   close(): void;
 }
@@ -65,24 +72,24 @@ export const remoteNode = (options: RemoteNodeOptions): RemoteNode => {
   // The node must be the one named, not merely someone the cluster certified.
   const identity = (_host: string, cert: PeerCertificate) => checkServerIdentity(options.name, cert);
 
-  const once = (method: string, body: unknown): Promise<unknown> =>
+  const once = (method: string, body: unknown, timeoutMs: number): Promise<unknown> =>
     new Promise((resolve, reject) => {
       const text = JSON.stringify(body ?? {});
       const req = request(
-        { host: options.host, port: options.port, method: 'POST', path: `/1/${method}`, agent, checkServerIdentity: identity, servername: options.name, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) }, timeout: options.timeoutMs ?? 10_000 },
+        { host: options.host, port: options.port, method: 'POST', path: `/1/${method}`, agent, checkServerIdentity: identity, servername: options.name, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) }, timeout: timeoutMs },
         (res) => {
           readNodeAnswer(res, where, method).then((answer) => {
             if ('error' in answer) return reject(new NodeCallError(res.statusCode === 401 ? 'refused' : 'node-error', `${where}: ${method}: ${answer.error}`));
             resolve(answer.result);
-          }, (error: Error) => reject(classify(error)));
+          }, (error: Error) => reject(classify(error, timeoutMs)));
         },
       );
       req.on('timeout', () => req.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })));
-      req.on('error', (error) => reject(classify(error)));
+      req.on('error', (error) => reject(classify(error, timeoutMs)));
       req.end(text);
     });
 
-  const classify = (error: Error): NodeCallError => {
+  const classify = (error: Error, timeoutMs: number): NodeCallError => {
     if (error instanceof NodeCallError) return error;
     const code = (error as NodeJS.ErrnoException).code ?? '';
     if (NOT_THIS_CLUSTER.has(code)) {
@@ -91,17 +98,18 @@ export const remoteNode = (options: RemoteNodeOptions): RemoteNode => {
       return new NodeCallError('not-this-cluster', `${where} is not this cluster's node ${options.name}: its certificate ${code === 'ERR_TLS_CERT_ALTNAME_INVALID' ? `names another node (${error.message})` : `is not one this cluster's authority signed and holds valid (${code})${waiting}`}`);
     }
     if (/alert|certificate/i.test(error.message)) return new NodeCallError('refused', `${where} refused this caller's certificate (${error.message})`);
-    if (UNREACHABLE.has(code)) return new NodeCallError('unreachable', `${where} is unreachable (${code === 'ETIMEDOUT' ? `no answer within ${options.timeoutMs ?? 10_000} ms` : code})`);
+    if (UNREACHABLE.has(code)) return new NodeCallError('unreachable', `${where} is unreachable (${code === 'ETIMEDOUT' ? `no answer within ${timeoutMs} ms` : code})`);
     return new NodeCallError('unreachable', `${where}: ${error.message}`);
   };
 
-  const call = async <T>(method: string, body?: unknown): Promise<T> => {
-    const retries = options.retries ?? 2;
+  const call = async <T>(method: string, body?: unknown, callOptions: CallOptions = {}): Promise<T> => {
+    const retries = callOptions.retries ?? options.retries ?? 2;
+    const timeoutMs = callOptions.timeoutMs ?? options.timeoutMs ?? 10_000;
     for (let attempt = 0; ; attempt++) {
       try {
-        return (await once(method, body)) as T;
+        return (await once(method, body, timeoutMs)) as T;
       } catch (error) {
-        const failure = classify(error as Error);
+        const failure = classify(error as Error, timeoutMs);
         // Only a call that never reached the node may be sent again.
         if (failure.kind !== 'unreachable' || attempt >= retries) throw failure;
         await sleep((options.retryDelayMs ?? 200) * 2 ** attempt);

@@ -1,7 +1,7 @@
 import * as E from 'fp-ts/lib/Either.js';
 import { parseAttach, parseLogicalId, parseResizedSize, proposedVolumeName } from '../../domain/driver-protocol.js';
 import { StorageTimeoutError, type DiskStorage, type DiskTarget, type StorageContext } from '../../domain/ports/disk-storage.js';
-import { driverCaller, resolveDriver, type DriverCaller } from './ext-driver-call.js';
+import { driverCaller, localDrivers, type DriverCaller, type DriverFinder } from './ext-driver-call.js';
 
 export interface ExtDiskStorageOptions {
   /**
@@ -49,9 +49,16 @@ const cleanUp = async (call: DriverCaller, target: DiskTarget, accepted: string 
   }
 };
 
-/** `ext:POOL` disks: every operation is the pool's driver's executable for it. */
-export const createExtDiskStorage = (searchPath: readonly string[], options: ExtDiskStorageOptions = {}): DiskStorage => {
-  const call = driverCaller(searchPath, options.journalDir);
+/** A create that could not start: the driver has no `create`, so there is nothing to clean up. */
+class NoCreate extends Error {}
+
+/** `ext:POOL` disks run on this host: every operation is the pool's driver's executable for it. */
+export const createExtDiskStorage = (searchPath: readonly string[], options: ExtDiskStorageOptions = {}): DiskStorage =>
+  extDiskStorage(localDrivers(searchPath, options.journalDir));
+
+/** `ext:POOL` disks, each call run by the driver `find` gives (on this host or on the disk's node). */
+export const extDiskStorage = (find: DriverFinder): DiskStorage => {
+  const call = driverCaller(find);
 
   /** What `create` printed, if it is a logical id this disk may have: well formed, and no other disk's in the pool. */
   const acceptId = async (target: DiskTarget, printed: E.Either<string, string>, ctx: StorageContext): Promise<E.Either<string, string>> => {
@@ -62,20 +69,20 @@ export const createExtDiskStorage = (searchPath: readonly string[], options: Ext
 
   return {
     async create(target, ctx) {
-      const { scripts } = await resolveDriver(target, searchPath);
-      if (!(await scripts.script('create'))) throw new Error(`storage driver '${target.pool?.driver}' has no 'create' executable`);
       let accepted: string | undefined;
       try {
         const id = await call('create', target, ctx, {
           extra: { sizeMib: target.disk.sizeMib },
           // Ganeti's providers print nothing: the volume is called what we named it.
-          parse: (run, s) => acceptId(target, s.style === 'ganeti' ? E.right(proposedVolumeName(target)) : parseLogicalId('create', run.stdout), ctx),
+          parse: (run, style) => acceptId(target, style === 'ganeti' ? E.right(proposedVolumeName(target)) : parseLogicalId('create', run.stdout), ctx),
           logicalIdOf: (value) => value,
         });
-        accepted = id!;
+        if (id === undefined) throw new NoCreate(`storage driver '${target.pool?.driver}' has no 'create' executable`);
+        accepted = id;
         await checkMade(call, withId(target, accepted), ctx);
         return { logicalId: accepted };
       } catch (error) {
+        if (error instanceof NoCreate) throw error;
         await cleanUp(call, target, accepted, ctx);
         if (error instanceof StorageTimeoutError) throw error;
         throw new Error(`${messageOf(error)}; the driver was asked to remove what it made`);
@@ -84,7 +91,7 @@ export const createExtDiskStorage = (searchPath: readonly string[], options: Ext
     async grow(target, sizeMib, ctx) {
       const size = await call('resize', target, ctx, {
         extra: { sizeMib },
-        parse: (run, scripts) => (scripts.style === 'ganeti' && run.stdout.trim() === '' ? E.right(sizeMib) : parseResizedSize(run.stdout, sizeMib)),
+        parse: (run, style) => (style === 'ganeti' && run.stdout.trim() === '' ? E.right(sizeMib) : parseResizedSize(run.stdout, sizeMib)),
       });
       if (size === undefined) throw new Error(`storage driver '${target.pool?.driver}' has neither 'resize' nor 'grow'`);
       return { sizeMib: size };
@@ -106,12 +113,11 @@ export const createExtDiskStorage = (searchPath: readonly string[], options: Ext
         extra: { newInstanceName },
         parse: (run) => acceptId(target, parseLogicalId('rename', run.stdout), ctx),
         logicalIdOf: (value) => value,
+        // Without `rename` (Ganeti providers have none) the volume keeps its name, which
+        // is not bound to the instance's.
+        onMissing: (style) => (style === 'ganeti' ? target.disk.logicalId : undefined),
       });
       if (id !== undefined) return { logicalId: id };
-      // Without `rename` (Ganeti providers have none) the volume keeps its name, which
-      // is not bound to the instance's.
-      const { scripts } = await resolveDriver(target, searchPath);
-      if (scripts.style === 'ganeti') return { logicalId: target.disk.logicalId };
       throw new Error(`storage driver '${target.pool?.driver}' has no 'rename' executable`);
     },
   };
