@@ -16,6 +16,7 @@ const processSuites = [
   'test/adapters/storage/node-routed-files.test.ts',
   'test/adapters/storage/node-routed-storage-check.test.ts',
   'test/adapters/storage/node-routed-devices.test.ts',
+  'test/adapters/storage/node-routed-ext.test.ts',
   'test/cli/node-join.test.ts',
   'test/cli/dead-node.test.ts',
   'test/netns/cluster.test.ts',

@@ -15,9 +15,11 @@ const DriverRunBody = z.object({
   driver: z.string().regex(NAME, 'expected a driver name'),
   action: z.enum(DRIVER_ACTIONS as [DriverAction, ...DriverAction[]]),
   // Only the protocol's variables and the pool's parameters: never PATH, LD_PRELOAD or the like.
-  env: z
-    .record(z.string().refine((key) => KNOWN.has(key) || /^EXTP_[A-Z0-9_]{1,64}$/.test(key), 'expected only storage-driver protocol variables'), z.string().max(65_536))
-    .refine((env) => Object.keys(env).length <= 256, 'expected at most 256 variables'),
+  env: z.record(z.string(), z.string().max(65_536)).superRefine((env, ctx) => {
+    const foreign = Object.keys(env).filter((key) => !KNOWN.has(key) && !/^EXTP_[A-Z0-9_]{1,64}$/.test(key));
+    if (foreign.length) ctx.addIssue({ code: 'custom', message: `expected only storage-driver protocol variables, not ${foreign.slice(0, 3).join(', ')}` });
+    if (Object.keys(env).length > 256) ctx.addIssue({ code: 'custom', message: 'expected at most 256 variables' });
+  }),
   timeoutMs: z.number().int().positive().max(LONGEST_MS),
   callId: z.string().refine((id) => parseCallId(id)._tag === 'Right', 'expected a call id').optional(),
 });

@@ -30,14 +30,14 @@ export const makeTestCa = async (root: string, clusterName: string): Promise<Tes
 };
 
 /** A node's directory as a joined node holds it: its own key and certificate, the authority and its revocation list. */
-export const makeNodeDir = async (root: string, ca: TestCa, name: string, node: { keyPem: string; certPem: string }, storageDirs: string[] = []): Promise<string> => {
+export const makeNodeDir = async (root: string, ca: TestCa, name: string, node: { keyPem: string; certPem: string }, storageDirs: string[] = [], driverDirs: string[] = []): Promise<string> => {
   const dir = mkdtempSync(join(root, `node-${name}-`));
   const files = nodeDirFiles(dir);
   writeFileSync(files.key, node.keyPem, { mode: 0o600 });
   writeFileSync(files.cert, node.certPem);
   writeFileSync(files.ca, ca.caPem());
   writeFileSync(files.crl, readFileSync(caFiles(ca.dir).crl, 'utf8'));
-  writeFileSync(files.config, JSON.stringify({ name, storageDirs }));
+  writeFileSync(files.config, JSON.stringify({ name, storageDirs, driverDirs }));
   return dir;
 };
 
