@@ -57,6 +57,8 @@ export interface Session {
   storageCheck: NodeStorageCheck;
   /** Asks a node what a device path is there. */
   identify: IdentifyDevice;
+  /** A node's daemon; undefined for a local node. */
+  daemonOf: (name: string) => NodeCaller | undefined;
 }
 
 export const defaultDataDir = (env: NodeJS.ProcessEnv): string =>
@@ -118,6 +120,7 @@ export const openSession = async (command: string, globals: GlobalValues, io: Io
     observe: (state) => observeNodes(state, { hypervisor, nodes }),
     storageCheck: nodeRoutedStorageCheck(localStorageCheck(join(dataDir, 'nodes')), daemonOf),
     identify,
+    daemonOf,
   };
 };
 

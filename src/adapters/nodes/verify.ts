@@ -4,7 +4,9 @@ import type { NodeObservation } from '../../domain/instance-status.js';
 import { verifyObserved } from '../../domain/verify-observed.js';
 import type { NodeStorageCheck } from '../../domain/ports/node-storage-check.js';
 import { adoptedDeviceProblems, type IdentifyDevice } from '../storage/block-devices.js';
+import type { NodeCaller } from '../hypervisors/node-routed.js';
 import { poolDriverProblems } from '../storage/driver-checks.js';
+import { nodeDriverProblems } from '../storage/node-driver-checks.js';
 import { checkNodeStorage } from './storage-checks.js';
 
 export interface NodeProblem {
@@ -33,6 +35,8 @@ export interface NodeLooks {
   identify: IdentifyDevice;
   /** Where pools' drivers are looked for when a pool recorded no directory. */
   driverPath: readonly string[];
+  /** A node's daemon, for what only it can say (its drivers); none for a local node. */
+  daemonOf: (name: string) => NodeCaller | undefined;
 }
 
 export const verifyCluster = async (state: ClusterState, observed: ReadonlyMap<string, NodeObservation>, looks: NodeLooks): Promise<VerifyReport> => {
@@ -43,6 +47,7 @@ export const verifyCluster = async (state: ClusterState, observed: ReadonlyMap<s
     ...(await checkNodeStorage(state, looks.storage, answering)),
     ...(await adoptedDeviceProblems(state, looks.identify, answering)),
     ...(await poolDriverProblems(state, looks.driverPath)),
+    ...(await nodeDriverProblems(state, answering, looks.daemonOf)),
     ...owedUndoProblems(state),
     ...groups.filter((g) => !g.redundant).map((g) => ({ group: g.group, problem: `is not N+1 redundant: if one of its ${g.onlineNodes} online node(s) failed, its instances would not all find room on the others` })),
   ];

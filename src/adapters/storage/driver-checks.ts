@@ -5,8 +5,10 @@ import { driverScripts, findDriver } from './driver-runner.js';
 /**
  * For `cluster verify`: every pool a group is connected to has its driver where the
  * engine will run it (the directory recorded with the pool, else the search path), with
- * the executables a pool needs to make and remove disks. Drivers run on the engine's
- * host for now (with NODE_NAME set), so this is a finding per group, not per node.
+ * the executables a pool needs to make and remove disks. Only groups with local nodes
+ * (no daemon): their driver calls run on the engine's host, with NODE_NAME set, so this
+ * is a finding per group. A node with a daemon runs its own drivers and answers for
+ * them itself (nodeDriverProblems).
  */
 export const poolDriverProblems = async (state: ClusterState, searchPath: readonly string[]): Promise<{ group: string; problem: string }[]> => {
   const problems: { group: string; problem: string }[] = [];
@@ -27,7 +29,9 @@ export const poolDriverProblems = async (state: ClusterState, searchPath: readon
     }
     return undefined;
   };
+  const withLocalNodes = new Set([...state.nodes.values()].filter((n) => !n.address).map((n) => n.groupUuid));
   for (const group of [...state.groups.values()].sort((a, b) => a.name.localeCompare(b.name))) {
+    if (!withLocalNodes.has(group.uuid)) continue;
     for (const pool of [...group.pools].sort()) {
       if (!checked.has(pool)) checked.set(pool, await problemOf(pool));
       const problem = checked.get(pool);

@@ -174,7 +174,7 @@ Offline nodes are not asked. Exit status 0 when nothing is found, 1 otherwise.`,
         s.io.err(notInitialised(command));
         return 1;
       }
-      const report = await verifyCluster(views.cluster, await s.observe(views.cluster), { storage: s.storageCheck, identify: s.identify, driverPath: driverSearchPath(s.io.env) });
+      const report = await verifyCluster(views.cluster, await s.observe(views.cluster), { storage: s.storageCheck, identify: s.identify, driverPath: driverSearchPath(s.io.env), daemonOf: s.daemonOf });
       if (s.format === 'json') s.io.out(json(report));
       else s.io.out(verifyText(report));
       return report.ok ? 0 : 1;
