@@ -22,7 +22,9 @@ die() { echo "netns-cluster: $*" >&2; exit 2; }
 check_prefix() { [[ $1 =~ ^[a-z][a-z0-9]{0,7}$ ]] || die "PREFIX '$1': expected up to 8 lower-case letters and digits, starting with a letter"; }
 address_of() { echo "10.231.$(( $1 / 250 )).$(( $1 % 250 + 1 ))"; }
 in_ns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
-opl_in_engine() { local prefix=$1 work=$2; shift 2; in_ns "$prefix-h0" "$NODE" "$ROOT/bin/opl.js" --data-dir "$work/engine" "$@"; }
+# The engine looks for a pool's driver in WORKDIR/drivers when the pool is added; each
+# host's daemon runs it from there (its --driver-dir) when one of its disks needs it.
+opl_in_engine() { local prefix=$1 work=$2; shift 2; OPL_STORAGE_DRIVER_PATH="$work/drivers" in_ns "$prefix-h0" "$NODE" "$ROOT/bin/opl.js" --data-dir "$work/engine" "$@"; }
 
 up() {
   local prefix=$1 n=$2 work=$3
@@ -46,7 +48,7 @@ up() {
   done
   # One shared file storage directory, the same file system on every host (namespaces
   # share the machine's mounts), given to every daemon as a storage directory.
-  mkdir -p "$work/shared"
+  mkdir -p "$work/shared" "$work/drivers"
   opl_in_engine "$prefix" "$work" cluster init "$prefix" --shared-file-storage-dir "$work/shared" > /dev/null
   opl_in_engine "$prefix" "$work" group add g1 > /dev/null
   for (( i = 1; i <= n; i++ )); do start_node "$prefix" "$work" "$i" & done
@@ -63,7 +65,7 @@ start_node() {
   local prefix=$1 work=$2 i=$3
   local token
   token=$(opl_in_engine "$prefix" "$work" node token "h$i" 2> /dev/null)
-  OPL_JOIN_TOKEN=$token setsid ip netns exec "$prefix-h$i" "$NODE" "$ROOT/bin/opl-noded.js" --dir "$work/h$i" --name "h$i" --storage-dir "$work/shared" \
+  OPL_JOIN_TOKEN=$token setsid ip netns exec "$prefix-h$i" "$NODE" "$ROOT/bin/opl-noded.js" --dir "$work/h$i" --name "h$i" --storage-dir "$work/shared" --driver-dir "$work/drivers" \
     --listen "$(address_of "$i"):1811" > "$work/h$i.out" 2> "$work/h$i.err" < /dev/null &
   echo "h$i $!" >> "$work/pids"
   local step

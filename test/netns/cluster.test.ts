@@ -1,5 +1,5 @@
 import { execFile, execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -85,6 +85,31 @@ describe('a cluster of namespaced hosts, partitioned and frozen', () => {
     }
     expect((await opl('cluster', 'verify')).code).toBe(0);
     expect(readdirSync(join(work, 'shared'))).toEqual(['db']); // verify's probes are gone
+  });
+
+  it("an ext disk's driver runs inside the namespace of the host its disk is on, from the host's --driver-dir", async () => {
+    const pool = join(work, 'pool');
+    mkdirSync(pool);
+    writeFileSync(join(pool, 'calls'), '');
+    const dir = join(work, 'drivers', 'whereami');
+    mkdirSync(dir);
+    const outputs: Record<string, string> = { create: 'echo "$INSTANCE_NAME.$DISK_INDEX"', attach: 'echo "/dev/fake/$LOGICAL_ID"', detach: ':', remove: ':' };
+    for (const [action, out] of Object.entries(outputs)) {
+      writeFileSync(join(dir, action), `#!/bin/sh\necho "${action} $NODE_NAME $(ip netns identify $$)" >> "$EXTP_DIR/calls"\n${out}\n`, { mode: 0o755 });
+    }
+    const calls = () => readFileSync(join(pool, 'calls'), 'utf8').trim().split('\n');
+    expect((await opl('cluster', 'modify', '--add-pool', 'where', 'whereami', '--pool-param', `dir=${pool}`)).code).toBe(0);
+    expect((await opl('group', 'modify', 'g1', '--connect-pool', 'where')).code).toBe(0);
+    const add = await opl('instance', 'add', 'vol', '-t', 'ext:where', '--disk', '0:size=4M', '--memory', '128M', '--vcpus', '1', '-n', 'h1');
+    expect(add.code, add.stderr).toBe(0);
+    expect(calls()).toEqual([`create h1 ${PREFIX}-h1`, `attach h1 ${PREFIX}-h1`, `detach h1 ${PREFIX}-h1`]);
+    const migrate = await opl('instance', 'migrate', 'vol', '-n', 'h2');
+    expect(migrate.code, migrate.stderr).toBe(0);
+    expect(calls().slice(3)).toContain(`attach h2 ${PREFIX}-h2`);
+    expect((await opl('cluster', 'verify')).code).toBe(0);
+    expect((await opl('instance', 'remove', '-f', 'vol')).code).toBe(0);
+    expect(calls().at(-1)).toBe(`remove h2 ${PREFIX}-h2`);
+    expect(calls().filter((c) => !c.endsWith(`${PREFIX}-h1`) && !c.endsWith(`${PREFIX}-h2`))).toEqual([]);
   });
 
   it("a link taken down inside h1's namespace: h1 unreachable, its instance ERROR_nodedown, verify exit 1; back when the link is", async () => {
