@@ -10,7 +10,8 @@ import { newSite, ok, type Site } from './opl.js';
  * SIGKILLed once n1's daemon has made the disk; n1's daemon is stopped; the successor
  * engine goes on, cannot start the guest, and cannot remove the disk either. The undo is
  * not lost: n1 owes it (node info, cluster verify), `node repair` does it once n1 answers
- * again, and `node repair --give-up` drops it for a node that is gone.
+ * again (a leading `opl daemon` submits that job by itself), and `node repair --give-up`
+ * drops it for a node that is gone.
  */
 interface JobView { id: number; status: string; opcodes: { log: { level: string; message: string }[] }[] }
 
@@ -81,6 +82,29 @@ describe('undos a dead node owes', () => {
     expect((await ok(site.opl('node', 'info', 'n1'))).stdout).toMatch(/^Undos owed: +none$/m);
     expect((await ok(site.opl('cluster', 'verify'))).stdout).toMatch(/no problems/);
     expect((await ok(site.opl('node', 'repair', 'n1'))).stderr).toMatch(/nothing to do/);
+  });
+
+  it('a leading opl daemon does it by itself once the node answers again, as a node repair job', async () => {
+    await failMidway('i3');
+    site.env.OPL_REPAIR_INTERVAL_MS = '200';
+    const leader = site.spawn('daemon');
+    let stderr = '';
+    leader.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+    const exited = new Promise((done) => leader.once('exit', done));
+    try {
+      await until('the daemon to lead', () => stderr.includes('leading'));
+      expect(existsSync(disk('i3'))).toBe(true); // n1 is still dead: nothing can be done yet
+      await restart();
+      await until('the daemon to repair n1', () => /node n1 answers again; job \d+ does the undos it owes/.test(stderr));
+      await until("n1's undo to be done", async () => /^Undos owed: +none$/m.test((await ok(site.opl('node', 'info', 'n1'))).stdout));
+      expect(existsSync(join(n1Dir, 'file-storage', 'i3'))).toBe(false);
+      const repairJob = Number(/job (\d+) does the undos/.exec(stderr)![1]);
+      expect(await site.json<JobView & { opcodes: { type: string }[] }>('job', 'info', String(repairJob))).toMatchObject({ status: 'success', opcodes: [{ type: 'OP_NODE_REPAIR' }] });
+    } finally {
+      leader.kill('SIGTERM');
+      await exited;
+      delete site.env.OPL_REPAIR_INTERVAL_MS;
+    }
   });
 
   it('drops it when the operator gives up on the node, which can then be removed', async () => {

@@ -86,7 +86,8 @@ Without --address the node is local: a directory on this machine (the embedded d
     details: `A job that failed while a node did not answer undoes what it did everywhere else, and
 records the undos it could not do there (removing a disk it made, stopping a guest it
 started) as owed by that node: 'node info' and 'cluster verify' show them. Once the node
-answers again (and is not offline), 'node repair NODE' does them, each recorded as a step.
+answers again (and is not offline), 'node repair NODE' does them, each recorded as a step;
+a leading 'opl daemon' submits it by itself once it sees the node answer.
 --give-up drops them instead, recorded with the job: for a node that is gone for good (it
 must be given up before 'node remove').`,
     options: { 'give-up': { type: 'boolean' } },
