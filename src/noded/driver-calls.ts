@@ -14,11 +14,12 @@ const DriverRunBody = z.object({
   node: z.string(),
   driver: z.string().regex(NAME, 'expected a driver name'),
   action: z.enum(DRIVER_ACTIONS as [DriverAction, ...DriverAction[]]),
-  // Only the protocol's variables and the pool's parameters: never PATH, LD_PRELOAD or the like.
-  env: z.record(z.string(), z.string().max(65_536)).superRefine((env, ctx) => {
-    const foreign = Object.keys(env).filter((key) => !KNOWN.has(key) && !/^EXTP_[A-Z0-9_]{1,64}$/.test(key));
+  // Only the protocol's variables and the pool's and disk's parameters (EXTP_*, named as
+  // the engine names them): never PATH, LD_PRELOAD or the like. No NUL: it cannot be passed.
+  env: z.record(z.string(), z.string().max(1_048_576).refine((v) => !v.includes('\0'), 'expected no NUL byte in a value')).superRefine((env, ctx) => {
+    const foreign = Object.keys(env).filter((key) => !KNOWN.has(key) && !/^EXTP_[^=\0]{1,256}$/.test(key));
     if (foreign.length) ctx.addIssue({ code: 'custom', message: `expected only storage-driver protocol variables, not ${foreign.slice(0, 3).join(', ')}` });
-    if (Object.keys(env).length > 256) ctx.addIssue({ code: 'custom', message: 'expected at most 256 variables' });
+    if (Object.keys(env).length > 4096) ctx.addIssue({ code: 'custom', message: 'expected at most 4096 variables' });
   }),
   timeoutMs: z.number().int().positive().max(LONGEST_MS),
   callId: z.string().refine((id) => parseCallId(id)._tag === 'Right', 'expected a call id').optional(),

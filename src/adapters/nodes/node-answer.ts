@@ -4,7 +4,9 @@ import { NodeCallError } from '../../domain/ports/node-reach.js';
 
 export { NodeCallError, type NodeCallFailure } from '../../domain/ports/node-reach.js';
 
-const Answer = z.union([z.object({ result: z.unknown() }), z.object({ error: z.string() })]);
+/** More than any call's answer (a driver's run is 64 KiB of each stream): a node that sends more is not believed. */
+const LONGEST_ANSWER = 8 * 1024 * 1024;
+const Answer = z.union([z.object({ result: z.unknown() }), z.object({ error: z.string().transform((e) => (e.length > 2000 ? `${e.slice(0, 2000)}…` : e)) })]);
 export type NodeAnswer = z.infer<typeof Answer>;
 
 /**
@@ -14,7 +16,13 @@ export type NodeAnswer = z.infer<typeof Answer>;
 export const readNodeAnswer = (res: IncomingMessage, where: string, call: string): Promise<NodeAnswer> =>
   new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
-    res.on('data', (c: Buffer) => chunks.push(c));
+    let size = 0;
+    res.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size <= LONGEST_ANSWER) return void chunks.push(c);
+      res.destroy();
+      reject(new NodeCallError('bad-answer', `${where} answered '${call}' with more than ${LONGEST_ANSWER} bytes`));
+    });
     res.on('error', reject);
     res.on('end', () => {
       try {

@@ -13,7 +13,8 @@ export const driverSearchPath = (env: NodeJS.ProcessEnv): string[] => [
   GANETI_EXTSTORAGE_DIR,
 ];
 
-const isExecutable = (path: string) => access(path, constants.X_OK).then(() => true, () => false);
+/** A file we may execute: a directory is searchable with X_OK too, and running it fails. */
+const isExecutable = async (path: string) => (await stat(path).then((s) => s.isFile(), () => false)) && access(path, constants.X_OK).then(() => true, () => false);
 const isDirectory = (path: string) => stat(path).then((s) => s.isDirectory(), () => false);
 
 export const findDriver = async (name: string, searchPath: readonly string[]): Promise<string | undefined> => {

@@ -7,7 +7,7 @@ export interface DriverFinding {
   problem: string;
 }
 
-const CheckAnswer = z.object({ drivers: z.array(z.object({ driver: z.string(), problem: z.string().max(4096).optional() })) });
+const CheckAnswer = z.object({ drivers: z.array(z.object({ driver: z.string(), problem: z.string().max(65_536).optional() })) });
 
 /**
  * For `cluster verify`: every answering node with a daemon says whether the drivers of
@@ -31,7 +31,7 @@ export const nodeDriverProblems = async (state: ClusterState, answering: Readonl
       try {
         const parsed = CheckAnswer.safeParse(await daemon.call('driver-check', { node: node.name, drivers }));
         const said = parsed.success ? new Map(parsed.data.drivers.map((d) => [d.driver, d])) : undefined;
-        if (!said || said.size !== drivers.length || drivers.some((d) => !said.has(d))) return [{ node: node.name, problem: 'answered driver-check with something that is not a word on each driver asked about' }];
+        if (!said || parsed.data!.drivers.length !== drivers.length || said.size !== drivers.length || drivers.some((d) => !said.has(d))) return [{ node: node.name, problem: 'answered driver-check with something that is not a word on each driver asked about' }];
         return pools.flatMap((pool) => {
           const problem = said.get(pool.driver)!.problem;
           return problem ? [{ node: node.name, problem: `pool '${pool.name}': storage driver '${pool.driver}' ${problem}` }] : [];

@@ -35,7 +35,8 @@ export const nodeRoutedDrivers = (local: DriverFinder, route: (nodeName: string)
   if (!daemon) return local(target);
   const pool = target.pool;
   if (!pool) throw new Error(`storage pool '${target.disk.pool ?? '?'}' of disk ${target.disk.index} no longer exists`);
-  const timeoutMs = pool.timeoutSeconds * 1000;
+  // Whole milliseconds, rounded up: a timeout of 1.005 s is 1005 ms, never 1004.999….
+  const timeoutMs = Math.ceil(pool.timeoutSeconds * 1000);
   return {
     driver: pool.driver,
     pool: pool.name,

@@ -107,12 +107,21 @@ describe('ext drivers run on the node, with its own driver directories', () => {
     ['another node in NODE_NAME', { env: { ...runBody('n1').env, NODE_NAME: 'n2' } }, /a driver call whose NODE_NAME is not 'n1'/],
     ['an action outside the protocol', { action: 'format' }, /action/],
     ['a call id that is a path', { callId: '../../etc/x' }, /expected a call id/],
+    ['a NUL byte in a value', { env: { ...runBody('n1').env, INSTANCE_NAME: 'v\0m' } }, /expected no NUL byte in a value/],
   ])('refuses %s and runs nothing', async (_what, overrides, why) => {
     rmSync(join(root, 'pool-refused'), { recursive: true, force: true });
     mkdirSync(join(root, 'pool-refused'));
     const body = { ...runBody('n1', overrides), ...('env' in overrides ? {} : { env: { ...runBody('n1').env, EXTP_DIR: join(root, 'pool-refused') } }) };
     await expect(clients.get('n1')!.call('driver-run', body)).rejects.toThrow(why);
     expect(() => readFileSync(join(root, 'pool-refused', 'calls'))).toThrow(/ENOENT/);
+  });
+
+  it("takes what the engine may send: a fractional pool timeout, a disk parameter with a '-' in its name", async () => {
+    const pool = join(root, 'pool-odd');
+    mkdirSync(pool);
+    const odd = target('n1', 'counted', pool);
+    const withOdd: DiskTarget = { ...odd, pool: { ...odd.pool!, timeoutSeconds: 1.005 }, disk: { ...odd.disk, params: { 'block-size': '4k' } } };
+    expect((await routed().create(withOdd, context('odd-1').ctx))?.logicalId).toMatch(/^vol-vm-0-\d+$/);
   });
 
   it('says which drivers are on the node with what a pool needs', async () => {
