@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Makes this machine ready for the test suite, and is the one place that knows how: `npm test`
 # runs it first and CI (.ci/run) goes through `npm test` too. It installs only what is missing
-# (Debian packages: PostgreSQL, ganeti-htools for hail and hbal, mount for losetup), starts
+# (Debian packages: PostgreSQL, ganeti-htools for hail and hbal, mount for losetup, QEMU), builds
+# the test guest (scripts/build-test-guest.sh), starts
 # PostgreSQL on 127.0.0.1:5432 with the `test` database, and makes loop device nodes. When all of
 # that is already there it only looks, in well under a second. When something is missing and it
 # cannot install it (not root, no apt-get), it says in one line what and how to get it, and fails.
@@ -40,6 +41,10 @@ command -v openssl >/dev/null || { packages+=(openssl); needs+=(openssl); }
 # Namespaced hosts (scripts/netns-cluster.sh): ip netns, veth pairs, a bridge.
 command -v ip >/dev/null || { packages+=(iproute2); needs+=(ip); }
 
+# Real guests (the QMP and kvm suites): QEMU, under TCG, and qemu-img for their disks.
+command -v qemu-system-x86_64 >/dev/null || { packages+=(qemu-system-x86); needs+=(qemu-system-x86_64); }
+command -v qemu-img >/dev/null || { packages+=(qemu-utils); needs+=(qemu-img); }
+
 if [ ${#packages[@]} -gt 0 ]; then
   what="missing ${needs[*]} (Debian: ${packages[*]})"
   is_root || fail "$what; install them as root: apt-get install ${packages[*]}"
@@ -63,6 +68,9 @@ if [ ! -e /dev/loop-control ] || [ ! -e "/dev/loop$((LOOP_DEVICES - 1))" ]; then
   done
 fi
 [ -w /dev/loop-control ] || fail "the block-storage tests attach loop devices, which needs root: run the tests as root"
+
+# --- The test guest: a Debian kernel and a busybox initramfs, built once into .cache/ ----------
+bash "$(dirname "$0")/build-test-guest.sh" >/dev/null || fail "could not build the test guest (scripts/build-test-guest.sh)"
 
 # --- PostgreSQL ----------------------------------------------------------------------------------
 pg_answers && exit 0
