@@ -14,6 +14,7 @@ const processSuites = [
   'test/noded/daemon.test.ts',
   'test/adapters/hypervisors/node-routed.test.ts',
   'test/adapters/hypervisors/qmp.test.ts',
+  'test/adapters/hypervisors/kvm.test.ts',
   'test/adapters/storage/node-routed-files.test.ts',
   'test/adapters/storage/node-routed-storage-check.test.ts',
   'test/adapters/storage/node-routed-devices.test.ts',

@@ -1,0 +1,136 @@
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { Hypervisor, HypervisorInstance } from '../../domain/ports/hypervisor.js';
+import { connectQmp } from './qmp.js';
+
+const run = promisify(execFile);
+
+export interface KvmOptions {
+  /** Where each node's guests keep their pid file, QMP socket and serial console (DIR/NODE/kvm). */
+  stateDir: string;
+  /** The kernel and initrd a guest without a boot disk of its own boots. */
+  kernel: string;
+  initrd?: string;
+  append?: string;
+  /** 'tcg' unless the node was found to boot guests under KVM (decided once, at start-up). */
+  accel: 'kvm' | 'tcg';
+  /** How long `stop` waits after the ACPI power button before it ends QEMU itself (Ganeti's shutdown timeout). */
+  shutdownTimeoutMs?: number;
+  qemu?: string;
+}
+
+const STARTUP_MS = 30_000;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The SMBIOS uuid QEMU is given: the instance's own, or one derived from it when it is not in UUID form. */
+const guestUuid = (uuid: string): string => {
+  if (UUID.test(uuid)) return uuid.toLowerCase();
+  const h = createHash('sha256').update(`opledger-instance:${uuid}`).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${((parseInt(h[16]!, 16) & 3) | 8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
+};
+
+/** Whether a pid is alive and is the QEMU of this very guest: its command line carries the guest's uuid. */
+const isGuest = async (pid: number, uuid: string): Promise<boolean> => {
+  try {
+    const args = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0');
+    const at = args.indexOf('-uuid');
+    return at >= 0 && args[at + 1] === uuid && /qemu-system/.test(args[0] ?? '');
+  } catch {
+    return false;
+  }
+};
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+const until = async (check: () => boolean, ms: number) => {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (check()) return true;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return check();
+};
+
+/**
+ * Ganeti's `kvm` hypervisor, through QEMU: a guest is a daemonized QEMU (it outlives the
+ * node daemon that started it, as Ganeti's guests outlive noded) named by `-name` and
+ * identified by `-uuid`, with a QMP socket and a serial console file beside its pid file.
+ * A pid file is believed only while its process is a QEMU carrying the guest's uuid, so a
+ * recycled pid is never taken for a guest, nor killed as one.
+ */
+export const createKvmHypervisor = (options: KvmOptions): Hypervisor & { paths(node: string, name: string): { pid: string; qmp: string; serial: string } } => {
+  const qemu = options.qemu ?? 'qemu-system-x86_64';
+  const dir = (node: string) => join(options.stateDir, node, 'kvm');
+  const paths = (node: string, name: string) => ({ pid: join(dir(node), `${name}.pid`), qmp: join(dir(node), `${name}.qmp`), serial: join(dir(node), `${name}.serial`), uuid: join(dir(node), `${name}.uuid`) });
+  const guestPid = async (node: string, name: string, uuid?: string): Promise<number | undefined> => {
+    const p = paths(node, name);
+    const pid = Number((await readFile(p.pid, 'utf8').catch(() => '')).trim());
+    const known = uuid !== undefined ? guestUuid(uuid) : (await readFile(p.uuid, 'utf8').catch(() => '')).trim();
+    return Number.isInteger(pid) && pid > 0 && known && (await isGuest(pid, known)) ? pid : undefined;
+  };
+  const forget = async (node: string, name: string) => {
+    const p = paths(node, name);
+    await Promise.all([p.pid, p.qmp, p.uuid].map((f) => rm(f, { force: true })));
+  };
+  const hypervisor = {
+    paths: (node: string, name: string) => paths(node, name),
+    async start(node: string, instance: HypervisorInstance) {
+      if (await guestPid(node, instance.name, instance.uuid)) return;
+      await mkdir(dir(node), { recursive: true });
+      await forget(node, instance.name);
+      const p = paths(node, instance.name);
+      await writeFile(p.uuid, `${guestUuid(instance.uuid)}\n`);
+      const args = [
+        '-name', instance.name, '-uuid', guestUuid(instance.uuid),
+        '-machine', `pc,accel=${options.accel}`, '-m', String(instance.memoryMib), '-smp', String(instance.vcpus),
+        '-display', 'none', '-nodefaults', '-no-user-config', '-no-reboot',
+        '-kernel', options.kernel, ...(options.initrd ? ['-initrd', options.initrd] : []), '-append', options.append ?? 'console=ttyS0 quiet panic=-1',
+        '-serial', `file:${p.serial}`, '-qmp', `unix:${p.qmp},server=on,wait=off`,
+        '-daemonize', '-pidfile', p.pid,
+      ];
+      try {
+        // With -daemonize QEMU returns once the guest is set up (or has failed to be).
+        await run(qemu, args, { timeout: STARTUP_MS });
+      } catch (error) {
+        await forget(node, instance.name);
+        const stderr = String((error as { stderr?: string }).stderr ?? '').trim().split('\n').at(-1);
+        throw new Error(`QEMU did not start ${instance.name} on node ${node}: ${stderr || (error as Error).message}`);
+      }
+      if (!(await guestPid(node, instance.name, instance.uuid))) throw new Error(`QEMU said it started ${instance.name} on node ${node}, but no QEMU with its uuid runs`);
+    },
+    async stop(node: string, instance: HypervisorInstance) {
+      const pid = await guestPid(node, instance.name, instance.uuid);
+      if (pid) {
+        const p = paths(node, instance.name);
+        // The ACPI power button first, as Ganeti does; then QEMU is ended without the guest.
+        const qmp = await connectQmp(p.qmp).catch(() => undefined);
+        await qmp?.execute('system_powerdown').catch(() => undefined);
+        if (!(await until(() => !alive(pid), options.shutdownTimeoutMs ?? 120_000))) {
+          await qmp?.execute('quit').catch(() => undefined);
+          if (!(await until(() => !alive(pid), 5_000)) && (await isGuest(pid, guestUuid(instance.uuid)))) process.kill(pid, 'SIGKILL');
+          await until(() => !alive(pid), 5_000);
+        }
+        qmp?.close();
+      }
+      await forget(node, instance.name);
+    },
+    async cleanup(node: string, instance: HypervisorInstance) {
+      await hypervisor.stop(node, instance);
+      await rm(paths(node, instance.name).serial, { force: true });
+    },
+    async running(node: string) {
+      const names = (await readdir(dir(node)).catch(() => [] as string[])).filter((f) => f.endsWith('.pid')).map((f) => f.slice(0, -4));
+      const live = await Promise.all(names.map(async (name) => ((await guestPid(node, name)) ? name : undefined)));
+      return live.filter((n): n is string => n !== undefined).sort();
+    },
+  };
+  return hypervisor;
+};

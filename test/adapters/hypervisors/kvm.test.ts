@@ -1,0 +1,85 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createKvmHypervisor } from '../../../src/adapters/hypervisors/kvm.js';
+import { connectQmp } from '../../../src/adapters/hypervisors/qmp.js';
+import { hypervisorContract } from './contract.js';
+
+/** The kvm hypervisor against real QEMU (TCG), booting the test guest (scripts/build-test-guest.sh). */
+const GUEST = resolve(import.meta.dirname, '../../../.cache/test-guest');
+const work = mkdtempSync(join(tmpdir(), 'opl-kvm-'));
+const kvm = () => createKvmHypervisor({ stateDir: work, kernel: join(GUEST, 'vmlinuz'), initrd: join(GUEST, 'initramfs.img'), accel: 'tcg', shutdownTimeoutMs: 2_000 });
+const qemuPids = () => {
+  const out: number[] = [];
+  for (const node of ['n1', 'n2', 'n3']) {
+    const dir = join(work, node, 'kvm');
+    if (!existsSync(dir)) continue;
+    for (const f of readdirSync(dir)) if (f.endsWith('.pid')) out.push(Number(readFileSync(join(dir, f), 'utf8')));
+  }
+  return out;
+};
+
+afterAll(() => {
+  // Whatever a failed test left running is ended: a guest is a daemonized QEMU, no child of ours.
+  for (const pid of qemuPids()) {
+    try {
+      if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('qemu-system')) process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone already
+    }
+  }
+  rmSync(work, { recursive: true, force: true });
+});
+
+if (!existsSync(join(GUEST, 'vmlinuz'))) throw new Error(`no test guest in ${GUEST}: run scripts/build-test-guest.sh (npm test's setup does)`);
+
+hypervisorContract('kvm (QEMU under TCG)', () => ({ hypervisor: kvm(), node: 'n1', otherNode: 'n2' }));
+
+describe('kvm hypervisor', () => {
+  it('runs a guest as a QEMU named and identified by the instance, with its QMP socket and serial console', async () => {
+    const hv = kvm();
+    const vm = { name: 'ident', uuid: '6f1c1a52-3b9e-4f39-9d7e-0c1f3b1d2a10', memoryMib: 128, vcpus: 1 };
+    await hv.start('n3', vm);
+    const p = hv.paths('n3', 'ident');
+    const pid = Number(readFileSync(p.pid, 'utf8'));
+    const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    expect(args.slice(args.indexOf('-name'), args.indexOf('-name') + 2)).toEqual(['-name', 'ident']);
+    expect(args.slice(args.indexOf('-uuid'), args.indexOf('-uuid') + 2)).toEqual(['-uuid', vm.uuid]);
+    expect(args).toContain('pc,accel=tcg');
+    const qmp = await connectQmp(p.qmp);
+    expect(await qmp.execute('query-name')).toEqual({ name: 'ident' });
+    expect(await qmp.execute('query-uuid')).toEqual({ UUID: vm.uuid });
+    qmp.close();
+    await hv.stop('n3', vm);
+    expect(existsSync(`/proc/${pid}`)).toBe(false);
+    expect(existsSync(p.serial)).toBe(true); // the console stays for `instance console` until cleanup
+    await hv.cleanup('n3', vm);
+    expect(existsSync(p.serial)).toBe(false);
+  });
+
+  it('never takes another process for a guest: a pid file naming one is not running, and stop leaves it alone', async () => {
+    const hv = kvm();
+    const other = spawn('sleep', ['30'], { stdio: 'ignore' });
+    try {
+      const dir = join(work, 'n3', 'kvm');
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, 'impostor.pid'), `${other.pid}\n`);
+      writeFileSync(join(dir, 'impostor.uuid'), '00000000-0000-4000-8000-000000000001\n');
+      expect(await hv.running('n3')).toEqual([]);
+      await hv.stop('n3', { name: 'impostor', uuid: '00000000-0000-4000-8000-000000000001', memoryMib: 128, vcpus: 1 });
+      expect(other.exitCode).toBeNull();
+      expect(existsSync(`/proc/${other.pid}`)).toBe(true);
+    } finally {
+      other.kill('SIGKILL');
+    }
+  });
+
+  it('says in one line why QEMU did not start, and leaves nothing behind', async () => {
+    const hv = createKvmHypervisor({ stateDir: work, kernel: join(work, 'no-such-kernel'), accel: 'tcg' });
+    await expect(hv.start('n3', { name: 'broken', uuid: 'u-broken', memoryMib: 128, vcpus: 1 })).rejects.toThrow(/^QEMU did not start broken on node n3: .*no-such-kernel/);
+    expect(await hv.running('n3')).toEqual([]);
+    expect(existsSync(join(work, 'n3', 'kvm', 'broken.pid'))).toBe(false);
+  });
+});
