@@ -12,6 +12,7 @@ const processSuites = [
   'test/adapters/process/**/*.test.ts',
   'test/allocators/builtin/opl-ialloc.test.ts',
   'test/noded/daemon.test.ts',
+  'test/noded/kvm-guests.test.ts',
   'test/adapters/hypervisors/node-routed.test.ts',
   'test/adapters/hypervisors/qmp.test.ts',
   'test/adapters/hypervisors/kvm.test.ts',

@@ -19,6 +19,17 @@ const NodeConfig = z.object({
   storageDirs: z.array(z.string().startsWith('/', 'an absolute path')).default([]),
   /** Where this node's storage drivers are, before Ganeti's /usr/share/ganeti/extstorage. */
   driverDirs: z.array(z.string().startsWith('/', 'an absolute path')).default([]),
+  /** The kernel (and initrd, command line) this node's kvm guests boot; absent: no kvm here. */
+  kvm: z
+    .object({
+      kernel: z.string().startsWith('/', 'an absolute path'),
+      initrd: z.string().startsWith('/', 'an absolute path').optional(),
+      append: z.string().max(4096).optional(),
+      /** Seconds `stop` waits after the ACPI power button before ending QEMU (Ganeti's default: 120). */
+      shutdownTimeoutSeconds: z.number().positive().max(3600).optional(),
+    })
+    .strict()
+    .optional(),
 });
 export type NodeConfig = z.infer<typeof NodeConfig>;
 

@@ -11,21 +11,48 @@ export const HypervisorCallBody = z.object({
     uuid: z.string().min(1).max(64),
     memoryMib: z.number().int().positive(),
     vcpus: z.number().int().positive(),
+    hypervisor: z.enum(['fake', 'kvm']).default('fake'),
   }),
 });
+
+/** The hypervisors a node serves: always fake; kvm when node.json says which kernel its guests boot. */
+export interface NodeHypervisors {
+  fake: Hypervisor;
+  kvm?: Hypervisor;
+}
 
 /**
  * The node's own hypervisor, served: `hv-start`, `hv-stop`, `hv-cleanup` (idempotent,
  * as the port promises, so a call retried after a lost answer does no harm) and
  * `hv-running`. A call meant for another node is refused.
  */
-export const hypervisorCalls = (nodeName: string, hypervisor: Hypervisor): Record<string, Handler> => {
+export const hypervisorCalls = (nodeName: string, hypervisors: NodeHypervisors): Record<string, Handler> => {
   const check = checkedBody('a hypervisor call', HypervisorCallBody, nodeName);
-  const checked = (body: unknown) => check(body).instance;
-  return {
-    'hv-start': async (body) => (await hypervisor.start(nodeName, checked(body)), {}),
-    'hv-stop': async (body) => (await hypervisor.stop(nodeName, checked(body)), {}),
-    'hv-cleanup': async (body) => (await hypervisor.cleanup(nodeName, checked(body)), {}),
-    'hv-running': async () => ({ instances: await hypervisor.running(nodeName) }),
+  const served = (body: unknown) => {
+    const { hypervisor: which, ...instance } = check(body).instance;
+    const hypervisor = hypervisors[which];
+    if (!hypervisor) throw Object.assign(new Error(`node ${nodeName} has no kvm hypervisor (its node.json names no kvm kernel)`), { status: 400 });
+    return { hypervisor, instance };
   };
+  return {
+    'hv-start': async (body) => {
+      const { hypervisor, instance } = served(body);
+      return (await hypervisor.start(nodeName, instance), {});
+    },
+    'hv-stop': async (body) => {
+      const { hypervisor, instance } = served(body);
+      return (await hypervisor.stop(nodeName, instance), {});
+    },
+    'hv-cleanup': async (body) => {
+      const { hypervisor, instance } = served(body);
+      return (await hypervisor.cleanup(nodeName, instance), {});
+    },
+    'hv-running': async () => ({ instances: await runningOn(nodeName, hypervisors) }),
+  };
+};
+
+/** What every hypervisor of the node runs, as one sorted list of names. */
+export const runningOn = async (nodeName: string, hypervisors: NodeHypervisors): Promise<string[]> => {
+  const lists = await Promise.all(Object.values(hypervisors).map((h: Hypervisor) => h.running(nodeName)));
+  return [...new Set(lists.flat())].sort();
 };

@@ -9,8 +9,11 @@ import { NODED_PORT, startNodeDaemon } from './server.js';
 const USAGE = `usage: opl-noded --dir DIR [--listen ADDRESS[:PORT]] [--join TOKEN [--name NODE [--storage-dir PATH]... [--driver-dir PATH]...]]
 
 The opledger node daemon: serves the cluster's engine over HTTPS with mutual TLS.
-DIR holds node.json ({"name": NODE, "storageDirs": [...], "driverDirs": [...]}), node.key, node.pem,
-ca.pem and crl.pem. --listen defaults to 0.0.0.0:${NODED_PORT}. Prints one line,
+DIR holds node.json ({"name": NODE, "storageDirs": [...], "driverDirs": [...], and for
+kvm guests "kvm": {"kernel": PATH, "initrd": PATH, "append": TEXT,
+"shutdownTimeoutSeconds": N}}), node.key, node.pem, ca.pem and crl.pem. With kvm set,
+the daemon boots that kernel under KVM once at start-up and uses KVM only if it gets
+to init, TCG otherwise, and says which. --listen defaults to 0.0.0.0:${NODED_PORT}. Prints one line,
 "listening on ADDRESS:PORT", once it accepts calls; SIGTERM stops it.
 
 To join a cluster, run 'opl node token NODE' on the cluster and start the daemon
@@ -47,7 +50,8 @@ const start = async (values: Values & { dir: string }, listen: { host: string; p
     for (const [flag, field] of [['storage-dir', 'storageDirs'], ['driver-dir', 'driverDirs']] as const) {
       if (values[flag] !== undefined) throw new NodeConfigError(`--${flag}: ${values.dir} holds a node that has joined already; give its directories in ${nodeDirFiles(values.dir).config} (${field})`);
     }
-    const { server, port } = await serve(listen.port);
+    const { server, port, kvm } = await serve(listen.port);
+    if (kvm) io.out(`kvm guests run under ${kvm.accel.toUpperCase()} (${kvm.why})\n`);
     io.out(`listening on ${listen.host}:${port}\n`);
     return () => server;
   }

@@ -2,13 +2,15 @@ import { createServer, type Server } from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import { join } from 'node:path';
 import { createFakeHypervisor } from '../adapters/hypervisors/fake.js';
+import { createKvmHypervisor } from '../adapters/hypervisors/kvm.js';
+import { chooseAccel, type AccelChoice } from './kvm-accel.js';
 import { createFileDiskStorage } from '../adapters/storage/file-disks.js';
 import { deviceCalls } from './device-calls.js';
 import { diskCalls } from './disk-calls.js';
 import { driverCalls } from './driver-calls.js';
 import { verifyCalls } from './verify-calls.js';
 import { readNodeFacts } from './facts.js';
-import { hypervisorCalls } from './hypervisor-calls.js';
+import { hypervisorCalls, runningOn, type NodeHypervisors } from './hypervisor-calls.js';
 import type { NodeDir } from './config.js';
 import { listenOn, readBody, reply, type Handler } from './http.js';
 
@@ -21,15 +23,30 @@ export const NODED_PORT = 1811;
  * no request from such a caller is ever read. Calls are `POST /1/NAME` with a JSON body
  * and answer `{ result }` or `{ error }`.
  */
-export const startNodeDaemon = (node: NodeDir, listen: { host: string; port: number }): Promise<{ server: Server; port: number }> => {
-  // The fake hypervisor keeps its state under the node's directory; the next issue brings kvm.
-  const hypervisor = createFakeHypervisor(join(node.dir, 'hypervisor'));
+export const startNodeDaemon = async (node: NodeDir, listen: { host: string; port: number }): Promise<{ server: Server; port: number; kvm?: AccelChoice }> => {
+  // Both hypervisors keep their guests' state under the node's directory.
+  const kvmConfig = node.config.kvm;
+  const accel = kvmConfig ? await chooseAccel(kvmConfig.kernel, kvmConfig.initrd) : undefined;
+  const hypervisors: NodeHypervisors = {
+    fake: createFakeHypervisor(join(node.dir, 'hypervisor')),
+    ...(kvmConfig &&
+      accel && {
+        kvm: createKvmHypervisor({
+          stateDir: join(node.dir, 'hypervisor'),
+          kernel: kvmConfig.kernel,
+          ...(kvmConfig.initrd !== undefined && { initrd: kvmConfig.initrd }),
+          ...(kvmConfig.append !== undefined && { append: kvmConfig.append }),
+          accel: accel.accel,
+          shutdownTimeoutMs: (kvmConfig.shutdownTimeoutSeconds ?? 120) * 1000,
+        }),
+      }),
+  };
   // `file` disks in the node's own directory; `sharedfile` ones only in a directory node.json gives.
   const files = createFileDiskStorage(node.dir, { fileDir: join(node.dir, 'file-storage'), sharedRoots: node.config.storageDirs });
   const handlers: Record<string, Handler> = {
     ping: () => ({ name: node.config.name }),
-    facts: async () => ({ ...readNodeFacts(node.config.name, node.config.storageDirs), instances: await hypervisor.running(node.config.name) }),
-    ...hypervisorCalls(node.config.name, hypervisor),
+    facts: async () => ({ ...readNodeFacts(node.config.name, node.config.storageDirs), instances: await runningOn(node.config.name, hypervisors), ...(accel && { kvm: accel }) }),
+    ...hypervisorCalls(node.config.name, hypervisors),
     ...diskCalls(node.config.name, files),
     ...deviceCalls(node.config.name),
     ...driverCalls(node.config.name, node.config.driverDirs, join(node.dir, 'driver-calls')),
@@ -63,5 +80,5 @@ export const startNodeDaemon = (node: NodeDir, listen: { host: string; port: num
   );
   // A refused handshake is the caller's problem, not the daemon's: it is not logged as an error.
   server.on('tlsClientError', () => undefined);
-  return listenOn(server, listen);
+  return { ...(await listenOn(server, listen)), ...(accel && { kvm: accel }) };
 };

@@ -20,7 +20,7 @@ export const nodeRoutedHypervisor = (local: Hypervisor, route: (nodeName: string
   const via = (action: 'start' | 'stop' | 'cleanup') => async (node: string, instance: HypervisorInstance) => {
     const daemon = route(node);
     if (!daemon) return local[action](node, instance);
-    await daemon.call(`hv-${action}`, { node, instance: { name: instance.name, uuid: instance.uuid, memoryMib: instance.memoryMib, vcpus: instance.vcpus } });
+    await daemon.call(`hv-${action}`, { node, instance: { name: instance.name, uuid: instance.uuid, memoryMib: instance.memoryMib, vcpus: instance.vcpus, ...(instance.hypervisor && { hypervisor: instance.hypervisor }) } });
   };
   return {
     start: via('start'),

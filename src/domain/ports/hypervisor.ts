@@ -4,6 +4,8 @@ export interface HypervisorInstance {
   uuid: string;
   memoryMib: number;
   vcpus: number;
+  /** Which of the node's hypervisors runs it (Ganeti's -H); fake when not said. */
+  hypervisor?: 'fake' | 'kvm';
 }
 export interface Hypervisor {
   start(nodeName: string, instance: HypervisorInstance): Promise<void>;

@@ -1,0 +1,102 @@
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createFakeHypervisor } from '../../src/adapters/hypervisors/fake.js';
+import { nodeRoutedHypervisor } from '../../src/adapters/hypervisors/node-routed.js';
+import { remoteNode, type RemoteNode } from '../../src/adapters/nodes/remote-client.js';
+import type { Hypervisor } from '../../src/domain/ports/hypervisor.js';
+import { hypervisorContract } from '../adapters/hypervisors/contract.js';
+import { makeNodeDir, makeTestCa, startNoded, tempRoot, type RunningNoded } from './cluster-pki.js';
+
+/**
+ * kvm guests served by the real `opl-noded`: n1 and n2 were given the test guest's kernel
+ * in node.json (so they serve kvm, under the accelerator their start-up probe chose); n3
+ * was not. QEMU runs on the daemon's host, its state in the daemon's directory.
+ */
+const GUEST = resolve(import.meta.dirname, '../../.cache/test-guest');
+const root = tempRoot();
+const daemons = new Map<string, { daemon: RunningNoded; dir: string }>();
+const clients = new Map<string, RemoteNode>();
+const routed = nodeRoutedHypervisor(createFakeHypervisor('/nonexistent/opl-must-not-be-used'), (name) => clients.get(name));
+/** The routed hypervisor, every instance asked of kvm. */
+const asKvm = (h: Hypervisor): Hypervisor => ({
+  start: (node, i) => h.start(node, { ...i, hypervisor: 'kvm' }),
+  stop: (node, i) => h.stop(node, { ...i, hypervisor: 'kvm' }),
+  cleanup: (node, i) => h.cleanup(node, { ...i, hypervisor: 'kvm' }),
+  running: (node) => h.running(node),
+});
+
+beforeAll(async () => {
+  if (!existsSync(join(GUEST, 'vmlinuz'))) throw new Error(`no test guest in ${GUEST}: run scripts/build-test-guest.sh (npm test's setup does)`);
+  const ca = await makeTestCa(root, 'c1');
+  const engine = await ca.certify('opl-engine', 'client');
+  const dirs: [string, string][] = [];
+  for (const name of ['n1', 'n2', 'n3']) {
+    // One at a time: the test authority's serial file is not for concurrent signing.
+    const dir = await makeNodeDir(root, ca, name, await ca.certify(name, 'node', { names: [name, '127.0.0.1'] }));
+    const kvm = { kernel: join(GUEST, 'vmlinuz'), initrd: join(GUEST, 'initramfs.img'), shutdownTimeoutSeconds: 2 };
+    if (name !== 'n3') writeFileSync(join(dir, 'node.json'), JSON.stringify({ name, kvm }));
+    dirs.push([name, dir]);
+  }
+  // At once: each kvm daemon's start-up probe may take its whole bound.
+  await Promise.all(
+    dirs.map(async ([name, dir]) => {
+      const daemon = await startNoded(dir);
+      daemons.set(name, { daemon, dir });
+      clients.set(name, remoteNode({ name, host: '127.0.0.1', port: daemon.port, caPem: ca.caPem(), ...engine, timeoutMs: 30_000, retries: 0 }));
+    }),
+  );
+}, 90_000);
+
+afterAll(async () => {
+  for (const client of clients.values()) client.close();
+  await Promise.all([...daemons.values()].map((d) => d.daemon.stop()));
+  // A guest is a daemonized QEMU, no child of the daemon: end any a failed test left.
+  for (const { dir } of daemons.values()) {
+    const kvmDir = join(dir, 'hypervisor');
+    for (const node of ['n1', 'n2']) {
+      const pidDir = join(kvmDir, node, 'kvm');
+      if (!existsSync(pidDir)) continue;
+      for (const f of readdirSync(pidDir).filter((f) => f.endsWith('.pid'))) {
+        const pid = Number(readFileSync(join(pidDir, f), 'utf8'));
+        try {
+          if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('qemu-system')) process.kill(pid, 'SIGKILL');
+        } catch {
+          // gone already
+        }
+      }
+    }
+  }
+  rmSync(root, { recursive: true, force: true });
+});
+
+hypervisorContract('kvm through opl-noded', () => ({ hypervisor: asKvm(routed), node: 'n1', otherNode: 'n2' }));
+
+describe('kvm guests on a node with a daemon', () => {
+  it('says at start-up which accelerator its guests get, and why, and reports it with its facts', async () => {
+    const said = /^kvm guests run under (KVM|TCG) \((.+)\)$/m.exec(daemons.get('n1')!.daemon.stdout());
+    expect(said).not.toBeNull();
+    if (!existsSync('/dev/kvm')) expect(said![1]).toBe('TCG');
+    const facts = (await clients.get('n1')!.call('facts', {})) as { kvm?: { accel: string; why: string } };
+    expect(facts.kvm).toEqual({ accel: said![1]!.toLowerCase(), why: said![2] });
+    expect(((await clients.get('n3')!.call('facts', {})) as { kvm?: unknown }).kvm).toBeUndefined();
+  });
+
+  it("runs the guest's QEMU on the daemon's host, its state in the daemon's directory", async () => {
+    const vm = { name: 'g1', uuid: '1d7f0c2e-8a4b-4c1d-9e2f-3a4b5c6d7e8f', memoryMib: 128, vcpus: 1 };
+    await asKvm(routed).start('n2', vm);
+    const pidFile = join(daemons.get('n2')!.dir, 'hypervisor', 'n2', 'kvm', 'g1.pid');
+    const pid = Number(readFileSync(pidFile, 'utf8'));
+    expect(readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')).toEqual(expect.arrayContaining(['-uuid', vm.uuid, '-name', 'g1']));
+    expect(await routed.running('n2')).toEqual(['g1']);
+    expect(((await clients.get('n2')!.call('facts', {})) as { instances: string[] }).instances).toEqual(['g1']);
+    await asKvm(routed).stop('n2', vm);
+    expect(existsSync(`/proc/${pid}`)).toBe(false);
+    expect(await routed.running('n2')).toEqual([]);
+  });
+
+  it('refuses a kvm guest on a node that has no kvm kernel, in one line, and starts nothing', async () => {
+    await expect(asKvm(routed).start('n3', { name: 'g3', uuid: 'u-g3', memoryMib: 128, vcpus: 1 })).rejects.toThrow(/node n3 has no kvm hypervisor \(its node\.json names no kvm kernel\)/);
+    expect(await routed.running('n3')).toEqual([]);
+  });
+});
