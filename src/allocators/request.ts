@@ -89,7 +89,7 @@ const cluster = (state: ClusterState, nodeUuids: ReadonlySet<string>) => {
     version: 2,
     cluster_name: state.params!.name,
     cluster_tags: state.params!.tags,
-    enabled_hypervisors: ['fake'],
+    enabled_hypervisors: state.params!.enabledHypervisors,
     ipolicy: ipolicy(state),
     nodegroups: Object.fromEntries(
       [...state.groups.values()]
@@ -125,7 +125,7 @@ export const allocateRequest = (state: ClusterState, op: OpcodeOf<'OP_INSTANCE_C
       disk_template: op.diskTemplate,
       os: 'none',
       tags: op.tags,
-      hypervisor: 'fake',
+      hypervisor: op.hypervisor ?? state.params!.enabledHypervisors[0]!,
       spindle_use: 1,
       storage_pools: pools,
       mobility_domain: domain,

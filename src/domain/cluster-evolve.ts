@@ -1,3 +1,4 @@
+import { DEFAULT_ENABLED_HYPERVISORS } from './hypervisors.js';
 import type { ClusterEvent } from './events.js';
 import { DEFAULT_BLOCKDEV_PREFIXES, emptyClusterState, localDiskMib, type ClusterState, type NodeUsage } from './cluster-state.js';
 import { BUILTIN_IALLOCATOR } from './templates.js';
@@ -20,6 +21,7 @@ export const evolveCluster = (state: ClusterState, event: ClusterEvent, revision
         uuid: d.clusterUuid,
         enabledDiskTemplates: d.enabledDiskTemplates,
         vcpuRatio: d.vcpuRatio,
+        enabledHypervisors: d.enabledHypervisors ?? DEFAULT_ENABLED_HYPERVISORS,
         tags: [],
         blockdevPrefixes: d.blockdevPrefixes ?? DEFAULT_BLOCKDEV_PREFIXES,
         iallocatorTimeoutSeconds: d.iallocatorTimeoutSeconds ?? 60,
@@ -33,6 +35,7 @@ export const evolveCluster = (state: ClusterState, event: ClusterEvent, revision
       const d = event.data;
       if (d.enabledDiskTemplates) state.params.enabledDiskTemplates = d.enabledDiskTemplates;
       if (d.vcpuRatio !== undefined) state.params.vcpuRatio = d.vcpuRatio;
+      if (d.enabledHypervisors) state.params.enabledHypervisors = d.enabledHypervisors;
       if (d.tags) state.params.tags = d.tags;
       if (d.sharedFileStorageDir !== undefined) state.params.sharedFileStorageDir = d.sharedFileStorageDir;
       if (d.blockdevPrefixes !== undefined) state.params.blockdevPrefixes = d.blockdevPrefixes;

@@ -1,3 +1,4 @@
+import type { HypervisorName } from './hypervisors.js';
 import type { ClusterEvent, DiskRecord, OwedUndo } from './events.js';
 import type { NodeAddressValue, NodeReported } from './node-address.js';
 import { DTS_LOCAL, type DiskTemplate } from './templates.js';
@@ -13,6 +14,8 @@ export interface ClusterParams {
   enabledDiskTemplates: DiskTemplate[];
   /** Ganeti's ipolicy vcpu-ratio: virtual CPUs a node may carry per physical CPU. */
   vcpuRatio: number;
+  /** Ganeti's enabled_hypervisors; the first is the default. */
+  enabledHypervisors: HypervisorName[];
   tags: string[];
   /** Mountpoint of the shared file system, the same path on every node. */
   sharedFileStorageDir?: string;
@@ -65,7 +68,7 @@ export interface InstanceConfig {
   secondaryNodeUuids: string[];
   memoryMib: number;
   vcpus: number;
-  hypervisor: 'fake';
+  hypervisor: HypervisorName;
   tags: string[];
   adminState: 'up' | 'down';
   disks: DiskRecord[];

@@ -1,3 +1,4 @@
+import { HYPERVISORS } from './hypervisors.js';
 import { z } from 'zod';
 import { NodeAddressSchema, NodeReportedSchema } from './node-address.js';
 import { auditEventSchemas } from './audit-events.js';
@@ -29,6 +30,8 @@ export const clusterEventSchemas = {
     clusterUuid: uuid,
     enabledDiskTemplates: z.array(z.enum(DISK_TEMPLATES)),
     vcpuRatio: z.number(),
+    // Absent in clusters initialised before hypervisors could be chosen: fake only.
+    enabledHypervisors: z.array(z.enum(HYPERVISORS)).optional(),
     sharedFileStorageDir: z.string().optional(),
     blockdevPrefixes: z.array(z.string()).optional(),
     iallocatorTimeoutSeconds: z.number().optional(),
@@ -37,6 +40,7 @@ export const clusterEventSchemas = {
   ClusterModified: z.object({
     enabledDiskTemplates: z.array(z.enum(DISK_TEMPLATES)).optional(),
     vcpuRatio: z.number().optional(),
+    enabledHypervisors: z.array(z.enum(HYPERVISORS)).optional(),
     tags: z.array(z.string()).optional(),
     sharedFileStorageDir: z.string().optional(),
     blockdevPrefixes: z.array(z.string()).optional(),
@@ -80,7 +84,7 @@ export const clusterEventSchemas = {
     secondaryNodeUuids: z.array(uuid),
     memoryMib: z.number(),
     vcpus: z.number(),
-    hypervisor: z.literal('fake'),
+    hypervisor: z.enum(HYPERVISORS),
     tags: z.array(z.string()),
     // Absent in events written before instances had disks: those had none.
     disks: z.array(diskSchema).default([]),

@@ -1,3 +1,4 @@
+import { HYPERVISORS } from './hypervisors.js';
 import { z } from 'zod';
 import { NodeAddressSchema, NodeReportedSchema } from './node-address.js';
 import { objectName, tagName } from './names.js';
@@ -11,11 +12,15 @@ const absolutePath = z
   .regex(/^\/[^\0]*$/, 'must be an absolute path')
   .refine((p) => !p.split('/').includes('..'), 'must not contain ..');
 
+const enabledHypervisors = z.array(z.enum(HYPERVISORS)).min(1).refine((l) => new Set(l).size === l.length, 'each hypervisor once');
+
 export const OpClusterInit = z.object({
   type: z.literal('OP_CLUSTER_INIT'),
   clusterName: objectName,
   enabledDiskTemplates: z.array(z.enum(DISK_TEMPLATES)).min(1).default(['diskless', 'file', 'sharedfile', 'blockdev', 'ext']),
   vcpuRatio: z.number().positive().default(4),
+  /** Ganeti's --enabled-hypervisors: the first is the default for new instances. */
+  enabledHypervisors: enabledHypervisors.default(['fake']),
   sharedFileStorageDir: absolutePath.optional(),
   blockdevPrefixes: z.array(absolutePath).min(1).default(['/dev/disk/by-id', '/dev/mapper']),
   iallocatorTimeoutSeconds: z.number().positive('the iallocator timeout must be positive').max(86400).default(60),
@@ -25,6 +30,7 @@ export const OpClusterSetParams = z.object({
   type: z.literal('OP_CLUSTER_SET_PARAMS'),
   enabledDiskTemplates: z.array(z.enum(DISK_TEMPLATES)).min(1).optional(),
   vcpuRatio: z.number().positive().optional(),
+  enabledHypervisors: enabledHypervisors.optional(),
   tags: z.array(tagName).optional(),
   sharedFileStorageDir: absolutePath.optional(),
   blockdevPrefixes: z.array(absolutePath).min(1).optional(),
@@ -95,6 +101,8 @@ export const OpInstanceCreate = z.object({
   vcpus: z.number().int('vcpus must be a whole number').positive('vcpus must be positive'),
   primaryNode: objectName.optional(),
   iallocator: z.string().min(1).optional(),
+  /** Ganeti's -H NAME; absent: the cluster's default (the first of its enabled hypervisors). */
+  hypervisor: z.enum(HYPERVISORS).optional(),
   start: z.boolean().default(true),
   tags: z.array(tagName).default([]),
   disks: z

@@ -51,8 +51,8 @@ const start = async (values: Values & { dir: string }, listen: { host: string; p
       if (values[flag] !== undefined) throw new NodeConfigError(`--${flag}: ${values.dir} holds a node that has joined already; give its directories in ${nodeDirFiles(values.dir).config} (${field})`);
     }
     const { server, port, kvm } = await serve(listen.port);
-    if (kvm) io.out(`kvm guests run under ${kvm.accel.toUpperCase()} (${kvm.why})\n`);
     io.out(`listening on ${listen.host}:${port}\n`);
+    void kvm?.then((choice) => io.out(`kvm guests run under ${choice.accel.toUpperCase()} (${choice.why})\n`));
     return () => server;
   }
   if (token === undefined) throw new NodeConfigError(`${values.dir} holds no certificate of a cluster: join one with --join TOKEN (made by 'opl node token NODE' on the cluster)`);
@@ -66,7 +66,17 @@ const start = async (values: Values & { dir: string }, listen: { host: string; p
   }
   const config = fresh ? writeNodeConfig(values.dir, { name: values.name!, ...(storageDirs && { storageDirs }), ...(driverDirs && { driverDirs }) }) : readNodeConfig(values.dir);
   if (values.name !== undefined && values.name !== config.name) throw new NodeConfigError(`--name ${values.name}: ${nodeDirFiles(values.dir).config} names this node '${config.name}'`);
-  const joining = await startJoinServer({ dir: values.dir, config, token, listen, serve: async (port) => (await serve(port)).server });
+  const joining = await startJoinServer({
+    dir: values.dir,
+    config,
+    token,
+    listen,
+    serve: async (port) => {
+      const { server, kvm } = await serve(port);
+      void kvm?.then((choice) => io.out(`kvm guests run under ${choice.accel.toUpperCase()} (${choice.why})\n`));
+      return server;
+    },
+  });
   io.out(`waiting to join as node ${config.name} at ${listen.host}:${joining.port}\n`);
   void joining.joined.then(() => io.out(`joined; listening on ${listen.host}:${joining.port}\n`));
   return joining.current;

@@ -23,20 +23,23 @@ export const NODED_PORT = 1811;
  * no request from such a caller is ever read. Calls are `POST /1/NAME` with a JSON body
  * and answer `{ result }` or `{ error }`.
  */
-export const startNodeDaemon = async (node: NodeDir, listen: { host: string; port: number }): Promise<{ server: Server; port: number; kvm?: AccelChoice }> => {
+export const startNodeDaemon = async (node: NodeDir, listen: { host: string; port: number }): Promise<{ server: Server; port: number; kvm?: Promise<AccelChoice> }> => {
   // Both hypervisors keep their guests' state under the node's directory.
   const kvmConfig = node.config.kvm;
-  const accel = kvmConfig ? await chooseAccel(kvmConfig.kernel, kvmConfig.initrd) : undefined;
+  // The probe may take its whole bound: the daemon answers meanwhile, and only a kvm start waits for it.
+  const probe = kvmConfig ? chooseAccel(kvmConfig.kernel, kvmConfig.initrd) : undefined;
+  let accel: AccelChoice | undefined;
+  void probe?.then((choice) => (accel = choice));
   const hypervisors: NodeHypervisors = {
     fake: createFakeHypervisor(join(node.dir, 'hypervisor')),
     ...(kvmConfig &&
-      accel && {
+      probe && {
         kvm: createKvmHypervisor({
           stateDir: join(node.dir, 'hypervisor'),
           kernel: kvmConfig.kernel,
           ...(kvmConfig.initrd !== undefined && { initrd: kvmConfig.initrd }),
           ...(kvmConfig.append !== undefined && { append: kvmConfig.append }),
-          accel: accel.accel,
+          accel: async () => (await probe).accel,
           shutdownTimeoutMs: (kvmConfig.shutdownTimeoutSeconds ?? 120) * 1000,
         }),
       }),
@@ -80,5 +83,5 @@ export const startNodeDaemon = async (node: NodeDir, listen: { host: string; por
   );
   // A refused handshake is the caller's problem, not the daemon's: it is not logged as an error.
   server.on('tlsClientError', () => undefined);
-  return { ...(await listenOn(server, listen)), ...(accel && { kvm: accel }) };
+  return { ...(await listenOn(server, listen)), ...(probe && { kvm: probe }) };
 };

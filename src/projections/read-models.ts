@@ -8,6 +8,7 @@ export interface ClusterInfo {
   name: string;
   uuid: string;
   enabledDiskTemplates: string[];
+  enabledHypervisors: string[];
   vcpuRatio: number;
   tags: string[];
   sharedFileStorageDir: string | null;
@@ -101,6 +102,7 @@ export const clusterInfo = (views: Views): ClusterInfo | null => {
     name: params.name,
     uuid: params.uuid,
     enabledDiskTemplates: params.enabledDiskTemplates,
+    enabledHypervisors: params.enabledHypervisors,
     vcpuRatio: params.vcpuRatio,
     tags: params.tags,
     sharedFileStorageDir: params.sharedFileStorageDir ?? null,

@@ -74,6 +74,7 @@ hypervisorContract('kvm through opl-noded', () => ({ hypervisor: asKvm(routed), 
 
 describe('kvm guests on a node with a daemon', () => {
   it('says at start-up which accelerator its guests get, and why, and reports it with its facts', async () => {
+    await daemons.get('n1')!.daemon.printed(/^kvm guests run under/m);
     const said = /^kvm guests run under (KVM|TCG) \((.+)\)$/m.exec(daemons.get('n1')!.daemon.stdout());
     expect(said).not.toBeNull();
     if (!existsSync('/dev/kvm')) expect(said![1]).toBe('TCG');

@@ -15,8 +15,8 @@ export interface KvmOptions {
   kernel: string;
   initrd?: string;
   append?: string;
-  /** 'tcg' unless the node was found to boot guests under KVM (decided once, at start-up). */
-  accel: 'kvm' | 'tcg';
+  /** 'tcg' unless the node was found to boot guests under KVM (decided once, at start-up: a start waits for that). */
+  accel: 'kvm' | 'tcg' | (() => Promise<'kvm' | 'tcg'>);
   /** How long `stop` waits after the ACPI power button before it ends QEMU itself (Ganeti's shutdown timeout). */
   shutdownTimeoutMs?: number;
   qemu?: string;
@@ -84,13 +84,14 @@ export const createKvmHypervisor = (options: KvmOptions): Hypervisor & { paths(n
     paths: (node: string, name: string) => paths(node, name),
     async start(node: string, instance: HypervisorInstance) {
       if (await guestPid(node, instance.name, instance.uuid)) return;
+      const accel = typeof options.accel === 'function' ? await options.accel() : options.accel;
       await mkdir(dir(node), { recursive: true });
       await forget(node, instance.name);
       const p = paths(node, instance.name);
       await writeFile(p.uuid, `${guestUuid(instance.uuid)}\n`);
       const args = [
         '-name', instance.name, '-uuid', guestUuid(instance.uuid),
-        '-machine', `pc,accel=${options.accel}`, '-m', String(instance.memoryMib), '-smp', String(instance.vcpus),
+        '-machine', `pc,accel=${accel}`, '-m', String(instance.memoryMib), '-smp', String(instance.vcpus),
         '-display', 'none', '-nodefaults', '-no-user-config', '-no-reboot',
         '-kernel', options.kernel, ...(options.initrd ? ['-initrd', options.initrd] : []), '-append', options.append ?? 'console=ttyS0 quiet panic=-1',
         '-serial', `file:${p.serial}`, '-qmp', `unix:${p.qmp},server=on,wait=off`,

@@ -13,6 +13,7 @@ import { viewCommand } from '../view-command.js';
 const flags = {
   clusterName: 'NAME',
   enabledDiskTemplates: '--enabled-disk-templates',
+  enabledHypervisors: '--enabled-hypervisors',
   vcpuRatio: '--vcpu-ratio',
   tags: '--tags',
   sharedFileStorageDir: '--shared-file-storage-dir',
@@ -31,16 +32,18 @@ const flags = {
 /** The parameters `cluster init` and `cluster modify` share. */
 const PARAM_OPTIONS = {
   'enabled-disk-templates': { type: 'string' },
+  'enabled-hypervisors': { type: 'string' },
   'vcpu-ratio': { type: 'string' },
   'shared-file-storage-dir': { type: 'string' },
   'blockdev-prefixes': { type: 'string' },
   'iallocator-timeout': { type: 'string' },
   'default-iallocator': { type: 'string' },
 } as const;
-const PARAM_USAGE = '[--enabled-disk-templates T1,T2] [--vcpu-ratio R] [--shared-file-storage-dir PATH] [--blockdev-prefixes P1,P2] [--iallocator-timeout S] [--default-iallocator NAME]';
+const PARAM_USAGE = '[--enabled-disk-templates T1,T2] [--enabled-hypervisors H1,H2] [--vcpu-ratio R] [--shared-file-storage-dir PATH] [--blockdev-prefixes P1,P2] [--iallocator-timeout S] [--default-iallocator NAME]';
 
 const params = ({ values, list, number }: Ctx<typeof PARAM_OPTIONS, readonly string[]>) => ({
   enabledDiskTemplates: list(values['enabled-disk-templates']),
+  enabledHypervisors: list(values['enabled-hypervisors']),
   vcpuRatio: number('--vcpu-ratio', values['vcpu-ratio']),
   sharedFileStorageDir: values['shared-file-storage-dir'],
   blockdevPrefixes: list(values['blockdev-prefixes']),
@@ -138,6 +141,7 @@ export const clusterCommands: Command[] = [
               ['Cluster UUID', info.uuid],
               ['Serial number', info.serialNo],
               ['Enabled disk templates', info.enabledDiskTemplates],
+              ['Enabled hypervisors', info.enabledHypervisors],
               ['vcpu-ratio', info.vcpuRatio],
               ['Default iallocator', info.defaultIallocator],
               ['iallocator timeout', `${info.iallocatorTimeoutSeconds}s`],

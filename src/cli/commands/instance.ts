@@ -29,6 +29,15 @@ const devicesOf = async (s: Session, name: string): Promise<string> => {
   return (instance?.disks ?? []).map((d) => `${instance!.primaryNode}:disk/${d.index}:${d.device ?? '-'}\n`).join('');
 };
 
+/** Ganeti's `-H NAME[:PARAM=VALUE,...]`: the name only, for now (the cluster's default when not given). */
+const hypervisorOf = (ctx: { values: { hypervisor?: string | undefined }; fail: (message: string) => never }) => {
+  const given = ctx.values.hypervisor;
+  if (given === undefined) return {};
+  const [name, params] = [given.split(':')[0]!, given.slice(given.indexOf(':') + 1)];
+  if (given.includes(':') && params !== '') ctx.fail(`-H ${quote(given)}: hypervisor parameters are not taken yet; give the hypervisor's name alone (fake or kvm)`);
+  return { hypervisor: name };
+};
+
 /** A command whose opcode names just the instance. */
 const simple = (verb: string, summary: string, schema: OpcodeSchema, more: { aliases?: string[]; confirm?: boolean; after?: boolean } = {}): Command =>
   opcodeCommand({
@@ -98,12 +107,12 @@ export const instanceCommands: Command[] = [
   opcodeCommand({
     path: ['instance', 'add'],
     args: ['name'],
-    usage: '-t TEMPLATE|ext:POOL --memory SIZE --vcpus N [-n NODE | -I ALLOCATOR] [--disk N:size=SIZE[,pool=POOL][,param=value]...]... [--no-start] [--tags A,B]',
+    usage: '-t TEMPLATE|ext:POOL --memory SIZE --vcpus N [-n NODE | -I ALLOCATOR] [-H fake|kvm] [--disk N:size=SIZE[,pool=POOL][,param=value]...]... [--no-start] [--tags A,B]',
     summary: 'create an instance on a node',
-    options: { ...CREATE_OPTIONS, ...MOVE_OPTIONS, 'no-start': { type: 'boolean' }, tags: { type: 'string' } },
+    options: { ...CREATE_OPTIONS, ...MOVE_OPTIONS, hypervisor: { type: 'string', short: 'H' }, 'no-start': { type: 'boolean' }, tags: { type: 'string' } },
     schema: OpInstanceCreate,
-    flags,
-    opcode: (ctx) => ({ instanceName: ctx.args[0], ...createFields(ctx) }),
+    flags: { ...flags, hypervisor: '-H' },
+    opcode: (ctx) => ({ instanceName: ctx.args[0], ...createFields(ctx), ...hypervisorOf(ctx) }),
   }),
   simple('remove', 'remove an instance and its disks (asks first, unless -f)', OpInstanceRemove, { confirm: true }),
   simple('start', 'start an instance', OpInstanceStartup, { aliases: ['startup'] }),

@@ -13,6 +13,7 @@ export const decideClusterInit = (state: ClusterState, op: OpcodeOf<'OP_CLUSTER_
       clusterUuid: ctx.newUuid(),
       enabledDiskTemplates: op.enabledDiskTemplates,
       vcpuRatio: op.vcpuRatio,
+      enabledHypervisors: op.enabledHypervisors,
       ...(op.sharedFileStorageDir !== undefined && { sharedFileStorageDir: op.sharedFileStorageDir }),
       blockdevPrefixes: op.blockdevPrefixes,
       iallocatorTimeoutSeconds: op.iallocatorTimeoutSeconds,
@@ -31,6 +32,11 @@ export const decideClusterSetParams = (state: ClusterState, op: OpcodeOf<'OP_CLU
     const enabled = new Set(op.enabledDiskTemplates);
     const user = [...state.instances.values()].find((i) => !enabled.has(i.diskTemplate));
     if (user) return refuse(inUse(`disk template '${user.diskTemplate}' is still used by instance '${user.name}'`));
+  }
+  if (op.enabledHypervisors) {
+    const enabled = new Set(op.enabledHypervisors);
+    const user = [...state.instances.values()].sort((a, b) => a.name.localeCompare(b.name)).find((i) => !enabled.has(i.hypervisor));
+    if (user) return refuse(inUse(`hypervisor '${user.hypervisor}' is still used by instance '${user.name}'`));
   }
   const events: ClusterEvent[] = [];
   if (Object.keys(changes).length > 0) events.push({ type: 'ClusterModified', data: changes });

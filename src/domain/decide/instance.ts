@@ -18,9 +18,17 @@ export const decideInstanceCreate = (state: ClusterState, op: OpcodeOf<'OP_INSTA
       invalidArgument(`disk template '${op.diskTemplate}' is not enabled on this cluster (enabled: ${params.enabledDiskTemplates.join(', ')})`),
     );
   }
+  const hypervisor = op.hypervisor ?? params.enabledHypervisors[0]!;
+  if (!params.enabledHypervisors.includes(hypervisor)) {
+    return refuse(invalidArgument(`hypervisor '${hypervisor}' is not enabled on this cluster (enabled: ${params.enabledHypervisors.join(', ')}); 'opl cluster modify --enabled-hypervisors' changes that`));
+  }
   if (op.primaryNode === undefined) return refuse(invalidArgument('instance add: give the node with -n NODE or -I ALLOCATOR'));
   const node = findNode(state, op.primaryNode);
   if (!node) return refuse(notFound('node', op.primaryNode));
+  // QEMU runs on the node's own host, through its daemon: a local node has no host of its own.
+  if (hypervisor === 'kvm' && !node.address) {
+    return refuse(invalidArgument(`node '${node.name}' is a local node (no opl-noded): kvm guests run only on nodes added with --address`));
+  }
   const unfit = placementProblem(state, node, op.memoryMib, op.vcpus);
   if (unfit) return refuse(unfit);
   const disks = plannedDisks(state, op, ctx.devices);
@@ -38,7 +46,7 @@ export const decideInstanceCreate = (state: ClusterState, op: OpcodeOf<'OP_INSTA
       secondaryNodeUuids: [],
       memoryMib: op.memoryMib,
       vcpus: op.vcpus,
-      hypervisor: 'fake',
+      hypervisor,
       tags: op.tags,
       disks: disks.right,
     },

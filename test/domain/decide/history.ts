@@ -16,6 +16,7 @@ export const clusterInitialized = (over: Partial<EventOf<'ClusterInitialized'>['
     clusterUuid: 'cluster-c1',
     enabledDiskTemplates: ['diskless', 'file', 'sharedfile', 'blockdev', 'ext'],
     vcpuRatio: 4,
+    enabledHypervisors: ['fake'],
     blockdevPrefixes: ['/dev/disk/by-id', '/dev/mapper'],
     iallocatorTimeoutSeconds: 60,
     defaultIallocator: 'opl-ialloc',
@@ -28,7 +29,7 @@ export const groupAdded = (name: string): EventOf<'GroupAdded'> => ({ type: 'Gro
 export const nodeAdded = (
   name: string,
   group: string,
-  over: Partial<Pick<EventOf<'NodeAdded'>['data'], 'memoryMib' | 'cpus' | 'diskMib'>> = {},
+  over: Partial<Pick<EventOf<'NodeAdded'>['data'], 'memoryMib' | 'cpus' | 'diskMib' | 'address'>> = {},
 ): EventOf<'NodeAdded'> => ({
   type: 'NodeAdded',
   data: { nodeUuid: nodeUuid(name), nodeName: name, groupUuid: groupUuid(group), memoryMib: 4096, cpus: 2, diskMib: 0, ...over },

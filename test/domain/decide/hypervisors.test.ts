@@ -1,0 +1,59 @@
+import { describe, it } from 'vitest';
+import { given } from '../decider-spec.js';
+import { clusterInitialized, groupAdded, instanceAdded, instanceStarted, nodeAdded, nodeUuid } from './history.js';
+
+/**
+ * Which hypervisor runs an instance: the cluster enables some (the first is the
+ * default), `-H` picks one of them, kvm only on nodes with a daemon (QEMU runs on the
+ * node's own host), and a running kvm guest does not move live until the QMP saga exists.
+ */
+const kvmCluster = [
+  clusterInitialized({ enabledHypervisors: ['kvm', 'fake'] }),
+  groupAdded('g1'),
+  nodeAdded('h1', 'g1', { address: { host: '10.0.0.2', port: 1811 } }),
+  nodeAdded('h2', 'g1', { address: { host: '10.0.0.3', port: 1811 } }),
+  nodeAdded('local', 'g1'),
+];
+const create = { type: 'OP_INSTANCE_CREATE', instanceName: 'vm', diskTemplate: 'diskless', memoryMib: 512, vcpus: 1, primaryNode: 'h1', start: false } as const;
+const added = (hypervisor: 'fake' | 'kvm', node = 'h1') => instanceAdded('vm', node, { instanceUuid: 'u1', memoryMib: 512, hypervisor });
+
+describe('hypervisors', () => {
+  it("gives a new instance the cluster's default hypervisor, the first enabled", () => given(...kvmCluster).when(create).then(added('kvm')));
+
+  it('takes the hypervisor -H names, if the cluster enabled it', () => given(...kvmCluster).when({ ...create, hypervisor: 'fake', primaryNode: 'local' }).then(added('fake', 'local')));
+
+  it('refuses a hypervisor the cluster did not enable, saying what is and how to change it', () =>
+    given(clusterInitialized(), groupAdded('g1'), nodeAdded('h1', 'g1', { address: { host: '10.0.0.2', port: 1811 } }))
+      .when({ ...create, hypervisor: 'kvm' })
+      .thenRefused('invalid_argument', "hypervisor 'kvm' is not enabled on this cluster (enabled: fake); 'opl cluster modify --enabled-hypervisors' changes that"));
+
+  it('refuses kvm on a local node: QEMU runs on a node with opl-noded', () =>
+    given(...kvmCluster)
+      .when({ ...create, primaryNode: 'local' })
+      .thenRefused('invalid_argument', "node 'local' is a local node (no opl-noded): kvm guests run only on nodes added with --address"));
+
+  it('refuses to disable a hypervisor an instance uses, and enables another', () => {
+    given(...kvmCluster, added('kvm'))
+      .when({ type: 'OP_CLUSTER_SET_PARAMS', enabledHypervisors: ['fake'] })
+      .thenRefused('in_use', "hypervisor 'kvm' is still used by instance 'vm'");
+    given(...kvmCluster)
+      .when({ type: 'OP_CLUSTER_SET_PARAMS', enabledHypervisors: ['fake', 'kvm'] })
+      .then({ type: 'ClusterModified', data: { enabledHypervisors: ['fake', 'kvm'] } });
+  });
+
+  it('moves a running kvm guest by stopping and starting it, not live (yet), and only to a node with a daemon', () => {
+    const up = [...kvmCluster, added('kvm'), instanceStarted('vm', 'h1')].map((e) => (e.type === 'InstanceStarted' ? { ...e, data: { ...e.data, instanceUuid: 'u1' } } : e));
+    given(...up)
+      .when({ type: 'OP_INSTANCE_MIGRATE', instanceName: 'vm', targetNode: 'h2', live: true, cleanup: false })
+      .thenRefused('not_supported', "live migration of kvm guests is not built yet: 'opl instance migrate vm --non-live' (or failover) stops it and starts it on the target");
+    given(...up)
+      .when({ type: 'OP_INSTANCE_MIGRATE', instanceName: 'vm', targetNode: 'local', live: false, cleanup: false })
+      .thenRefused('invalid_argument', "node 'local' is a local node (no opl-noded): kvm guests run only on nodes added with --address");
+    given(...up)
+      .when({ type: 'OP_INSTANCE_MIGRATE', instanceName: 'vm', targetNode: 'h2', live: false, cleanup: false })
+      .then({
+        type: 'InstanceMoved',
+        data: { instanceUuid: 'u1', fromNodeUuid: nodeUuid('h1'), toNodeUuid: nodeUuid('h2'), how: 'non-live-migration', running: true, sourceOffline: false, ignoreSourceFailures: false },
+      });
+  });
+});
