@@ -25,8 +25,8 @@ const NodeConfig = z.object({
       kernel: z.string().startsWith('/', 'an absolute path'),
       initrd: z.string().startsWith('/', 'an absolute path').optional(),
       append: z.string().max(4096).optional(),
-      /** Seconds `stop` waits after the ACPI power button before ending QEMU (Ganeti's default: 120). */
-      shutdownTimeoutSeconds: z.number().positive().max(3600).optional(),
+      /** Seconds `stop` waits after the ACPI power button before ending QEMU (Ganeti's default: 120; the engine waits for 180 s at most). */
+      shutdownTimeoutSeconds: z.number().positive().max(150).optional(),
     })
     .strict()
     .optional(),

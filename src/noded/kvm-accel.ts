@@ -27,20 +27,22 @@ export const chooseAccel = async (kernel: string, initrd: string | undefined, qe
   let stderr = '';
   child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
   // A QEMU that cannot be spawned at all reports an error and may never report an exit.
+  let spawnError: Error | undefined;
   const exited = new Promise<unknown>((done) => {
     child.once('exit', done);
-    child.once('error', done);
+    child.once('error', (error) => done((spawnError = error)));
   });
   try {
     const end = Date.now() + PROBE_MS;
-    while (Date.now() < end && child.exitCode === null && child.signalCode === null) {
+    while (Date.now() < end && child.exitCode === null && child.signalCode === null && !spawnError) {
       if (existsSync(serial) && /Run \S+ as init process/.test(readFileSync(serial, 'utf8'))) return { accel: 'kvm', why: 'a guest booted to init under KVM' };
       await new Promise((r) => setTimeout(r, 100));
     }
+    if (spawnError) return { accel: 'tcg', why: `QEMU could not be run: ${spawnError.message}` };
     const last = stderr.trim().split('\n').at(-1);
     return { accel: 'tcg', why: child.exitCode !== null || child.signalCode !== null ? `QEMU under KVM ended: ${last || `exit ${child.exitCode}`}` : `a guest under KVM did not reach init within ${PROBE_MS / 1000} s` };
   } finally {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    if (child.exitCode === null && child.signalCode === null && !spawnError) child.kill('SIGKILL');
     await exited;
     rmSync(dir, { recursive: true, force: true });
   }

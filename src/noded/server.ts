@@ -27,7 +27,7 @@ export const startNodeDaemon = async (node: NodeDir, listen: { host: string; por
   // Both hypervisors keep their guests' state under the node's directory.
   const kvmConfig = node.config.kvm;
   // The probe may take its whole bound: the daemon answers meanwhile, and only a kvm start waits for it.
-  const probe = kvmConfig ? chooseAccel(kvmConfig.kernel, kvmConfig.initrd) : undefined;
+  const probe = kvmConfig ? chooseAccel(kvmConfig.kernel, kvmConfig.initrd).catch((error: Error): AccelChoice => ({ accel: 'tcg', why: `the KVM probe failed: ${error.message}` })) : undefined;
   let accel: AccelChoice | undefined;
   void probe?.then((choice) => (accel = choice));
   const hypervisors: NodeHypervisors = {

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Hypervisor, HypervisorInstance } from '../../domain/ports/hypervisor.js';
 import { connectQmp } from './qmp.js';
@@ -32,12 +32,16 @@ const guestUuid = (uuid: string): string => {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${((parseInt(h[16]!, 16) & 3) | 8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
 };
 
-/** Whether a pid is alive and is the QEMU of this very guest: its command line carries the guest's uuid. */
-const isGuest = async (pid: number, uuid: string): Promise<boolean> => {
+/**
+ * Whether a pid is alive and is the QEMU of this very guest on this very node: its command
+ * line is our QEMU binary's, with the guest's uuid and this pid file (so the same guest's
+ * QEMU for another node on the same host is not taken for it). A zombie has no command line.
+ */
+const isGuest = async (pid: number, uuid: string, binary: string, pidFile: string): Promise<boolean> => {
   try {
     const args = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0');
-    const at = args.indexOf('-uuid');
-    return at >= 0 && args[at + 1] === uuid && /qemu-system/.test(args[0] ?? '');
+    const after = (flag: string) => (args.indexOf(flag) >= 0 ? args[args.indexOf(flag) + 1] : undefined);
+    return basename(args[0] ?? '') === binary && after('-uuid') === uuid && after('-pidfile') === pidFile;
   } catch {
     return false;
   }
@@ -68,65 +72,100 @@ const until = async (check: () => boolean, ms: number) => {
  */
 export const createKvmHypervisor = (options: KvmOptions): Hypervisor & { paths(node: string, name: string): { pid: string; qmp: string; serial: string } } => {
   const qemu = options.qemu ?? 'qemu-system-x86_64';
+  const binary = basename(qemu);
   const dir = (node: string) => join(options.stateDir, node, 'kvm');
   const paths = (node: string, name: string) => ({ pid: join(dir(node), `${name}.pid`), qmp: join(dir(node), `${name}.qmp`), serial: join(dir(node), `${name}.serial`), uuid: join(dir(node), `${name}.uuid`) });
+  /** The pid of the QEMU the pid file names, if it is that guest's (the uuid given, else the one recorded). */
   const guestPid = async (node: string, name: string, uuid?: string): Promise<number | undefined> => {
     const p = paths(node, name);
     const pid = Number((await readFile(p.pid, 'utf8').catch(() => '')).trim());
     const known = uuid !== undefined ? guestUuid(uuid) : (await readFile(p.uuid, 'utf8').catch(() => '')).trim();
-    return Number.isInteger(pid) && pid > 0 && known && (await isGuest(pid, known)) ? pid : undefined;
+    return Number.isInteger(pid) && pid > 0 && known && (await isGuest(pid, known, binary, p.pid)) ? pid : undefined;
   };
   const forget = async (node: string, name: string) => {
     const p = paths(node, name);
     await Promise.all([p.pid, p.qmp, p.uuid].map((f) => rm(f, { force: true })));
   };
+  const kill = (pid: number) => {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // it ended on its own meanwhile
+    }
+  };
+  // One call at a time per guest: a start retried while the first still runs, or a stop
+  // racing a start, must never leave two QEMUs, or one whose files were removed.
+  const busy = new Map<string, Promise<unknown>>();
+  const serially = <T>(node: string, name: string, work: () => Promise<T>): Promise<T> => {
+    const key = `${node}/${name}`;
+    const next = (busy.get(key) ?? Promise.resolve()).catch(() => undefined).then(work);
+    busy.set(key, next);
+    void next.finally(() => busy.get(key) === next && busy.delete(key)).catch(() => undefined);
+    return next;
+  };
+  const start = async (node: string, instance: HypervisorInstance) => {
+    const uuid = guestUuid(instance.uuid);
+    if (await guestPid(node, instance.name, instance.uuid)) return;
+    const other = await guestPid(node, instance.name);
+    if (other) throw new Error(`another guest named ${instance.name} (uuid ${(await readFile(paths(node, instance.name).uuid, 'utf8')).trim()}, pid ${other}) runs on node ${node}; stop it first`);
+    const accel = typeof options.accel === 'function' ? await options.accel() : options.accel;
+    await mkdir(dir(node), { recursive: true });
+    await forget(node, instance.name);
+    const p = paths(node, instance.name);
+    // A unix socket's path has room for 107 bytes; past that QEMU would fail obscurely.
+    if (Buffer.byteLength(p.qmp) > 107) throw new Error(`the QMP socket path of ${instance.name} on node ${node} is longer than a unix socket allows (${p.qmp})`);
+    if ([p.qmp, p.serial].some((f) => f.includes(','))) throw new Error(`the node's directory ${dir(node)} has a ',' in it, which QEMU's options cannot carry`);
+    await writeFile(p.uuid, `${uuid}\n`);
+    const args = [
+      '-name', instance.name, '-uuid', uuid,
+      '-machine', `pc,accel=${accel}`, '-m', String(instance.memoryMib), '-smp', String(instance.vcpus),
+      '-display', 'none', '-nodefaults', '-no-user-config', '-no-reboot',
+      '-kernel', options.kernel, ...(options.initrd ? ['-initrd', options.initrd] : []), '-append', options.append ?? 'console=ttyS0 quiet panic=-1',
+      '-serial', `file:${p.serial}`, '-qmp', `unix:${p.qmp},server=on,wait=off`,
+      '-daemonize', '-pidfile', p.pid,
+    ];
+    const fail = async (why: string): Promise<never> => {
+      // A QEMU that got as far as daemonizing is ended before its files are let go of.
+      const pid = await guestPid(node, instance.name, instance.uuid);
+      if (pid) kill(pid);
+      await forget(node, instance.name);
+      throw new Error(`QEMU did not start ${instance.name} on node ${node}: ${why}`);
+    };
+    try {
+      // With -daemonize QEMU returns once the guest is set up (or has failed to be).
+      await run(qemu, args, { timeout: STARTUP_MS });
+    } catch (error) {
+      const stderr = String((error as { stderr?: string }).stderr ?? '').trim().split('\n').at(-1);
+      return fail(stderr || (error as Error).message);
+    }
+    if (!(await guestPid(node, instance.name, instance.uuid))) return fail('it said it had, but no QEMU with its uuid runs');
+  };
+  const stop = async (node: string, instance: HypervisorInstance) => {
+    const pid = await guestPid(node, instance.name, instance.uuid);
+    if (pid) {
+      const p = paths(node, instance.name);
+      const gone = () => !alive(pid);
+      // The ACPI power button first, as Ganeti does; then QEMU is ended without the guest.
+      const qmp = await connectQmp(p.qmp).catch(() => undefined);
+      const pressed = qmp ? await qmp.execute('system_powerdown').then(() => true, () => false) : false;
+      if (!pressed || !(await until(gone, options.shutdownTimeoutMs ?? 120_000))) {
+        await qmp?.execute('quit').catch(() => undefined);
+        if (!(await until(gone, 5_000)) && (await isGuest(pid, guestUuid(instance.uuid), binary, p.pid))) kill(pid);
+        await until(gone, 5_000);
+      }
+      qmp?.close();
+    }
+    await forget(node, instance.name);
+  };
   const hypervisor = {
     paths: (node: string, name: string) => paths(node, name),
-    async start(node: string, instance: HypervisorInstance) {
-      if (await guestPid(node, instance.name, instance.uuid)) return;
-      const accel = typeof options.accel === 'function' ? await options.accel() : options.accel;
-      await mkdir(dir(node), { recursive: true });
-      await forget(node, instance.name);
-      const p = paths(node, instance.name);
-      await writeFile(p.uuid, `${guestUuid(instance.uuid)}\n`);
-      const args = [
-        '-name', instance.name, '-uuid', guestUuid(instance.uuid),
-        '-machine', `pc,accel=${accel}`, '-m', String(instance.memoryMib), '-smp', String(instance.vcpus),
-        '-display', 'none', '-nodefaults', '-no-user-config', '-no-reboot',
-        '-kernel', options.kernel, ...(options.initrd ? ['-initrd', options.initrd] : []), '-append', options.append ?? 'console=ttyS0 quiet panic=-1',
-        '-serial', `file:${p.serial}`, '-qmp', `unix:${p.qmp},server=on,wait=off`,
-        '-daemonize', '-pidfile', p.pid,
-      ];
-      try {
-        // With -daemonize QEMU returns once the guest is set up (or has failed to be).
-        await run(qemu, args, { timeout: STARTUP_MS });
-      } catch (error) {
-        await forget(node, instance.name);
-        const stderr = String((error as { stderr?: string }).stderr ?? '').trim().split('\n').at(-1);
-        throw new Error(`QEMU did not start ${instance.name} on node ${node}: ${stderr || (error as Error).message}`);
-      }
-      if (!(await guestPid(node, instance.name, instance.uuid))) throw new Error(`QEMU said it started ${instance.name} on node ${node}, but no QEMU with its uuid runs`);
-    },
-    async stop(node: string, instance: HypervisorInstance) {
-      const pid = await guestPid(node, instance.name, instance.uuid);
-      if (pid) {
-        const p = paths(node, instance.name);
-        // The ACPI power button first, as Ganeti does; then QEMU is ended without the guest.
-        const qmp = await connectQmp(p.qmp).catch(() => undefined);
-        await qmp?.execute('system_powerdown').catch(() => undefined);
-        if (!(await until(() => !alive(pid), options.shutdownTimeoutMs ?? 120_000))) {
-          await qmp?.execute('quit').catch(() => undefined);
-          if (!(await until(() => !alive(pid), 5_000)) && (await isGuest(pid, guestUuid(instance.uuid)))) process.kill(pid, 'SIGKILL');
-          await until(() => !alive(pid), 5_000);
-        }
-        qmp?.close();
-      }
-      await forget(node, instance.name);
-    },
-    async cleanup(node: string, instance: HypervisorInstance) {
-      await hypervisor.stop(node, instance);
-      await rm(paths(node, instance.name).serial, { force: true });
-    },
+    start: (node: string, instance: HypervisorInstance) => serially(node, instance.name, () => start(node, instance)),
+    stop: (node: string, instance: HypervisorInstance) => serially(node, instance.name, () => stop(node, instance)),
+    cleanup: (node: string, instance: HypervisorInstance) =>
+      serially(node, instance.name, async () => {
+        await stop(node, instance);
+        await rm(paths(node, instance.name).serial, { force: true });
+      }),
     async running(node: string) {
       const names = (await readdir(dir(node)).catch(() => [] as string[])).filter((f) => f.endsWith('.pid')).map((f) => f.slice(0, -4));
       const live = await Promise.all(names.map(async (name) => ((await guestPid(node, name)) ? name : undefined)));

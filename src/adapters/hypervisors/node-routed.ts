@@ -16,11 +16,21 @@ const RunningAnswer = z.object({ instances: z.array(z.string().regex(/^[A-Za-z0-
  * local adapter. `route` answers the daemon's client, or undefined for a local node.
  * What a daemon says it runs is believed only once it is a list of instance names.
  */
+const KVM_CALL_MS = 180_000;
+
 export const nodeRoutedHypervisor = (local: Hypervisor, route: (nodeName: string) => NodeCaller | undefined): Hypervisor => {
   const via = (action: 'start' | 'stop' | 'cleanup') => async (node: string, instance: HypervisorInstance) => {
     const daemon = route(node);
-    if (!daemon) return local[action](node, instance);
-    await daemon.call(`hv-${action}`, { node, instance: { name: instance.name, uuid: instance.uuid, memoryMib: instance.memoryMib, vcpus: instance.vcpus, ...(instance.hypervisor && { hypervisor: instance.hypervisor }) } });
+    if (!daemon) {
+      // A local node has only the fake hypervisor: a kvm guest is never quietly faked here.
+      if (instance.hypervisor === 'kvm') throw new Error(`node ${node} is a local node (no opl-noded): it cannot run the kvm guest ${instance.name}`);
+      return local[action](node, instance);
+    }
+    const body = { node, instance: { name: instance.name, uuid: instance.uuid, memoryMib: instance.memoryMib, vcpus: instance.vcpus, ...(instance.hypervisor && { hypervisor: instance.hypervisor }) } };
+    // A kvm stop waits for the guest's own power-down (up to the node's shutdown timeout,
+    // at most 150 s) and a start for the node's KVM probe: the call is given that long.
+    // A retry is safe: the node does one call per guest at a time, and each is idempotent.
+    await daemon.call(`hv-${action}`, body, instance.hypervisor === 'kvm' ? { timeoutMs: KVM_CALL_MS } : {});
   };
   return {
     start: via('start'),

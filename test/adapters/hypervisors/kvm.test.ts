@@ -59,6 +59,27 @@ describe('kvm hypervisor', () => {
     expect(existsSync(p.serial)).toBe(false);
   });
 
+  it('starts a guest once however many starts race, and refuses a second guest of the same name', async () => {
+    const hv = kvm();
+    const vm = { name: 'racy', uuid: '0b6a1c2d-3e4f-4a5b-8c6d-7e8f9a0b1c2d', memoryMib: 128, vcpus: 1 };
+    await Promise.all([hv.start('n3', vm), hv.start('n3', vm), hv.start('n3', vm)]);
+    const withUuid = readdirSync('/proc')
+      .filter((d) => /^\d+$/.test(d))
+      .filter((d) => {
+        try {
+          return readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0').includes(vm.uuid);
+        } catch {
+          return false;
+        }
+      });
+    expect(withUuid).toHaveLength(1);
+    await expect(hv.start('n3', { ...vm, uuid: '0b6a1c2d-3e4f-4a5b-8c6d-000000000000' })).rejects.toThrow(/^another guest named racy \(uuid 0b6a1c2d-3e4f-4a5b-8c6d-7e8f9a0b1c2d, pid \d+\) runs on node n3; stop it first$/);
+    await Promise.all([hv.stop('n3', vm), hv.start('n3', vm)]); // in the order asked: stopped, then started again
+    expect(await hv.running('n3')).toEqual(['racy']);
+    await hv.cleanup('n3', vm);
+    expect(await hv.running('n3')).toEqual([]);
+  });
+
   it('never takes another process for a guest: a pid file naming one is not running, and stop leaves it alone', async () => {
     const hv = kvm();
     const other = spawn('sleep', ['30'], { stdio: 'ignore' });
