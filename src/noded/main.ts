@@ -11,7 +11,7 @@ const USAGE = `usage: opl-noded --dir DIR [--listen ADDRESS[:PORT]] [--join TOKE
 The opledger node daemon: serves the cluster's engine over HTTPS with mutual TLS.
 DIR holds node.json ({"name": NODE, "storageDirs": [...], "driverDirs": [...], and for
 kvm guests "kvm": {"kernel": PATH, "initrd": PATH, "append": TEXT,
-"shutdownTimeoutSeconds": N}}), node.key, node.pem, ca.pem and crl.pem. With kvm set,
+"shutdownTimeoutSeconds": N (at most 150)}}), node.key, node.pem, ca.pem and crl.pem. With kvm set,
 the daemon boots that kernel under KVM once at start-up and uses KVM only if it gets
 to init, TCG otherwise, and says which. --listen defaults to 0.0.0.0:${NODED_PORT}. Prints one line,
 "listening on ADDRESS:PORT", once it accepts calls; SIGTERM stops it.
