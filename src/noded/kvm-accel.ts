@@ -24,6 +24,10 @@ export const chooseAccel = async (kernel: string, initrd: string | undefined, qe
   const args = ['-machine', 'pc,accel=kvm', '-cpu', 'host', '-m', '128', '-display', 'none', '-nodefaults', '-no-user-config', '-no-reboot',
     '-kernel', kernel, ...(initrd ? ['-initrd', initrd] : []), '-append', 'console=ttyS0 loglevel=7 panic=-1', '-serial', `file:${serial}`];
   const child = spawn(qemu, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  // A daemon stopped while it probes must not leave the probe's QEMU behind (a KVM guest
+  // that hangs never ends by itself): ended synchronously as the daemon exits.
+  const endProbe = () => child.kill('SIGKILL');
+  process.once('exit', endProbe);
   let stderr = '';
   child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
   // A QEMU that cannot be spawned at all reports an error and may never report an exit.
@@ -42,6 +46,7 @@ export const chooseAccel = async (kernel: string, initrd: string | undefined, qe
     const last = stderr.trim().split('\n').at(-1);
     return { accel: 'tcg', why: child.exitCode !== null || child.signalCode !== null ? `QEMU under KVM ended: ${last || `exit ${child.exitCode}`}` : `a guest under KVM did not reach init within ${PROBE_MS / 1000} s` };
   } finally {
+    process.removeListener('exit', endProbe);
     if (child.exitCode === null && child.signalCode === null && !spawnError) child.kill('SIGKILL');
     await exited;
     rmSync(dir, { recursive: true, force: true });

@@ -106,16 +106,18 @@ export const main = async (argv: string[], io: Io): Promise<number> => {
     io.err(`opl-noded: ${listen}\n`);
     return 2;
   }
+  // Listened for before anything starts: a SIGTERM that comes right after "listening on"
+  // must stop the daemon cleanly (ending its KVM probe), not kill it outright.
+  const stopAsked = new Promise<void>((resolve) => {
+    for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => resolve());
+  });
   try {
     const current = await start({ ...values, dir: values.dir }, listen, io);
+    await stopAsked;
     await new Promise<void>((resolve) => {
-      for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-        process.once(signal, () => {
-          const server = current();
-          server.close(() => resolve());
-          server.closeAllConnections(); // kept-alive callers would hold it open
-        });
-      }
+      const server = current();
+      server.close(() => resolve());
+      server.closeAllConnections(); // kept-alive callers would hold it open
     });
     return 0;
   } catch (error) {

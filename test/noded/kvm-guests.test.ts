@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFakeHypervisor } from '../../src/adapters/hypervisors/fake.js';
@@ -17,6 +17,7 @@ const GUEST = resolve(import.meta.dirname, '../../.cache/test-guest');
 const root = tempRoot();
 const daemons = new Map<string, { daemon: RunningNoded; dir: string }>();
 const clients = new Map<string, RemoteNode>();
+let ca: Awaited<ReturnType<typeof makeTestCa>>;
 const routed = nodeRoutedHypervisor(createFakeHypervisor('/nonexistent/opl-must-not-be-used'), (name) => clients.get(name));
 /** The routed hypervisor, every instance asked of kvm. */
 const asKvm = (h: Hypervisor): Hypervisor => ({
@@ -28,7 +29,7 @@ const asKvm = (h: Hypervisor): Hypervisor => ({
 
 beforeAll(async () => {
   if (!existsSync(join(GUEST, 'vmlinuz'))) throw new Error(`no test guest in ${GUEST}: run scripts/build-test-guest.sh (npm test's setup does)`);
-  const ca = await makeTestCa(root, 'c1');
+  ca = await makeTestCa(root, 'c1');
   const engine = await ca.certify('opl-engine', 'client');
   const dirs: [string, string][] = [];
   for (const name of ['n1', 'n2', 'n3']) {
@@ -94,6 +95,30 @@ describe('kvm guests on a node with a daemon', () => {
     await asKvm(routed).stop('n2', vm);
     expect(existsSync(`/proc/${pid}`)).toBe(false);
     expect(await routed.running('n2')).toEqual([]);
+  });
+
+  it('leaves no probe QEMU behind when it is stopped in the middle of its KVM probe', async () => {
+    // A kernel of its own, so that only this daemon's probe can carry its path.
+    const kernel = join(root, 'probe-kernel');
+    copyFileSync(join(GUEST, 'vmlinuz'), kernel);
+    const dir = await makeNodeDir(root, ca, 'n4', await ca.certify('n4', 'node', { names: ['n4', '127.0.0.1'] }));
+    writeFileSync(join(dir, 'node.json'), JSON.stringify({ name: 'n4', kvm: { kernel, initrd: join(GUEST, 'initramfs.img') } }));
+    const daemon = await startNoded(dir);
+    const probes = () =>
+      readdirSync('/proc')
+        .filter((d) => /^\d+$/.test(d))
+        .filter((d) => {
+          try {
+            return readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0').includes(kernel);
+          } catch {
+            return false;
+          }
+        });
+    const probing = probes().length; // 1 while it probes; 0 if this host's KVM answered already
+    expect(await daemon.stop()).toBe(0);
+    const end = Date.now() + 5_000;
+    while (probes().length > 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+    expect({ probing: probing <= 1, left: probes() }).toEqual({ probing: true, left: [] });
   });
 
   it('refuses a kvm guest on a node that has no kvm kernel, in one line, and starts nothing', async () => {
