@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { parseCallId } from '../adapters/process/call-journal.js';
-import { driverScripts, findDriver, GANETI_EXTSTORAGE_DIR, runDriverScript } from '../adapters/storage/driver-runner.js';
+import { driverScripts, findDriver, GANETI_EXTSTORAGE_DIR, missingActions, runDriverScript } from '../adapters/storage/driver-runner.js';
 import { DRIVER_ACTIONS, PROTOCOL_VARIABLES, type DriverAction } from '../domain/driver-protocol.js';
 import { checkedBody } from './checked-body.js';
 import type { Handler } from './http.js';
@@ -60,8 +60,7 @@ export const driverCalls = (nodeName: string, driverDirs: readonly string[], jou
           const dir = await findDriver(driver, searchPath);
           if (!dir) return { driver, problem: `is not here (looked in ${searchPath.join(':')})` };
           const scripts = await driverScripts(dir);
-          const missing = [];
-          for (const action of ['create', 'remove'] as const) if (!(await scripts.script(action))) missing.push(action);
+          const missing = await missingActions(scripts);
           return missing.length ? { driver, problem: `(${dir}) has no ${missing.join(' or ')} executable` } : { driver };
         }),
       );

@@ -1,6 +1,7 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { killGuestsIn } from '../adapters/hypervisors/qemu-leftovers.js';
 import { startNoded, tempRoot, type RunningNoded } from '../noded/cluster-pki.js';
 import { newSite, ok, type Site } from './opl.js';
 
@@ -45,17 +46,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all([...daemons.values()].map((d) => d.daemon.stop()));
-  // A guest is a daemonized QEMU: end any a failed test left running.
-  for (const node of daemons.keys()) {
-    for (const name of guests(node)) {
-      try {
-        const { pid, args } = qemuOf(node, name);
-        if (args[0]?.includes('qemu-system')) process.kill(pid, 'SIGKILL');
-      } catch {
-        // gone already
-      }
-    }
-  }
+  killGuestsIn([...daemons.entries()].map(([node, { dir }]) => join(dir, 'hypervisor', node, 'kvm')));
   rmSync(root, { recursive: true, force: true });
   rmSync(site.dataDir, { recursive: true, force: true });
 });

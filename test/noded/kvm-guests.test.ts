@@ -1,4 +1,4 @@
-import { copyFileSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFakeHypervisor } from '../../src/adapters/hypervisors/fake.js';
@@ -6,6 +6,7 @@ import { nodeRoutedHypervisor } from '../../src/adapters/hypervisors/node-routed
 import { remoteNode, type RemoteNode } from '../../src/adapters/nodes/remote-client.js';
 import type { Hypervisor } from '../../src/domain/ports/hypervisor.js';
 import { hypervisorContract } from '../adapters/hypervisors/contract.js';
+import { killGuestsIn, processesWith } from '../adapters/hypervisors/qemu-leftovers.js';
 import { makeNodeDir, makeTestCa, startNoded, tempRoot, type RunningNoded } from './cluster-pki.js';
 
 /**
@@ -52,22 +53,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const client of clients.values()) client.close();
   await Promise.all([...daemons.values()].map((d) => d.daemon.stop()));
-  // A guest is a daemonized QEMU, no child of the daemon: end any a failed test left.
-  for (const { dir } of daemons.values()) {
-    const kvmDir = join(dir, 'hypervisor');
-    for (const node of ['n1', 'n2']) {
-      const pidDir = join(kvmDir, node, 'kvm');
-      if (!existsSync(pidDir)) continue;
-      for (const f of readdirSync(pidDir).filter((f) => f.endsWith('.pid'))) {
-        const pid = Number(readFileSync(join(pidDir, f), 'utf8'));
-        try {
-          if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('qemu-system')) process.kill(pid, 'SIGKILL');
-        } catch {
-          // gone already
-        }
-      }
-    }
-  }
+  killGuestsIn([...daemons.values()].flatMap(({ dir }) => ['n1', 'n2'].map((node) => join(dir, 'hypervisor', node, 'kvm'))));
   rmSync(root, { recursive: true, force: true });
 });
 
@@ -104,16 +90,7 @@ describe('kvm guests on a node with a daemon', () => {
     const dir = await makeNodeDir(root, ca, 'n4', await ca.certify('n4', 'node', { names: ['n4', '127.0.0.1'] }));
     writeFileSync(join(dir, 'node.json'), JSON.stringify({ name: 'n4', kvm: { kernel, initrd: join(GUEST, 'initramfs.img') } }));
     const daemon = await startNoded(dir);
-    const probes = () =>
-      readdirSync('/proc')
-        .filter((d) => /^\d+$/.test(d))
-        .filter((d) => {
-          try {
-            return readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0').includes(kernel);
-          } catch {
-            return false;
-          }
-        });
+    const probes = () => processesWith(kernel);
     const probing = probes().length; // 1 while it probes; 0 if this host's KVM answered already
     expect(await daemon.stop()).toBe(0);
     const end = Date.now() + 5_000;

@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
 import type { ClusterState } from '../../domain/cluster-state.js';
-import { driverScripts, findDriver } from './driver-runner.js';
+import { driverScripts, findDriver, missingActions } from './driver-runner.js';
 
 /**
  * For `cluster verify`: every pool a group is connected to has its driver where the
@@ -21,8 +21,7 @@ export const poolDriverProblems = async (state: ClusterState, searchPath: readon
     if (!dir || !(await stat(dir).then((st) => st.isDirectory(), () => false))) return `pool '${pool.name}': storage driver '${pool.driver}' is not there (${where})`;
     try {
       const scripts = await driverScripts(dir);
-      const missing = [];
-      for (const action of ['create', 'remove'] as const) if (!(await scripts.script(action))) missing.push(action);
+      const missing = await missingActions(scripts);
       if (missing.length) return `pool '${pool.name}': storage driver '${pool.driver}' (${dir}) has no ${missing.join(' or ')} executable`;
     } catch (error) {
       return `pool '${pool.name}': storage driver '${pool.driver}' (${where}): ${(error as Error).message}`;

@@ -47,6 +47,13 @@ export const driverScripts = async (dir: string): Promise<DriverScripts> => {
   };
 };
 
+/** The actions every pool needs (make and take back a disk) that a driver has no executable for. */
+export const missingActions = async (scripts: DriverScripts): Promise<('create' | 'remove')[]> => {
+  const missing: ('create' | 'remove')[] = [];
+  for (const action of ['create', 'remove'] as const) if (!(await scripts.script(action))) missing.push(action);
+  return missing;
+};
+
 export type DriverRun = BoundedRun;
 
 /**

@@ -1,35 +1,19 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createKvmHypervisor } from '../../../src/adapters/hypervisors/kvm.js';
 import { connectQmp } from '../../../src/adapters/hypervisors/qmp.js';
 import { hypervisorContract } from './contract.js';
+import { killGuestsIn, processesWith } from './qemu-leftovers.js';
 
 /** The kvm hypervisor against real QEMU (TCG), booting the test guest (scripts/build-test-guest.sh). */
 const GUEST = resolve(import.meta.dirname, '../../../.cache/test-guest');
 const work = mkdtempSync(join(tmpdir(), 'opl-kvm-'));
 const kvm = () => createKvmHypervisor({ stateDir: work, kernel: join(GUEST, 'vmlinuz'), initrd: join(GUEST, 'initramfs.img'), accel: 'tcg', shutdownTimeoutMs: 2_000 });
-const qemuPids = () => {
-  const out: number[] = [];
-  for (const node of ['n1', 'n2', 'n3']) {
-    const dir = join(work, node, 'kvm');
-    if (!existsSync(dir)) continue;
-    for (const f of readdirSync(dir)) if (f.endsWith('.pid')) out.push(Number(readFileSync(join(dir, f), 'utf8')));
-  }
-  return out;
-};
-
 afterAll(() => {
-  // Whatever a failed test left running is ended: a guest is a daemonized QEMU, no child of ours.
-  for (const pid of qemuPids()) {
-    try {
-      if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('qemu-system')) process.kill(pid, 'SIGKILL');
-    } catch {
-      // gone already
-    }
-  }
+  killGuestsIn(['n1', 'n2', 'n3'].map((node) => join(work, node, 'kvm')));
   rmSync(work, { recursive: true, force: true });
 });
 
@@ -63,15 +47,7 @@ describe('kvm hypervisor', () => {
     const hv = kvm();
     const vm = { name: 'racy', uuid: '0b6a1c2d-3e4f-4a5b-8c6d-7e8f9a0b1c2d', memoryMib: 128, vcpus: 1 };
     await Promise.all([hv.start('n3', vm), hv.start('n3', vm), hv.start('n3', vm)]);
-    const withUuid = readdirSync('/proc')
-      .filter((d) => /^\d+$/.test(d))
-      .filter((d) => {
-        try {
-          return readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0').includes(vm.uuid);
-        } catch {
-          return false;
-        }
-      });
+    const withUuid = processesWith(vm.uuid);
     expect(withUuid).toHaveLength(1);
     await expect(hv.start('n3', { ...vm, uuid: '0b6a1c2d-3e4f-4a5b-8c6d-000000000000' })).rejects.toThrow(/^another guest named racy \(uuid 0b6a1c2d-3e4f-4a5b-8c6d-7e8f9a0b1c2d, pid \d+\) runs on node n3; stop it first$/);
     await Promise.all([hv.stop('n3', vm), hv.start('n3', vm)]); // in the order asked: stopped, then started again

@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { firstValueFrom, filter } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectQmp, QmpError, type Qmp } from '../../../src/adapters/hypervisors/qmp.js';
+import { until } from '../../cli/invariants.js';
 
 /**
  * The QMP client against a real QEMU (TCG) booting the test guest that
@@ -28,15 +29,6 @@ const boot = (name: string, disk: string) => {
   return { child, qmp, serial, exited, console: () => (existsSync(serial) ? readFileSync(serial, 'utf8') : '') };
 };
 
-/** Polls (bounded) until `check` holds: the guest is another process, so no fixed sleep. */
-const until = async (what: string, check: () => boolean | Promise<boolean>, seconds = 60) => {
-  const end = Date.now() + seconds * 1000;
-  while (Date.now() < end) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out after ${seconds} s waiting for ${what}`);
-};
 const connect = async (path: string): Promise<Qmp> => {
   await until(`the QMP socket ${path}`, () => existsSync(path), 10);
   return connectQmp(path);
@@ -63,7 +55,7 @@ describe('QMP against a real QEMU booting the test guest', () => {
     expect(await qmp.execute('query-status')).toMatchObject({ status: 'running', running: true });
     await expect(qmp.execute('no-such-command')).rejects.toThrow(QmpError);
     await expect(qmp.execute('no-such-command')).rejects.toMatchObject({ errorClass: 'CommandNotFound' });
-    await until('the guest to count to 3', () => counters(vm.console()).includes(3));
+    await until('the guest to count to 3', () => counters(vm.console()).includes(3), 60);
     const shutdown = firstValueFrom(qmp.events.pipe(filter((e) => e.event === 'SHUTDOWN')));
     await qmp.execute('system_powerdown');
     expect((await shutdown).data).toMatchObject({ guest: true });
@@ -75,10 +67,10 @@ describe('QMP against a real QEMU booting the test guest', () => {
 
     // The same disk, booted again: the count goes on from what the disk holds.
     const again = boot('b', disk);
-    await until('the guest to boot again', () => /opl-guest: up, the disk says \d+/.test(again.console()));
+    await until('the guest to boot again', () => /opl-guest: up, the disk says \d+/.test(again.console()), 60);
     const said = Number(/the disk says (\d+)/.exec(again.console())![1]);
     expect(said === last || said === last + 1).toBe(true); // its last write may have beaten the console line
-    await until('it to count on', () => counters(again.console()).length >= 2);
+    await until('it to count on', () => counters(again.console()).length >= 2, 60);
     expect(counters(again.console())[0]).toBe(said + 1);
     const q2 = await connect(again.qmp);
     await q2.execute('quit');
