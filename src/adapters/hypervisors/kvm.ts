@@ -4,6 +4,7 @@ import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Hypervisor, HypervisorInstance } from '../../domain/ports/hypervisor.js';
+import { kvmLiveMigration } from './kvm-migration.js';
 import { connectQmp } from './qmp.js';
 
 const run = promisify(execFile);
@@ -70,11 +71,11 @@ const until = async (check: () => boolean, ms: number) => {
  * A pid file is believed only while its process is a QEMU carrying the guest's uuid, so a
  * recycled pid is never taken for a guest, nor killed as one.
  */
-export const createKvmHypervisor = (options: KvmOptions): Hypervisor & { paths(node: string, name: string): { pid: string; qmp: string; serial: string } } => {
+export const createKvmHypervisor = (options: KvmOptions): Hypervisor & { paths(node: string, name: string): { pid: string; qmp: string; serial: string }; live: ReturnType<typeof kvmLiveMigration> } => {
   const qemu = options.qemu ?? 'qemu-system-x86_64';
   const binary = basename(qemu);
   const dir = (node: string) => join(options.stateDir, node, 'kvm');
-  const paths = (node: string, name: string) => ({ pid: join(dir(node), `${name}.pid`), qmp: join(dir(node), `${name}.qmp`), serial: join(dir(node), `${name}.serial`), uuid: join(dir(node), `${name}.uuid`) });
+  const paths = (node: string, name: string) => ({ pid: join(dir(node), `${name}.pid`), qmp: join(dir(node), `${name}.qmp`), serial: join(dir(node), `${name}.serial`), uuid: join(dir(node), `${name}.uuid`), incoming: join(dir(node), `${name}.incoming`) });
   /** The pid of the QEMU the pid file names, if it is that guest's (the uuid given, else the one recorded). */
   const guestPid = async (node: string, name: string, uuid?: string): Promise<number | undefined> => {
     const p = paths(node, name);
@@ -84,7 +85,7 @@ export const createKvmHypervisor = (options: KvmOptions): Hypervisor & { paths(n
   };
   const forget = async (node: string, name: string) => {
     const p = paths(node, name);
-    await Promise.all([p.pid, p.qmp, p.uuid].map((f) => rm(f, { force: true })));
+    await Promise.all([p.pid, p.qmp, p.uuid, p.incoming].map((f) => rm(f, { force: true })));
   };
   const kill = (pid: number) => {
     try {
@@ -103,7 +104,7 @@ export const createKvmHypervisor = (options: KvmOptions): Hypervisor & { paths(n
     void next.finally(() => busy.get(key) === next && busy.delete(key)).catch(() => undefined);
     return next;
   };
-  const start = async (node: string, instance: HypervisorInstance) => {
+  const start = async (node: string, instance: HypervisorInstance, extraArgs: string[] = []) => {
     const uuid = guestUuid(instance.uuid);
     if (await guestPid(node, instance.name, instance.uuid)) return;
     const other = await guestPid(node, instance.name);
@@ -115,14 +116,18 @@ export const createKvmHypervisor = (options: KvmOptions): Hypervisor & { paths(n
     // A unix socket's path has room for 107 bytes; past that QEMU would fail obscurely.
     if (Buffer.byteLength(p.qmp) > 107) throw new Error(`the QMP socket path of ${instance.name} on node ${node} is longer than a unix socket allows (${p.qmp})`);
     if ([p.qmp, p.serial].some((f) => f.includes(','))) throw new Error(`the node's directory ${dir(node)} has a ',' in it, which QEMU's options cannot carry`);
+    const commaDisk = (instance.disks ?? []).find((d) => d.includes(','));
+    if (commaDisk) throw new Error(`the disk ${commaDisk} of ${instance.name} has a ',' in its path, which QEMU's options cannot carry`);
     await writeFile(p.uuid, `${uuid}\n`);
     const args = [
       '-name', instance.name, '-uuid', uuid,
       '-machine', `pc,accel=${accel}`, '-m', String(instance.memoryMib), '-smp', String(instance.vcpus),
       '-display', 'none', '-nodefaults', '-no-user-config', '-no-reboot',
       '-kernel', options.kernel, ...(options.initrd ? ['-initrd', options.initrd] : []), '-append', options.append ?? 'console=ttyS0 quiet panic=-1',
+      // Raw, as the storage made them; both nodes open a shared disk during a migration, which QEMU allows with its caches flushed on the source.
+      ...(instance.disks ?? []).flatMap((disk) => ['-drive', `file=${disk},if=virtio,format=raw,cache=writeback`]),
       '-serial', `file:${p.serial}`, '-qmp', `unix:${p.qmp},server=on,wait=off`,
-      '-daemonize', '-pidfile', p.pid,
+      '-daemonize', '-pidfile', p.pid, ...extraArgs,
     ];
     const fail = async (why: string): Promise<never> => {
       // A QEMU that got as far as daemonizing is ended before its files are let go of.
@@ -147,7 +152,10 @@ export const createKvmHypervisor = (options: KvmOptions): Hypervisor & { paths(n
       const gone = () => !alive(pid);
       // The ACPI power button first, as Ganeti does; then QEMU is ended without the guest.
       const qmp = await connectQmp(p.qmp).catch(() => undefined);
-      const pressed = qmp ? await qmp.execute('system_powerdown').then(() => true, () => false) : false;
+      // A guest that is not running (waiting for a migration, or paused after one) cannot
+      // hear the button: it is ended at once rather than after the whole timeout.
+      const running = qmp ? await qmp.execute<{ status: string }>('query-status').then((s) => s.status === 'running', () => false) : false;
+      const pressed = qmp && running ? await qmp.execute('system_powerdown').then(() => true, () => false) : false;
       if (!pressed || !(await until(gone, options.shutdownTimeoutMs ?? 120_000))) {
         await qmp?.execute('quit').catch(() => undefined);
         if (!(await until(gone, 5_000)) && (await isGuest(pid, guestUuid(instance.uuid), binary, p.pid))) kill(pid);
@@ -157,8 +165,10 @@ export const createKvmHypervisor = (options: KvmOptions): Hypervisor & { paths(n
     }
     await forget(node, instance.name);
   };
+  const live = kvmLiveMigration({ paths, guestPid, startWith: start, serially });
   const hypervisor = {
     paths: (node: string, name: string) => paths(node, name),
+    live,
     start: (node: string, instance: HypervisorInstance) => serially(node, instance.name, () => start(node, instance)),
     stop: (node: string, instance: HypervisorInstance) => serially(node, instance.name, () => stop(node, instance)),
     cleanup: (node: string, instance: HypervisorInstance) =>

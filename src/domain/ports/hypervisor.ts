@@ -6,6 +6,8 @@ export interface HypervisorInstance {
   vcpus: number;
   /** Which of the node's hypervisors runs it (Ganeti's -H); fake when not said. */
   hypervisor?: 'fake' | 'kvm';
+  /** Its disks as paths on that node, in order (the guest's vda, vdb, …): what the storage's attach answered there. */
+  disks?: string[];
 }
 export interface Hypervisor {
   start(nodeName: string, instance: HypervisorInstance): Promise<void>;
@@ -13,4 +15,36 @@ export interface Hypervisor {
   /** Forgets the instance on that node entirely (after removal). */
   cleanup(nodeName: string, instance: HypervisorInstance): Promise<void>;
   running(nodeName: string): Promise<string[]>;
+  /** Present when some of its nodes can move a running guest live (kvm through a node's daemon). */
+  live?: LiveMigration;
+}
+
+/** What QEMU says of a migration under way, for the job's progress lines. */
+export interface MigrationProgress {
+  status: string;
+  transferredBytes: number;
+  remainingBytes: number;
+  totalBytes: number;
+  expectedDowntimeMs?: number;
+}
+/** What a finished live migration cost, as the source's QEMU measured it. */
+export interface MigrationStats {
+  totalMs: number;
+  downtimeMs: number;
+  bytes: number;
+}
+
+/**
+ * Live migration between two nodes (kvm): each call is idempotent, so a successor engine
+ * asking again under the same call finds the migration where the lost one left it.
+ */
+export interface LiveMigration {
+  /** Starts the guest on this node waiting for its memory, listening on `address`; answers where the source sends it. */
+  accept(nodeName: string, instance: HypervisorInstance, address: string): Promise<{ uri: string }>;
+  /** Sends the running guest to `uri` and answers once it has all gone (the source is then paused, `postmigrate`). */
+  send(nodeName: string, instance: HypervisorInstance, uri: string, progress?: (p: MigrationProgress) => void): Promise<MigrationStats>;
+  /** Answers once the guest runs on this node (the destination), or fails saying what it does instead. */
+  confirm(nodeName: string, instance: HypervisorInstance): Promise<void>;
+  /** Lets the guest run on this node again (the source, after a migration that failed or was not confirmed). */
+  resume(nodeName: string, instance: HypervisorInstance): Promise<void>;
 }
