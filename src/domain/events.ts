@@ -230,7 +230,13 @@ export const jobEventSchemas = {
     opIndex: z.number().int(),
     step: z.number().int().positive(),
     undo: z.boolean(),
-    outcome: z.object({ logicalId: z.string().optional(), sizeMib: z.number().optional(), device: z.string().optional() }),
+    outcome: z.object({
+      logicalId: z.string().optional(),
+      sizeMib: z.number().optional(),
+      device: z.string().optional(),
+      uri: z.string().optional(),
+      migration: z.object({ totalMs: z.number(), downtimeMs: z.number(), bytes: z.number() }).optional(),
+    }),
   }),
   /** The step failed; `ignored` when the saga goes on without it (a dead source node). */
   SagaStepFailed: z.object({

@@ -60,6 +60,10 @@ export const runSaga = async (deps: SagaRunnerDeps, plan: SagaPlan, resume?: Sag
   const outcomes: (EffectOutcome | undefined)[] = plan.steps.map(() => undefined);
   const done: number[] = [];
   const recorded = (step: number, undo: boolean) => resume?.steps.find((s) => s.step === step && s.undo === undo);
+  const effectOf = (i: number): Effect => {
+    const { effect, part } = plan.steps[i]!;
+    return typeof effect === 'function' ? effect(outcomes.filter((_, j) => j < i && plan.steps[j]!.part === part)) : effect;
+  };
   for (const [i, step] of plan.steps.entries()) {
     const n = i + 1;
     const prior = recorded(n, false);
@@ -73,7 +77,7 @@ export const runSaga = async (deps: SagaRunnerDeps, plan: SagaPlan, resume?: Sag
       // An engine lost too often gives up: nothing new is tried, but the call a lost
       // engine had under way is asked for its answer (by its call id), so that what it
       // made is known and undone with the rest.
-      const underWay = prior && !prior.failure ? await attempt(deps, step.effect, n, false, prior) : undefined;
+      const underWay = prior && !prior.failure ? await attempt(deps, effectOf(i), n, false, prior) : undefined;
       if (underWay && 'outcome' in underWay) {
         outcomes[i] = underWay.outcome;
         done.push(i);
@@ -81,7 +85,7 @@ export const runSaga = async (deps: SagaRunnerDeps, plan: SagaPlan, resume?: Sag
       const { undone, owed } = await undo(deps, plan, done, outcomes, resume);
       return E.left({ failure: giveUp, owed, outcomes: outcomes.map((o, j) => (undone.has(j) ? undefined : o)) });
     }
-    const result: Attempt = prior?.failure ? { failure: prior.failure } : await attempt(deps, step.effect, n, false, prior, step.mayFail ?? false);
+    const result: Attempt = prior?.failure ? { failure: prior.failure } : await attempt(deps, effectOf(i), n, false, prior, step.mayFail ?? false);
     if ('outcome' in result) {
       outcomes[i] = result.outcome;
       done.push(i);
@@ -98,19 +102,36 @@ export const runSaga = async (deps: SagaRunnerDeps, plan: SagaPlan, resume?: Sag
   return E.right({ outcomes });
 };
 
+/**
+ * A long call's progress, as lines in the job log: written in order, one after another
+ * (never two writes at once), and all of them before the call's outcome.
+ */
+const progressLines = (deps: SagaRunnerDeps) => {
+  let queue: Promise<void> = Promise.resolve();
+  return {
+    line: (text: string) => {
+      queue = queue.then(() => deps.log(text));
+    },
+    written: () => queue,
+  };
+};
+
 /** Records the intent (unless an earlier engine did), runs the call, records its outcome. */
 const attempt = async (deps: SagaRunnerDeps, effect: Effect, step: number, isUndo: boolean, prior?: SagaStepRecord, mayFail = false): Promise<Attempt> => {
   const what = describeEffect(effect);
   const callId = prior?.callId ?? deps.newId();
   if (prior) await deps.log(`${what} (again: the engine that began it was lost)`);
   else await deps.recordIntent({ step, undo: isUndo, callId, what, effect: effectSummary(effect) });
-  const running = runEffect(deps.ports, effect, deps.storage(callId));
+  const progress = progressLines(deps);
+  const running = runEffect(deps.ports, effect, deps.storage(callId), progress.line);
   if (!isUndo) await killDuring(deps.killAt, step, running);
   try {
     const outcome = await running;
+    await progress.written();
     await deps.recordSuccess(step, isUndo, outcome);
     return { outcome };
   } catch (error) {
+    await progress.written().catch(() => undefined);
     // Fenced: another engine leads now and owns this saga; nothing more is recorded or undone here.
     if (error instanceof FencedError) throw error;
     const kind = error instanceof StorageTimeoutError ? 'timeout' : 'application';

@@ -1,19 +1,8 @@
-import { z } from 'zod';
 import type { Hypervisor } from '../domain/ports/hypervisor.js';
 import { checkedBody } from './checked-body.js';
+import { HypervisorCallBody } from './hypervisor-body.js';
 import type { Handler } from './http.js';
-
-/** What a hypervisor call carries: the instance as the engine knows it, checked before anything runs. */
-export const HypervisorCallBody = z.object({
-  node: z.string(),
-  instance: z.object({
-    name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,253}$/, 'expected an instance name'),
-    uuid: z.string().min(1).max(64),
-    memoryMib: z.number().int().positive(),
-    vcpus: z.number().int().positive(),
-    hypervisor: z.enum(['fake', 'kvm']).default('fake'),
-  }),
-});
+import { migrationCalls } from './migration-calls.js';
 
 /** The hypervisors a node serves: always fake; kvm when node.json says which kernel its guests boot. */
 export interface NodeHypervisors {
@@ -48,6 +37,7 @@ export const hypervisorCalls = (nodeName: string, hypervisors: NodeHypervisors):
       return (await hypervisor.cleanup(nodeName, instance), {});
     },
     'hv-running': async () => ({ instances: await runningOn(nodeName, hypervisors) }),
+    ...migrationCalls(nodeName, hypervisors.kvm?.live),
   };
 };
 

@@ -17,7 +17,7 @@ export interface SagaStepRecord {
   callId: string;
   what: string;
   effect: Record<string, unknown>;
-  outcome?: { logicalId?: string; sizeMib?: number; device?: string };
+  outcome?: { logicalId?: string; sizeMib?: number; device?: string; uri?: string; migration?: { totalMs: number; downtimeMs: number; bytes: number } };
   failure?: Failure;
   ignored?: boolean;
 }

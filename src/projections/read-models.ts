@@ -90,6 +90,8 @@ export interface JobInfo {
     result: unknown;
     error: unknown;
     log: { time: string; level: string; message: string }[];
+    /** What a live migration this opcode made cost (QEMU's figures), when it made one. */
+    migration?: { totalMs: number; downtimeMs: number; bytes: number };
   }[];
 }
 
@@ -197,6 +199,13 @@ export const instanceInfos = (views: Views): InstanceInfo[] => {
     .sort(byName);
 };
 
+/** The figures of the live migration an opcode's saga made and kept (none if it was undone). */
+const migrationOf = (op: JobView['opcodes'][number]) => {
+  const steps = op.saga?.steps ?? [];
+  const sent = steps.find((s) => !s.undo && s.outcome?.migration && !steps.some((u) => u.undo && u.step === s.step));
+  return sent?.outcome?.migration ? { migration: sent.outcome.migration } : {};
+};
+
 export const jobInfo = (job: JobView): JobInfo => ({
   id: job.id,
   status: job.status,
@@ -216,6 +225,7 @@ export const jobInfo = (job: JobView): JobInfo => ({
     result: op.result ?? null,
     error: op.error ?? null,
     log: op.log,
+    ...migrationOf(op),
   })),
 });
 

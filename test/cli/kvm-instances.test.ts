@@ -32,6 +32,11 @@ const qemuOf = (node: string, name: string) => {
   const pid = Number(readFileSync(join(daemons.get(node)!.dir, 'hypervisor', node, 'kvm', `${name}.pid`), 'utf8'));
   return { pid, args: readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0') };
 };
+interface Job { id: number; opcodes: { log: { message: string }[]; migration?: { totalMs: number; downtimeMs: number; bytes: number } }[] }
+const lastJob = async () => {
+  const jobs = await site.json<{ id: number }[]>('job', 'list');
+  return site.json<Job>('job', 'info', String(Math.max(...jobs.map((j) => j.id))));
+};
 const row = async (name: string) => (await site.json<InstanceRow[]>('instance', 'list')).find((i) => i.name === name);
 
 beforeAll(async () => {
@@ -77,20 +82,34 @@ describe('instances on the kvm hypervisor', () => {
     expect(await site.json<unknown[]>('instance', 'list')).toEqual(before);
   });
 
-  it('moves a running kvm guest by stopping it and starting it on the target (not live, yet)', async () => {
-    const live = await site.opl('instance', 'migrate', 'vm1', '-n', 'n2');
-    expect(live.code).toBe(1);
-    expect(live.stderr).toMatch(/live migration of kvm guests is not built yet/);
+  it('migrates a running kvm guest live, QEMU to QEMU, recording what it cost; and back not live (stopped, started)', async () => {
     const before = qemuOf('n1', 'vm1').pid;
-    await ok(site.opl('instance', 'migrate', 'vm1', '-n', 'n2', '--non-live'));
+    const live = await ok(site.opl('instance', 'migrate', 'vm1', '-n', 'n2'));
     expect(existsSync(`/proc/${before}`)).toBe(false);
     expect(guests('n1')).toEqual([]);
     expect(guests('n2')).toEqual(['vm1']);
     expect(await row('vm1')).toMatchObject({ primaryNode: 'n2', status: 'running' });
+    const op = (await lastJob()).opcodes[0]!;
+    const said = op.log.map((l) => l.message);
+    const order = ['preparing node n2 to receive instance vm1 live', 'migrating instance vm1 live from node n1 to node n2', 'checking that instance vm1 runs on node n2', 'cleaning up instance vm1 on node n1'];
+    const at = order.map((line) => said.findIndex((m) => m.startsWith(line)));
+    expect(at.every((i) => i >= 0)).toBe(true);
+    expect(at).toEqual([...at].sort((a, b) => a - b));
+    const migration = op.migration!;
+    expect(migration.totalMs).toBeGreaterThan(0);
+    expect(migration.bytes).toBeGreaterThan(0);
+    expect(said.join('\n')).toMatch(new RegExp(`^migrated vm1 to node n2 in \\d+\\.\\d\\d s: downtime ${migration.downtimeMs} ms, \\d+ MiB sent$`, 'm'));
+    expect(live.stdout + live.stderr).toMatch(/migrated vm1 to node n2 in/);
+    const onN2 = qemuOf('n2', 'vm1').pid;
+    await ok(site.opl('instance', 'migrate', 'vm1', '-n', 'n1', '--non-live'));
+    expect(existsSync(`/proc/${onN2}`)).toBe(false);
+    expect(guests('n2')).toEqual([]);
+    expect(guests('n1')).toEqual(['vm1']);
+    expect(await row('vm1')).toMatchObject({ primaryNode: 'n1', status: 'running' });
   });
 
   it('stops it (ACPI, then QEMU ended), will not disable kvm while it is used, and removes it', async () => {
-    const { pid } = qemuOf('n2', 'vm1');
+    const { pid } = qemuOf('n1', 'vm1');
     await ok(site.opl('instance', 'shutdown', 'vm1'));
     expect(existsSync(`/proc/${pid}`)).toBe(false);
     expect(await row('vm1')).toMatchObject({ status: 'ADMIN_down' });
@@ -99,6 +118,6 @@ describe('instances on the kvm hypervisor', () => {
     expect(disable.stderr).toMatch(/hypervisor 'kvm' is still used by instance 'vm1'/);
     await ok(site.opl('instance', 'remove', '-f', 'vm1'));
     await ok(site.opl('cluster', 'modify', '--enabled-hypervisors', 'fake'));
-    expect(guests('n2')).toEqual([]);
+    expect(guests('n1')).toEqual([]);
   });
 });

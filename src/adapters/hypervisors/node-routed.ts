@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { Hypervisor, HypervisorInstance } from '../../domain/ports/hypervisor.js';
 import { NodeCallError } from '../nodes/node-answer.js';
+import { nodeRoutedMigration, wireInstance } from './node-routed-migration.js';
 
 /** The part of a node client a hypervisor needs: one call by name. */
 export interface NodeCaller {
@@ -26,7 +27,7 @@ export const nodeRoutedHypervisor = (local: Hypervisor, route: (nodeName: string
       if (instance.hypervisor === 'kvm') throw new Error(`node ${node} is a local node (no opl-noded): it cannot run the kvm guest ${instance.name}`);
       return local[action](node, instance);
     }
-    const body = { node, instance: { name: instance.name, uuid: instance.uuid, memoryMib: instance.memoryMib, vcpus: instance.vcpus, ...(instance.hypervisor && { hypervisor: instance.hypervisor }) } };
+    const body = { node, instance: wireInstance(instance) };
     // A kvm stop waits for the guest's own power-down (up to the node's shutdown timeout,
     // at most 150 s) and a start for the node's KVM probe: the call is given that long.
     // A retry is safe: the node does one call per guest at a time, and each is idempotent.
@@ -43,6 +44,11 @@ export const nodeRoutedHypervisor = (local: Hypervisor, route: (nodeName: string
       if (!parsed.success) throw new NodeCallError('bad-answer', `node ${node} answered what its hypervisor runs with something that is not a list of instance names`);
       return [...parsed.data.instances].sort();
     },
+    live: nodeRoutedMigration((node) => {
+      const daemon = route(node);
+      if (!daemon) throw new Error(`node ${node} is a local node (no opl-noded): it has no kvm hypervisor to migrate with`);
+      return daemon;
+    }),
   };
 };
 

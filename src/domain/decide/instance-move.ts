@@ -32,10 +32,6 @@ const moveInstance = (state: ClusterState, op: OpcodeOf<'OP_INSTANCE_MIGRATE'> |
     if (instance.hypervisor === 'kvm' && !target.address) {
       return refuse(invalidArgument(`node '${target.name}' is a local node (no opl-noded): kvm guests run only on nodes added with --address`));
     }
-    // Until the QMP migration saga exists, a running kvm guest moves only by stopping and starting.
-    if (instance.hypervisor === 'kvm' && migrate && op.live && instance.adminState === 'up') {
-      return refuse(notSupported(`live migration of kvm guests is not built yet: 'opl instance migrate ${instance.name} --non-live' (or failover) stops it and starts it on the target`));
-    }
     const unfit = placementProblem(state, target, instance.memoryMib, instance.vcpus);
     if (unfit) return refuse(unfit);
     const source = state.nodes.get(instance.primaryNodeUuid)!;

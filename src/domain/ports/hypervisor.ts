@@ -47,4 +47,6 @@ export interface LiveMigration {
   confirm(nodeName: string, instance: HypervisorInstance): Promise<void>;
   /** Lets the guest run on this node again (the source, after a migration that failed or was not confirmed). */
   resume(nodeName: string, instance: HypervisorInstance): Promise<void>;
+  /** What the send under way from this node last saw of the guest's migration (none when no send runs). */
+  progress?(nodeName: string, name: string): MigrationProgress | undefined;
 }

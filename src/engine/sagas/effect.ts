@@ -1,10 +1,12 @@
 import type { DiskStorage, DiskTarget, StorageContext } from '../../domain/ports/disk-storage.js';
-import type { Hypervisor, HypervisorInstance } from '../../domain/ports/hypervisor.js';
+import type { Hypervisor, HypervisorInstance, LiveMigration, MigrationProgress, MigrationStats } from '../../domain/ports/hypervisor.js';
 import type { DiskTemplate } from '../../domain/templates.js';
 
 /** One call into the world: a hypervisor on a node, or a template's storage. */
 export type Effect =
-  | { kind: 'hypervisor'; action: 'start' | 'stop' | 'cleanup'; nodeName: string; instance: HypervisorInstance }
+  | { kind: 'hypervisor'; action: 'start' | 'stop' | 'cleanup' | 'confirm' | 'resume'; nodeName: string; instance: HypervisorInstance }
+  | { kind: 'hypervisor'; action: 'accept'; nodeName: string; instance: HypervisorInstance; address: string }
+  | { kind: 'hypervisor'; action: 'send'; nodeName: string; instance: HypervisorInstance; uri: string; toNodeName: string }
   | { kind: 'disk'; action: 'create' | 'remove' | 'attach' | 'detach'; target: DiskTarget }
   | { kind: 'disk'; action: 'grow'; target: DiskTarget; sizeMib: number }
   | { kind: 'disk'; action: 'rename'; target: DiskTarget; newInstanceName: string; newLogicalId: string };
@@ -14,6 +16,10 @@ export interface EffectOutcome {
   logicalId?: string;
   sizeMib?: number;
   device?: string;
+  /** Where a migration's destination waits for the guest. */
+  uri?: string;
+  /** What a live migration cost, as the source's QEMU measured it. */
+  migration?: MigrationStats;
 }
 
 export interface EffectPorts {
@@ -24,8 +30,19 @@ export interface EffectPorts {
 /** The line the job log gets, and the intent records, before the effect runs. */
 export const describeEffect = (effect: Effect): string => {
   if (effect.kind === 'hypervisor') {
-    const verb = { start: 'starting', stop: 'stopping', cleanup: 'cleaning up' }[effect.action];
-    return `${verb} instance ${effect.instance.name} on node ${effect.nodeName}`;
+    const { name } = effect.instance;
+    switch (effect.action) {
+      case 'accept':
+        return `preparing node ${effect.nodeName} to receive instance ${name} live (listening on ${effect.address})`;
+      case 'send':
+        return `migrating instance ${name} live from node ${effect.nodeName} to node ${effect.toNodeName} (${effect.uri})`;
+      case 'confirm':
+        return `checking that instance ${name} runs on node ${effect.nodeName}`;
+      case 'resume':
+        return `letting instance ${name} run on node ${effect.nodeName} again`;
+      default:
+        return `${{ start: 'starting', stop: 'stopping', cleanup: 'cleaning up' }[effect.action]} instance ${name} on node ${effect.nodeName}`;
+    }
   }
   const { target } = effect;
   const where = target.template === 'ext' ? `ext:${target.disk.pool ?? '?'}` : target.template;
@@ -51,7 +68,15 @@ export const describeEffect = (effect: Effect): string => {
 /** What the intent records of an effect: which call, where, on which volume — for auditors and successors. */
 export const effectSummary = (effect: Effect): Record<string, unknown> =>
   effect.kind === 'hypervisor'
-    ? { kind: 'hypervisor', action: effect.action, node: effect.nodeName, instance: effect.instance.name, instanceUuid: effect.instance.uuid }
+    ? {
+        kind: 'hypervisor',
+        action: effect.action,
+        node: effect.nodeName,
+        instance: effect.instance.name,
+        instanceUuid: effect.instance.uuid,
+        ...(effect.action === 'accept' && { address: effect.address }),
+        ...(effect.action === 'send' && { uri: effect.uri, toNode: effect.toNodeName }),
+      }
     : {
         kind: 'disk',
         action: effect.action,
@@ -66,10 +91,45 @@ export const effectSummary = (effect: Effect): Record<string, unknown> =>
         ...(effect.action === 'rename' && { newLogicalId: effect.newLogicalId }),
       };
 
-export const runEffect = async (ports: EffectPorts, effect: Effect, ctx: StorageContext): Promise<EffectOutcome> => {
+const MIB = 1024 * 1024;
+const mib = (bytes: number) => Math.round(bytes / MIB);
+/** A progress line of a live migration, as `job watch` shows it. */
+export const describeProgress = (name: string, p: MigrationProgress): string =>
+  `migrating ${name}: ${mib(p.transferredBytes)} of ${mib(p.totalBytes)} MiB sent, ${mib(p.remainingBytes)} MiB remaining${p.expectedDowntimeMs !== undefined ? `, expected downtime ${p.expectedDowntimeMs} ms` : ''} (${p.status})`;
+
+const liveOf = (hypervisor: Hypervisor): LiveMigration => {
+  if (!hypervisor.live) throw new Error('this engine has no live migration (no kvm nodes)');
+  return hypervisor.live;
+};
+
+/** `progress`: where a long call says how far it has got (lines for the job log). */
+export const runEffect = async (ports: EffectPorts, effect: Effect, ctx: StorageContext, progress?: (line: string) => void): Promise<EffectOutcome> => {
   if (effect.kind === 'hypervisor') {
-    await ports.hypervisor[effect.action](effect.nodeName, effect.instance);
-    return {};
+    const { nodeName: node, instance } = effect;
+    switch (effect.action) {
+      case 'accept':
+        return { uri: (await liveOf(ports.hypervisor).accept(node, instance, effect.address)).uri };
+      case 'send': {
+        let lastLine = 0;
+        const migration = await liveOf(ports.hypervisor).send(node, instance, effect.uri, (p) => {
+          // At most a line a second, however often the hypervisor reports.
+          if (Date.now() - lastLine < 1_000) return;
+          lastLine = Date.now();
+          progress?.(describeProgress(instance.name, p));
+        });
+        progress?.(`migrated ${instance.name} to node ${effect.toNodeName} in ${(migration.totalMs / 1000).toFixed(2)} s: downtime ${migration.downtimeMs} ms, ${mib(migration.bytes)} MiB sent`);
+        return { migration };
+      }
+      case 'confirm':
+        await liveOf(ports.hypervisor).confirm(node, instance);
+        return {};
+      case 'resume':
+        await liveOf(ports.hypervisor).resume(node, instance);
+        return {};
+      default:
+        await ports.hypervisor[effect.action](node, instance);
+        return {};
+    }
   }
   const storage = ports.storage[effect.target.template];
   if (!storage) throw new Error(`no storage backend for '${effect.target.template}' disks`);

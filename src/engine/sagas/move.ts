@@ -1,6 +1,37 @@
-import type { Effect } from './effect.js';
+import type { HypervisorInstance } from '../../domain/ports/hypervisor.js';
+import type { Effect, EffectOutcome } from './effect.js';
 import type { SagaBuilder, Step } from './saga.js';
-import { diskTarget, hvInstance, nodeName } from './targets.js';
+import { diskTarget, hvInstance, nodeName, withDisks } from './targets.js';
+
+interface LiveMove {
+  hv: HypervisorInstance;
+  from: string;
+  to: string;
+  /** Where the target's QEMU listens: the address its daemon was added with. */
+  address: string;
+  onTarget(earlier: readonly (EffectOutcome | undefined)[]): HypervisorInstance;
+  source: { mayFail?: boolean };
+}
+
+/**
+ * A kvm guest's live migration, each part a recorded step: the target waits for the
+ * guest (undone: that QEMU is ended), the source sends it (undone: the source runs
+ * again), the target is seen running — the point of no return — and only then is the
+ * source's QEMU, paused since the stream ended, let go of. Until then the guest keeps
+ * running on the source whatever fails.
+ */
+const liveSteps = ({ hv, from, to, address, onTarget, source }: LiveMove): Step[] => {
+  const accept = (earlier: readonly (EffectOutcome | undefined)[]): Effect => ({ kind: 'hypervisor', action: 'accept', nodeName: to, instance: onTarget(earlier), address });
+  return [
+    { effect: accept, undo: () => ({ kind: 'hypervisor', action: 'cleanup', nodeName: to, instance: hv }) },
+    {
+      effect: (earlier) => ({ kind: 'hypervisor', action: 'send', nodeName: from, instance: hv, uri: earlier.at(-1)?.uri ?? '', toNodeName: to }),
+      undo: () => ({ kind: 'hypervisor', action: 'resume', nodeName: from, instance: hv }),
+    },
+    { effect: { kind: 'hypervisor', action: 'confirm', nodeName: to, instance: hv } },
+    { effect: { kind: 'hypervisor', action: 'cleanup', nodeName: from, instance: hv }, ...source },
+  ];
+};
 
 /**
  * Moving an instance (live or non-live migration, failover): reach its disks from the
@@ -21,8 +52,17 @@ export const moveSaga: SagaBuilder<'InstanceMoved'> = (event, ctx) => {
     const target = diskTarget(ctx.state, instance, disk, d.toNodeUuid);
     if (target) steps.push({ effect: { kind: 'disk', action: 'attach', target }, undo: (): Effect => ({ kind: 'disk', action: 'detach', target }) });
   }
-  const startOnTarget: Step = { effect: { kind: 'hypervisor', action: 'start', nodeName: to, instance: hv }, undo: () => ({ kind: 'hypervisor', action: 'stop', nodeName: to, instance: hv }) };
-  if (d.running && d.how === 'live-migration') {
+  const attached = steps.length;
+  const onTarget = (earlier: readonly (EffectOutcome | undefined)[]) => withDisks(hv, earlier.slice(0, attached));
+  const startOnTarget: Step = {
+    // Only a kvm guest is given its disks (as the target's attach answered them).
+    effect: hv.hypervisor === 'kvm' ? (earlier) => ({ kind: 'hypervisor', action: 'start', nodeName: to, instance: onTarget(earlier) }) : { kind: 'hypervisor', action: 'start', nodeName: to, instance: hv },
+    undo: () => ({ kind: 'hypervisor', action: 'stop', nodeName: to, instance: hv }),
+  };
+  const address = ctx.state.nodes.get(d.toNodeUuid)?.address?.host;
+  if (d.running && d.how === 'live-migration' && hv.hypervisor === 'kvm' && !d.sourceOffline && address) {
+    steps.push(...liveSteps({ hv, from, to, address, onTarget, source }));
+  } else if (d.running && d.how === 'live-migration') {
     steps.push(startOnTarget);
     // Recorded by migrate --cleanup when the primary is offline: the source is not called, as in a failover.
     if (!d.sourceOffline) steps.push({ effect: { kind: 'hypervisor', action: 'cleanup', nodeName: from, instance: hv }, ...source });

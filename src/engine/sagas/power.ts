@@ -1,14 +1,23 @@
-import type { SagaBuilder } from './saga.js';
+import type { SagaBuilder, Step } from './saga.js';
 import { recordedAsDecided } from './saga.js';
-import { hvInstance, nodeName } from './targets.js';
+import { diskTarget, hvInstance, nodeName, withDisks } from './targets.js';
 
 /** Starting an instance on its node; undone, it is stopped there again. */
 export const startSaga: SagaBuilder<'InstanceStarted'> = (event, ctx) => {
   const instance = ctx.instance(event.data.instanceUuid);
   const node = nodeName(ctx.state, event.data.nodeUuid);
   if (!instance || !node) return recordedAsDecided(event);
-  const start = { kind: 'hypervisor', action: 'start', nodeName: node, instance: hvInstance(instance) } as const;
-  return { steps: [{ effect: start, undo: () => ({ ...start, action: 'stop' }) }], finish: () => event };
+  const hv = hvInstance(instance);
+  const start = { kind: 'hypervisor', action: 'start', nodeName: node, instance: hv } as const;
+  if (hv.hypervisor !== 'kvm') return { steps: [{ effect: start, undo: () => ({ ...start, action: 'stop' }) }], finish: () => event };
+  // A kvm guest opens its disks itself: each is attached on the node first (attaching is
+  // idempotent, and left as it is if the start fails), and QEMU is given what attach answered.
+  const attach: Step[] = instance.disks.flatMap((disk) => {
+    const target = diskTarget(ctx.state, instance, disk, event.data.nodeUuid);
+    return target ? [{ effect: { kind: 'disk', action: 'attach', target } as const }] : [];
+  });
+  const startWithDisks: Step = { effect: (earlier) => ({ ...start, instance: withDisks(hv, earlier) }), undo: () => ({ ...start, action: 'stop' }) };
+  return { steps: [...attach, startWithDisks], finish: () => event };
 };
 
 /** Stopping an instance. Not restarted if what follows fails: a removal that fails leaves it stopped, and says so. */

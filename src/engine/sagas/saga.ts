@@ -5,7 +5,8 @@ import type { InstanceLike } from './targets.js';
 
 /** One durable step: a call, and the call that takes it back given what the first answered. */
 export interface Step {
-  effect: Effect;
+  /** The call; or, when it needs what an earlier step of its part answered (where a migration's destination listens), made from those answers, in the part's order, just before it runs. */
+  effect: Effect | ((earlier: readonly (EffectOutcome | undefined)[]) => Effect);
   undo?: (outcome: EffectOutcome) => Effect;
   /** A step on a source node that may be dead: its failure is logged and the saga goes on. */
   mayFail?: boolean;

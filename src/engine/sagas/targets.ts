@@ -20,3 +20,9 @@ export const diskTarget = (state: ClusterState, i: InstanceLike, disk: DiskRecor
   const peers = [...state.nodes.values()].filter((n) => n.groupUuid === primary.groupUuid && !n.offline).map((n) => n.name).sort();
   return { nodeName: node, template: i.diskTemplate, instance: { name: i.name, uuid: i.uuid, tags: i.tags }, disk, peers, ...(pool && { pool }) };
 };
+
+/** A kvm guest is given its disks as the node's attach answered them (the steps before, in order); the fake one needs none. */
+export const withDisks = (hv: HypervisorInstance, attached: readonly ({ device?: string } | undefined)[]): HypervisorInstance => {
+  const disks = attached.map((o) => o?.device).filter((d): d is string => d !== undefined);
+  return hv.hypervisor === 'kvm' && disks.length ? { ...hv, disks } : hv;
+};

@@ -41,11 +41,14 @@ describe('hypervisors', () => {
       .then({ type: 'ClusterModified', data: { enabledHypervisors: ['fake', 'kvm'] } });
   });
 
-  it('moves a running kvm guest by stopping and starting it, not live (yet), and only to a node with a daemon', () => {
+  it('moves a running kvm guest live or not, and only to a node with a daemon', () => {
     const up = [...kvmCluster, added('kvm'), instanceStarted('vm', 'h1')].map((e) => (e.type === 'InstanceStarted' ? { ...e, data: { ...e.data, instanceUuid: 'u1' } } : e));
     given(...up)
       .when({ type: 'OP_INSTANCE_MIGRATE', instanceName: 'vm', targetNode: 'h2', live: true, cleanup: false })
-      .thenRefused('not_supported', "live migration of kvm guests is not built yet: 'opl instance migrate vm --non-live' (or failover) stops it and starts it on the target");
+      .then({
+        type: 'InstanceMoved',
+        data: { instanceUuid: 'u1', fromNodeUuid: nodeUuid('h1'), toNodeUuid: nodeUuid('h2'), how: 'live-migration', running: true, sourceOffline: false, ignoreSourceFailures: false },
+      });
     given(...up)
       .when({ type: 'OP_INSTANCE_MIGRATE', instanceName: 'vm', targetNode: 'local', live: false, cleanup: false })
       .thenRefused('invalid_argument', "node 'local' is a local node (no opl-noded): kvm guests run only on nodes added with --address");

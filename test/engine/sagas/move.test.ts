@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { ClusterState } from '../../../src/domain/cluster-state.js';
 import type { ClusterEvent, EventOf } from '../../../src/domain/events.js';
 import { planSaga } from '../../../src/engine/sagas/index.js';
 import { clusterWith, disk, foldInto, hv, instanceAdded, target } from './fixtures.js';
@@ -107,5 +108,49 @@ describe('cleanup saga (migrate --cleanup)', () => {
     ]);
     expect(plan.steps.every((s) => s.undo === undefined)).toBe(true);
     expect(plan.finish([{}, {}, {}, undefined, undefined, undefined])).toEqual([event]);
+  });
+
+  describe('a running kvm guest, live', () => {
+    /** n1 and n2 with daemons, as `node add --address` records them. */
+    const withDaemons = (state: ClusterState): ClusterState => {
+      for (const [i, n] of ['n1', 'n2'].entries()) state.nodes.get(`node-${n}`)!.address = { host: `10.0.0.${i + 1}`, port: 1811 };
+      return state;
+    };
+    const kvmRunning = (): ClusterEvent[] => [
+      instanceAdded('s1', 'sharedfile', [d0, d1], 'n1', { hypervisor: 'kvm' }),
+      { type: 'InstanceStarted', data: { instanceUuid: 'uuid-s1', nodeUuid: 'node-n1' } },
+    ];
+    const kvm = { ...hv('s1'), hypervisor: 'kvm' as const };
+    const resolved = (step: { effect: unknown }, earlier: object[]) => (typeof step.effect === 'function' ? (step.effect as (e: object[]) => unknown)(earlier) : step.effect);
+
+    it('attaches on the target, has it wait with the disks the attach answered, sends, confirms, and only then lets go of the source', () => {
+      const plan = planSaga(withDaemons(clusterWith(...kvmRunning())), [moved('live-migration')]);
+      const attached = [{ device: '/srv/shared/s1/disk0' }, { device: '/srv/shared/s1/disk1' }];
+      const effects = plan.steps.map((step, i) => resolved(step, [...attached, { uri: 'tcp:10.0.0.2:4444' }, {}, {}].slice(0, i)));
+      expect(effects).toEqual([
+        { kind: 'disk', action: 'attach', target: target('s1', 'sharedfile', d0, 'n2') },
+        { kind: 'disk', action: 'attach', target: target('s1', 'sharedfile', d1, 'n2') },
+        { kind: 'hypervisor', action: 'accept', nodeName: 'n2', instance: { ...kvm, disks: ['/srv/shared/s1/disk0', '/srv/shared/s1/disk1'] }, address: '10.0.0.2' },
+        { kind: 'hypervisor', action: 'send', nodeName: 'n1', instance: kvm, uri: 'tcp:10.0.0.2:4444', toNodeName: 'n2' },
+        { kind: 'hypervisor', action: 'confirm', nodeName: 'n2', instance: kvm },
+        { kind: 'hypervisor', action: 'cleanup', nodeName: 'n1', instance: kvm },
+        { kind: 'disk', action: 'detach', target: target('s1', 'sharedfile', d0, 'n1') },
+        { kind: 'disk', action: 'detach', target: target('s1', 'sharedfile', d1, 'n1') },
+      ]);
+      // Undone before the point of no return: the target's QEMU is ended, the source runs again.
+      expect(plan.steps[2]!.undo!({ uri: 'tcp:10.0.0.2:4444' })).toEqual({ kind: 'hypervisor', action: 'cleanup', nodeName: 'n2', instance: kvm });
+      expect(plan.steps[3]!.undo!({})).toEqual({ kind: 'hypervisor', action: 'resume', nodeName: 'n1', instance: kvm });
+      expect(plan.steps[4]!.undo).toBeUndefined();
+      expect(plan.steps[5]!.undo).toBeUndefined();
+    });
+
+    it('moves not live by stopping on the source and starting on the target with its disks', () => {
+      const plan = planSaga(withDaemons(clusterWith(...kvmRunning())), [moved('non-live-migration')]);
+      const effects = plan.steps.map((step, i) => resolved(step, [{ device: '/d0' }, { device: '/d1' }, {}].slice(0, i)));
+      expect(effects.slice(2, 4)).toEqual([
+        { kind: 'hypervisor', action: 'stop', nodeName: 'n1', instance: kvm },
+        { kind: 'hypervisor', action: 'start', nodeName: 'n2', instance: { ...kvm, disks: ['/d0', '/d1'] } },
+      ]);
+    });
   });
 });

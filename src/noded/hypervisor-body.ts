@@ -1,0 +1,14 @@
+import { z } from 'zod';
+
+/** What a hypervisor call carries: the instance as the engine knows it, checked before anything runs. */
+export const HypervisorCallBody = z.object({
+  node: z.string(),
+  instance: z.object({
+    name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,253}$/, 'expected an instance name'),
+    uuid: z.string().min(1).max(64),
+    memoryMib: z.number().int().positive(),
+    vcpus: z.number().int().positive(),
+    hypervisor: z.enum(['fake', 'kvm']).default('fake'),
+    disks: z.array(z.string().startsWith('/', 'expected an absolute path').max(4096)).max(16).optional(),
+  }),
+});
