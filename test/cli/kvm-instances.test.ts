@@ -1,8 +1,9 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { killGuestsIn } from '../adapters/hypervisors/qemu-leftovers.js';
 import { startNoded, tempRoot, type RunningNoded } from '../noded/cluster-pki.js';
+import { until } from './invariants.js';
 import { newSite, ok, type Site } from './opl.js';
 
 /**
@@ -14,12 +15,13 @@ const GUEST = resolve(import.meta.dirname, '../../.cache/test-guest');
 interface InstanceRow { name: string; hypervisor: string; primaryNode: string; status: string }
 let site: Site;
 let root: string;
+let shared: string;
 const daemons = new Map<string, { daemon: RunningNoded; dir: string }>();
 
 const join_ = async (name: string) => {
   const token = (await ok(site.opl('node', 'token', name))).stdout.trim();
   const dir = mkdtempSync(join(root, `${name}-`));
-  writeFileSync(join(dir, 'node.json'), JSON.stringify({ name, kvm: { kernel: join(GUEST, 'vmlinuz'), initrd: join(GUEST, 'initramfs.img'), shutdownTimeoutSeconds: 3 } }));
+  writeFileSync(join(dir, 'node.json'), JSON.stringify({ name, storageDirs: [shared], kvm: { kernel: join(GUEST, 'vmlinuz'), initrd: join(GUEST, 'initramfs.img'), shutdownTimeoutSeconds: 3 } }));
   const daemon = await startNoded(dir, ['--listen', '127.0.0.1:0'], { env: { OPL_JOIN_TOKEN: token }, ready: /^waiting to join as node \S+ at [^\n]*:(\d+)$/m });
   daemons.set(name, { daemon, dir });
   await ok(site.opl('node', 'add', name, '--group', 'g1', '--address', `127.0.0.1:${daemon.port}`));
@@ -43,7 +45,9 @@ beforeAll(async () => {
   if (!existsSync(join(GUEST, 'vmlinuz'))) throw new Error(`no test guest in ${GUEST}: run scripts/build-test-guest.sh (npm test's setup does)`);
   site = newSite();
   root = tempRoot();
-  await ok(site.opl('cluster', 'init', 'c1', '--enabled-hypervisors', 'fake,kvm'));
+  shared = join(root, 'shared');
+  mkdirSync(shared);
+  await ok(site.opl('cluster', 'init', 'c1', '--enabled-hypervisors', 'fake,kvm', '--shared-file-storage-dir', shared));
   await ok(site.opl('group', 'add', 'g1'));
   await ok(site.opl('node', 'add', 'local1', '--group', 'g1', '--memory', '4G', '--cpus', '2'));
   await Promise.all([join_('n1'), join_('n2')]);
@@ -106,6 +110,37 @@ describe('instances on the kvm hypervisor', () => {
     expect(guests('n2')).toEqual([]);
     expect(guests('n1')).toEqual(['vm1']);
     expect(await row('vm1')).toMatchObject({ primaryNode: 'n1', status: 'running' });
+  });
+
+  it('migrates a guest counting on its sharedfile disk live and back: the count carries on, never going back, and the disk holds it', async () => {
+    await ok(site.opl('instance', 'add', 'vmd', '-t', 'sharedfile', '--disk', '0:size=4M', '--memory', '128M', '--vcpus', '1', '-n', 'n1', '-H', 'kvm'));
+    const serial = (node: string) => join(daemons.get(node)!.dir, 'hypervisor', node, 'kvm', 'vmd.serial');
+    const counted = (node: string) => (existsSync(serial(node)) ? [...readFileSync(serial(node), 'utf8').matchAll(/^opl-counter (\d+)$/gm)].map((m) => Number(m[1])) : []);
+    expect(readFileSync(serial('n1'), 'utf8')).not.toMatch(/no \/dev\/vda/);
+    await until('vmd to count on n1', () => counted('n1').length >= 2, 90);
+    const seen: number[] = [];
+    for (const [from, to] of [['n1', 'n2'], ['n2', 'n1']] as const) {
+      const before = counted(from).at(-1)!;
+      const began = Date.now();
+      await ok(site.opl('instance', 'migrate', 'vmd', '-n', to));
+      const tookSeconds = Math.ceil((Date.now() - began) / 1000);
+      expect(await row('vmd')).toMatchObject({ primaryNode: to, status: 'running' });
+      await until(`vmd to count on ${to}`, () => counted(to).length >= 2, 60);
+      const after = counted(to);
+      // The guest's memory came along: it goes on from where it was, one a second, never back.
+      expect(after[0]!).toBeGreaterThan(before);
+      expect(after[0]! - before).toBeLessThanOrEqual(tookSeconds + 2);
+      expect(after.every((n, i) => i === 0 || n === after[i - 1]! + 1)).toBe(true);
+      seen.push(before, ...after);
+    }
+    expect(seen).toEqual([...seen].sort((a, b) => a - b));
+    const disk = readdirSync(shared, { recursive: true }).map(String).find((f) => f.startsWith('vmd') && f.endsWith('disk0'));
+    expect(disk).toBeDefined();
+    await ok(site.opl('instance', 'shutdown', 'vmd'));
+    const last = counted('n1').at(-1)!;
+    const record = `opl-counter ${String(last).padStart(16, '0')}\n`;
+    expect(readFileSync(join(shared, disk!)).subarray(0, record.length).toString()).toBe(record);
+    await ok(site.opl('instance', 'remove', '-f', 'vmd'));
   });
 
   it('stops it (ACPI, then QEMU ended), will not disable kvm while it is used, and removes it', async () => {
