@@ -3,6 +3,9 @@ import { z } from 'zod';
 /** Ganeti's noded port, and ours. */
 export const NODED_PORT = 1811;
 
+/** Where a migration's destination waits for the guest, as its QEMU was told to listen: only TCP to a host and a port. */
+export const MigrationUriSchema = z.string().regex(/^tcp:(\[[0-9a-fA-F:]+\]|[A-Za-z0-9][A-Za-z0-9.-]{0,252}):\d{1,5}$/, "expected 'tcp:HOST:PORT'");
+
 /** Where a node's daemon listens, as recorded with the node. */
 export const NodeAddressSchema = z.object({
   host: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9.-]{0,252}$|^[0-9a-fA-F:]+$/, 'a host name or an IP address'),

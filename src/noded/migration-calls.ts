@@ -1,15 +1,12 @@
 import { z } from 'zod';
+import { MigrationUriSchema, NodeAddressSchema } from '../domain/node-address.js';
 import type { LiveMigration } from '../domain/ports/hypervisor.js';
 import { checkedBody } from './checked-body.js';
 import { HypervisorCallBody } from './hypervisor-body.js';
 import type { Handler } from './http.js';
 
-const HOST = /^[A-Za-z0-9][A-Za-z0-9.-]{0,252}$|^[0-9a-fA-F:]+$/;
-/** Where a destination listens, as its accept answered: only TCP to a host and a port. */
-const MIGRATION_URI = /^tcp:(\[[0-9a-fA-F:]+\]|[A-Za-z0-9][A-Za-z0-9.-]{0,252}):\d{1,5}$/;
-
-const AcceptBody = HypervisorCallBody.extend({ address: z.string().regex(HOST, 'expected a host name or an IP address') });
-const SendBody = HypervisorCallBody.extend({ uri: z.string().regex(MIGRATION_URI, "expected 'tcp:HOST:PORT'") });
+const AcceptBody = HypervisorCallBody.extend({ address: NodeAddressSchema.shape.host });
+const SendBody = HypervisorCallBody.extend({ uri: MigrationUriSchema });
 const ProgressBody = z.object({ node: z.string(), name: HypervisorCallBody.shape.instance.shape.name });
 
 /**

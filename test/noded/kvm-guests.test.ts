@@ -102,4 +102,16 @@ describe('kvm guests on a node with a daemon', () => {
     await expect(asKvm(routed).start('n3', { name: 'g3', uuid: 'u-g3', memoryMib: 128, vcpus: 1 })).rejects.toThrow(/node n3 has no kvm hypervisor \(its node\.json names no kvm kernel\)/);
     expect(await routed.running('n3')).toEqual([]);
   });
+
+  it("refuses a migration call it cannot take, in one line, starting nothing: a node without kvm, a fake guest, a uri that is not tcp:HOST:PORT", async () => {
+    const live = routed.live!;
+    const vm = { name: 'g4', uuid: 'u-g4', memoryMib: 128, vcpus: 1, hypervisor: 'kvm' as const };
+    await expect(live.accept('n3', vm, '127.0.0.1')).rejects.toThrow(/node n3 has no kvm hypervisor \(its node\.json names no kvm kernel\): it cannot take part in a live migration/);
+    await expect(live.accept('n1', { ...vm, hypervisor: 'fake' }, '127.0.0.1')).rejects.toThrow(/only kvm guests migrate live; n1 was asked to for a fake guest/);
+    await expect(live.send('n1', vm, 'exec:rm -rf /')).rejects.toThrow(/a migration send call whose 'uri' is not valid \(expected 'tcp:HOST:PORT'\)/);
+    await expect(live.accept('n1', vm, 'a host; rm')).rejects.toThrow(/a migration accept call whose 'address' is not valid/);
+    await expect(live.confirm('n1', vm)).rejects.toThrow(/no QEMU of g4 runs on node n1/);
+    expect(await routed.running('n1')).toEqual([]);
+    expect(await routed.running('n3')).toEqual([]);
+  });
 });

@@ -31,7 +31,8 @@ const MigrateInfo = z.object({
 type MigrateInfo = z.infer<typeof MigrateInfo>;
 
 const queryMigrate = async (qmp: Qmp): Promise<MigrateInfo> => MigrateInfo.parse(await qmp.execute('query-migrate'));
-const runState = async (qmp: Qmp): Promise<string> => Status.parse(await qmp.execute('query-status')).status;
+/** QEMU's run state (running, inmigrate, postmigrate, paused…), checked. */
+export const runState = async (qmp: Qmp): Promise<string> => Status.parse(await qmp.execute('query-status')).status;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** An IPv6 address goes in brackets in a QEMU URI. */
 const hostPart = (host: string) => (host.includes(':') ? `[${host}]` : host);

@@ -4,7 +4,7 @@ import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Hypervisor, HypervisorInstance } from '../../domain/ports/hypervisor.js';
-import { kvmLiveMigration } from './kvm-migration.js';
+import { kvmLiveMigration, runState } from './kvm-migration.js';
 import { connectQmp } from './qmp.js';
 
 const run = promisify(execFile);
@@ -154,7 +154,7 @@ export const createKvmHypervisor = (options: KvmOptions): Hypervisor & { paths(n
       const qmp = await connectQmp(p.qmp).catch(() => undefined);
       // A guest that is not running (waiting for a migration, or paused after one) cannot
       // hear the button: it is ended at once rather than after the whole timeout.
-      const running = qmp ? await qmp.execute<{ status: string }>('query-status').then((s) => s.status === 'running', () => false) : false;
+      const running = qmp ? await runState(qmp).then((state) => state === 'running', () => false) : false;
       const pressed = qmp && running ? await qmp.execute('system_powerdown').then(() => true, () => false) : false;
       if (!pressed || !(await until(gone, options.shutdownTimeoutMs ?? 120_000))) {
         await qmp?.execute('quit').catch(() => undefined);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MigrationUriSchema } from '../../domain/node-address.js';
 import type { HypervisorInstance, LiveMigration, MigrationProgress } from '../../domain/ports/hypervisor.js';
 import { NodeCallError } from '../nodes/node-answer.js';
 import type { NodeCaller } from './node-routed.js';
@@ -9,7 +10,7 @@ const MIGRATION_CALL_MS = 180_000;
 const PROGRESS_EVERY_MS = 1_000;
 
 const count = z.number().int().nonnegative();
-const Accepted = z.object({ uri: z.string().regex(/^tcp:(\[[0-9a-fA-F:]+\]|[A-Za-z0-9][A-Za-z0-9.-]{0,252}):\d{1,5}$/) });
+const Accepted = z.object({ uri: MigrationUriSchema });
 const Stats = z.object({ totalMs: count, downtimeMs: count, bytes: count });
 const Progress = z.object({
   progress: z.object({ status: z.string().max(64), transferredBytes: count, remainingBytes: count, totalBytes: count, expectedDowntimeMs: count.optional() }).nullable(),
