@@ -1,6 +1,6 @@
 /** One benchmark figure, printed as one JSON line next to its reference and the ratio. */
 interface Core {
-  bench: 'append' | 'append-chain' | 'replay' | 'verify' | 'jobs' | 'allocate' | 'relocate' | 'saga' | 'saga-netns' | 'rpc' | 'cluster-verify';
+  bench: 'append' | 'append-chain' | 'replay' | 'verify' | 'jobs' | 'allocate' | 'relocate' | 'saga' | 'saga-netns' | 'rpc' | 'cluster-verify' | 'kvm-migrate';
   store?: 'sqlite' | 'postgres';
   value: number;
   unit: string;

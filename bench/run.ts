@@ -16,6 +16,7 @@ import { benchSaga } from './saga.js';
 import { benchNodedRpc } from './noded-rpc.js';
 import { benchNetnsSaga, netnsMigrationsInside } from './netns-saga.js';
 import { benchNetnsVerify } from './netns-verify.js';
+import { benchKvmMigrate } from './kvm-migrate.js';
 import { chainedRows, storedRows } from './workload.js';
 import { benchAppendChainSqlite, benchVerifySqlite } from './audit.js';
 
@@ -258,8 +259,8 @@ if (process.env.BENCH_NETNS_SAGA_DATA_DIR) {
   await netnsMigrationsInside(process.env.BENCH_NETNS_SAGA_DATA_DIR);
   process.exit(0);
 }
-const only = (process.env.BENCH_ONLY ?? 'append,append-chain,replay,verify,jobs,saga,saga-netns,rpc,cluster-verify').split(',');
-const plan: [string, string, () => Promise<Figure>][] = [
+const only = (process.env.BENCH_ONLY ?? 'append,append-chain,replay,verify,jobs,saga,saga-netns,rpc,cluster-verify,kvm-migrate').split(',');
+const plan: [string, string, () => Promise<Figure | Figure[]>][] = [
   ['append', 'sqlite', benchAppendSqlite],
   ['append-chain', 'sqlite', () => benchAppendChainSqlite(APPENDS, sampleEvent)],
   ['replay', 'sqlite', benchReplaySqlite],
@@ -272,8 +273,10 @@ const plan: [string, string, () => Promise<Figure>][] = [
   ['rpc', '', benchNodedRpc],
   ['saga-netns', 'sqlite', benchNetnsSaga],
   ['cluster-verify', '', benchNetnsVerify],
+  ['kvm-migrate', '', benchKvmMigrate],
 ];
 for (const [bench, store, run] of plan) {
   if (!only.includes(bench) || (store !== '' && !stores.includes(store))) continue;
-  print(await run());
+  const figures = await run();
+  for (const f of Array.isArray(figures) ? figures : [figures]) print(f);
 }

@@ -4,7 +4,11 @@
 # initramfs holding busybox-static, the virtio modules and an init that, once a second,
 # writes an increasing counter to the start of its first disk (/dev/vda) and prints it on
 # the serial console ("opl-counter N"). It starts from the counter the disk holds, so a
-# guest moved or restarted with the same disk never counts back.
+# guest moved or restarted with the same disk never counts back. Booted with
+# `opl.dirty=N` on its kernel command line (N MiB, at most 1024), it also keeps N MiB of
+# its memory dirty: it fills them once, then rewrites 8 MiB of them every quarter of a
+# second in turn (about 32 MiB/s, within QEMU's default migration bandwidth, so a live
+# migration of it converges), saying "opl-guest: dirtying N MiB" once they are full.
 #
 #   scripts/build-test-guest.sh [OUTDIR]     default OUTDIR: .cache/test-guest
 #
@@ -16,6 +20,8 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 OUT=${1:-$ROOT/.cache/test-guest}
+# Bumped whenever the init below changes, so a guest built by older code is built again.
+INIT_VERSION=3
 # The order they load in; button and evdev let busybox's acpid see the ACPI power button.
 MODULES=(virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_blk button evdev)
 
@@ -33,7 +39,7 @@ if [ -z "$kernel_pkg" ] && [ "$(id -u)" -eq 0 ]; then
 fi
 [ -n "$kernel_pkg" ] || die "apt knows no linux-image-cloud-amd64 (apt-get update, as root, fetches the package lists)"
 version=${kernel_pkg#linux-image-}
-if [ -s "$OUT/vmlinuz" ] && [ -s "$OUT/initramfs.img" ] && [ "$(cat "$OUT/kernel-version" 2> /dev/null)" = "$version" ]; then
+if [ -s "$OUT/vmlinuz" ] && [ -s "$OUT/initramfs.img" ] && [ "$(cat "$OUT/kernel-version" 2> /dev/null)" = "$version" ] && [ "$(cat "$OUT/init-version" 2> /dev/null)" = "$INIT_VERSION" ]; then
   exit 0
 fi
 
@@ -64,6 +70,23 @@ done
 # The power button (ACPI, as `instance shutdown` presses it) ends the guest at once.
 mkdir -p /var/log /var/run
 acpid -c /etc/acpi -l /var/log/acpid.log
+# opl.dirty=N: N MiB of memory (tmpfs) filled with non-zero bytes, then rewritten 8 MiB at
+# a time, four times a second, for as long as the guest runs.
+dirty=$(tr ' ' '\n' < /proc/cmdline | sed -n 's/^opl\.dirty=\([0-9]\{1,4\}\)$/\1/p')
+if [ -n "$dirty" ] && [ "$dirty" -ge 8 ] && [ "$dirty" -le 1024 ]; then
+  mkdir -p /dirty && mount -t tmpfs -o size=$((dirty + 16))m tmpfs /dirty
+  (
+    # One 8 MiB chunk made by yes, the rest copied from it: a copy is far quicker under TCG.
+    yes opl-dirty | head -c 8388608 > /dirty/template
+    chunks=$((dirty / 8)) c=0
+    while [ "$c" -lt "$chunks" ]; do cp /dirty/template "/dirty/$c"; c=$((c + 1)); done
+    echo "opl-guest: dirtying $dirty MiB"
+    while true; do
+      c=0
+      while [ "$c" -lt "$chunks" ]; do cp /dirty/template "/dirty/$c"; c=$((c + 1)); sleep 0.25; done
+    done
+  ) &
+fi
 i=0
 while [ ! -b /dev/vda ] && [ "$i" -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 if [ ! -b /dev/vda ]; then
@@ -93,4 +116,5 @@ cp "$work/kernel/boot/vmlinuz-$version" "$OUT/vmlinuz.new"
 mv "$OUT/initramfs.img.new" "$OUT/initramfs.img"
 mv "$OUT/vmlinuz.new" "$OUT/vmlinuz"
 echo "$version" > "$OUT/kernel-version"
+echo "$INIT_VERSION" > "$OUT/init-version"
 echo "build-test-guest: $OUT (kernel $version)"

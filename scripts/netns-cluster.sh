@@ -6,6 +6,7 @@
 # anything to them from the root namespace (it would leave the machine by its route).
 #
 #   scripts/netns-cluster.sh up   PREFIX N WORKDIR   make the namespaces, start and join N daemons
+#                                                    (WORKDIR/hI/node.json, if written before, is host I's)
 #   scripts/netns-cluster.sh opl  PREFIX WORKDIR ARGS…   run opl in the engine's namespace
 #   scripts/netns-cluster.sh down PREFIX WORKDIR     stop every daemon, delete every namespace (idempotent)
 #
@@ -65,7 +66,10 @@ start_node() {
   local prefix=$1 work=$2 i=$3
   local token
   token=$(opl_in_engine "$prefix" "$work" node token "h$i" 2> /dev/null)
-  OPL_JOIN_TOKEN=$token setsid ip netns exec "$prefix-h$i" "$NODE" "$ROOT/bin/opl-noded.js" --dir "$work/h$i" --name "h$i" --storage-dir "$work/shared" --driver-dir "$work/drivers" \
+  # A host whose node.json was written beforehand (a bench giving it kvm guests) keeps it.
+  local config=(--name "h$i" --storage-dir "$work/shared" --driver-dir "$work/drivers")
+  [[ -f $work/h$i/node.json ]] && config=()
+  OPL_JOIN_TOKEN=$token setsid ip netns exec "$prefix-h$i" "$NODE" "$ROOT/bin/opl-noded.js" --dir "$work/h$i" "${config[@]}" \
     --listen "$(address_of "$i"):1811" > "$work/h$i.out" 2> "$work/h$i.err" < /dev/null &
   echo "h$i $!" >> "$work/pids"
   local step

@@ -2,6 +2,7 @@ import { copyFileSync, existsSync, readFileSync, rmSync, writeFileSync } from 'n
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFakeHypervisor } from '../../src/adapters/hypervisors/fake.js';
+import { alive } from '../../src/adapters/hypervisors/kvm.js';
 import { nodeRoutedHypervisor } from '../../src/adapters/hypervisors/node-routed.js';
 import { remoteNode, type RemoteNode } from '../../src/adapters/nodes/remote-client.js';
 import type { Hypervisor } from '../../src/domain/ports/hypervisor.js';
@@ -79,7 +80,7 @@ describe('kvm guests on a node with a daemon', () => {
     expect(await routed.running('n2')).toEqual(['g1']);
     expect(((await clients.get('n2')!.call('facts', {})) as { instances: string[] }).instances).toEqual(['g1']);
     await asKvm(routed).stop('n2', vm);
-    expect(existsSync(`/proc/${pid}`)).toBe(false);
+    expect(alive(pid)).toBe(false);
     expect(await routed.running('n2')).toEqual([]);
   });
 

@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -47,10 +48,20 @@ const isGuest = async (pid: number, uuid: string, binary: string, pidFile: strin
     return false;
   }
 };
-const alive = (pid: number) => {
+/**
+ * Whether a process still runs. A daemonized QEMU's parent is init, which may take its
+ * time to reap it (over a second on some machines): a zombie has ended already.
+ */
+export const alive = (pid: number): boolean => {
   try {
     process.kill(pid, 0);
-    return true;
+  } catch {
+    return false;
+  }
+  try {
+    // The state follows the command name, which is in parentheses and may hold any character.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
   } catch {
     return false;
   }

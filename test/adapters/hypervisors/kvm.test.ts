@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createKvmHypervisor } from '../../../src/adapters/hypervisors/kvm.js';
+import { alive, createKvmHypervisor } from '../../../src/adapters/hypervisors/kvm.js';
 import { connectQmp } from '../../../src/adapters/hypervisors/qmp.js';
 import { hypervisorContract } from './contract.js';
 import { killGuestsIn, processesWith } from './qemu-leftovers.js';
@@ -37,7 +37,7 @@ describe('kvm hypervisor', () => {
     expect(await qmp.execute('query-uuid')).toEqual({ UUID: vm.uuid });
     qmp.close();
     await hv.stop('n3', vm);
-    expect(existsSync(`/proc/${pid}`)).toBe(false);
+    expect(alive(pid)).toBe(false);
     expect(existsSync(p.serial)).toBe(true); // the console stays for `instance console` until cleanup
     await hv.cleanup('n3', vm);
     expect(existsSync(p.serial)).toBe(false);
@@ -67,7 +67,7 @@ describe('kvm hypervisor', () => {
       expect(await hv.running('n3')).toEqual([]);
       await hv.stop('n3', { name: 'impostor', uuid: '00000000-0000-4000-8000-000000000001', memoryMib: 128, vcpus: 1 });
       expect(other.exitCode).toBeNull();
-      expect(existsSync(`/proc/${other.pid}`)).toBe(true);
+      expect(alive(other.pid!)).toBe(true);
     } finally {
       other.kill('SIGKILL');
     }
