@@ -23,6 +23,7 @@ const processSuites = [
   'test/cli/node-join.test.ts',
   'test/cli/dead-node.test.ts',
   'test/netns/cluster.test.ts',
+  'test/netns/kvm-guests.test.ts',
 ];
 
 export default defineConfig({

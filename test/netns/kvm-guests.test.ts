@@ -1,0 +1,183 @@
+import { execFile, execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { alive } from '../../src/adapters/hypervisors/kvm.js';
+import { killGuestsIn } from '../adapters/hypervisors/qemu-leftovers.js';
+import { until } from '../cli/invariants.js';
+
+/**
+ * A real QEMU guest on a cluster of namespaced hosts (scripts/netns-cluster.sh): two
+ * hosts whose opl-noded serves kvm, the engine in a namespace of its own, the migration
+ * stream between the hosts' own addresses. The guest counts on its sharedfile disk once a
+ * second and keeps 160 MiB of its memory dirty (the test guest's opl.dirty), so a live
+ * migration of it lasts long enough to be interrupted: by a SIGKILLed engine, by its
+ * destination's QEMU killed, by its source's QEMU killed. Every `opl` runs inside the
+ * engine's namespace; nothing is sent to the hosts' addresses from the root namespace.
+ */
+const SCRIPT = fileURLToPath(new URL('../../scripts/netns-cluster.sh', import.meta.url));
+const GUEST = resolve(import.meta.dirname, '../../.cache/test-guest');
+const PREFIX = `q${process.pid % 100000}`;
+const DIRTY_MIB = 160;
+let work: string;
+
+interface Result { code: number; stdout: string; stderr: string }
+const opl = (args: string[], env: Record<string, string> = {}, ms = 180_000): Promise<Result> =>
+  new Promise((done) => {
+    execFile('bash', [SCRIPT, 'opl', PREFIX, work, ...args], { timeout: ms, env: { ...process.env, ...env } }, (error, stdout, stderr) =>
+      done({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+const ok = async (...args: string[]) => {
+  const r = await opl(args);
+  expect(r.code, `opl ${args.join(' ')}: ${r.stderr}`).toBe(0);
+  return r;
+};
+const instance = async () => {
+  const r = await ok('instance', 'list', '--output', 'json');
+  return (JSON.parse(r.stdout) as { name: string; primaryNode: string; status: string }[]).find((i) => i.name === 'vm')!;
+};
+const guestDir = (host: string) => join(work, host, 'hypervisor', host, 'kvm');
+const qemuPid = (host: string): number | undefined => {
+  const file = join(guestDir(host), 'vm.pid');
+  const pid = existsSync(file) ? Number(readFileSync(file, 'utf8')) : 0;
+  return pid > 0 && alive(pid) ? pid : undefined;
+};
+const counted = (host: string) => {
+  const file = join(guestDir(host), 'vm.serial');
+  return existsSync(file) ? [...readFileSync(file, 'utf8').matchAll(/^opl-counter (\d+)$/gm)].map((m) => Number(m[1])) : [];
+};
+const residentKib = (pid: number) => Number(/^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+/**
+ * Resolves once the destination's QEMU is receiving the guest's memory: its resident size
+ * has grown by 32 MiB since it started waiting — well inside a migration that sends
+ * more than 160 MiB. Polled every 5 ms, for at most 60 s.
+ */
+const midMigration = async (host: string): Promise<number> => {
+  const end = Date.now() + 60_000;
+  let base: number | undefined;
+  while (Date.now() < end) {
+    const pid = existsSync(join(guestDir(host), 'vm.incoming')) ? qemuPid(host) : undefined;
+    if (pid !== undefined) {
+      const rss = residentKib(pid);
+      base ??= rss;
+      if (rss - base > 32 * 1024) return pid;
+    }
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  throw new Error(`no migration reached ${host} within 60 s`);
+};
+/** The count goes on from `before`, one a second and never back, on `host`. */
+const countsOnFrom = async (host: string, before: number) => {
+  await until(`vm to count on ${host} past ${before}`, () => counted(host).some((n) => n > before + 1), 60);
+  const after = counted(host).filter((n) => n > before);
+  expect(after.every((n, i) => i === 0 || n === after[i - 1]! + 1)).toBe(true);
+  return after;
+};
+interface Job { id: number; status: string; opcodes: { type: string; log: { message: string }[]; migration?: { bytes: number } }[] }
+const lastMigration = async () => {
+  const jobs = JSON.parse((await ok('job', 'list', '--output', 'json')).stdout) as Job[];
+  return jobs.filter((j) => j.opcodes[0]?.type === 'OP_INSTANCE_MIGRATE').at(-1);
+};
+const ourNamespaces = () => execFileSync('ip', ['netns', 'list']).toString().split('\n').filter((l) => l.startsWith(`${PREFIX}-`));
+
+beforeAll(async () => {
+  if (!existsSync(join(GUEST, 'vmlinuz'))) throw new Error(`no test guest in ${GUEST}: run scripts/build-test-guest.sh (npm test's setup does)`);
+  work = mkdtempSync(join(tmpdir(), 'opl-netns-kvm-'));
+  const kvm = { kernel: join(GUEST, 'vmlinuz'), initrd: join(GUEST, 'initramfs.img'), append: `console=ttyS0 quiet panic=-1 opl.dirty=${DIRTY_MIB}`, shutdownTimeoutSeconds: 3 };
+  for (const host of ['h1', 'h2']) {
+    mkdirSync(join(work, host));
+    writeFileSync(join(work, host, 'node.json'), JSON.stringify({ name: host, storageDirs: [join(work, 'shared')], driverDirs: [join(work, 'drivers')], kvm }));
+  }
+  execFileSync('bash', [SCRIPT, 'up', PREFIX, '2', work], { timeout: 120_000, stdio: ['ignore', 'pipe', 'pipe'] });
+  await ok('cluster', 'modify', '--enabled-hypervisors', 'fake,kvm');
+  await ok('instance', 'add', 'vm', '-t', 'sharedfile', '--disk', '0:size=4M', '--memory', '256M', '--vcpus', '1', '-n', 'h1', '-H', 'kvm');
+  await until('vm to dirty its memory and count on h1', () => readFileSync(join(guestDir('h1'), 'vm.serial'), 'utf8').includes(`dirtying ${DIRTY_MIB} MiB`) && counted('h1').length >= 2, 90);
+}, 240_000);
+
+afterAll(() => {
+  try {
+    execFileSync('bash', [SCRIPT, 'down', PREFIX, work], { timeout: 60_000 });
+  } finally {
+    killGuestsIn(['h1', 'h2'].map(guestDir));
+    rmSync(work, { recursive: true, force: true });
+  }
+  expect(ourNamespaces()).toEqual([]);
+}, 90_000);
+
+describe('a kvm guest on namespaced hosts, its live migration interrupted', () => {
+  it('migrates live h1 → h2 while it writes: the count carries on, never back, and skips no more than the move took', async () => {
+    const before = counted('h1').at(-1)!;
+    const began = Date.now();
+    await ok('instance', 'migrate', 'vm', '-n', 'h2');
+    const took = Math.ceil((Date.now() - began) / 1000);
+    expect(await instance()).toMatchObject({ primaryNode: 'h2', status: 'running' });
+    expect(qemuPid('h1')).toBeUndefined();
+    const after = await countsOnFrom('h2', before);
+    expect(after[0]! - before).toBeLessThanOrEqual(took + 2);
+  });
+
+  it('an engine SIGKILLed while the guest is being sent: its successor follows the same migration to its end', async () => {
+    const before = counted('h2').at(-1)!;
+    const source = qemuPid('h2')!;
+    // intent:3 — the disk's attach on h1 is step 1, the accept 2, the send 3.
+    const killed = await opl(['instance', 'migrate', 'vm', '-n', 'h1'], { OPL_FAULT_KILL_AT: 'intent:3' });
+    expect(killed.code).not.toBe(0);
+    expect(qemuPid('h1')).toBeDefined(); // the destination waits or runs already
+    const successor = await opl(['debug', 'delay', '0']);
+    expect(successor.code, successor.stderr).toBe(0);
+    expect(await instance()).toMatchObject({ primaryNode: 'h1', status: 'running' });
+    expect(alive(source)).toBe(false);
+    const job = (await lastMigration())!;
+    expect(job.status).toBe('success');
+    // The successor asked the node for the same send again and followed it: one migration, its figures recorded.
+    expect(job.opcodes[0]!.log.map((l) => l.message)).toContainEqual(expect.stringMatching(/^migrating instance vm live from node h2 to node h1 .*\(again: the engine that began it was lost\)$/));
+    expect(job.opcodes[0]!.migration!.bytes).toBeGreaterThan(DIRTY_MIB << 20);
+    await countsOnFrom('h1', before);
+  });
+
+  it("the destination's QEMU killed in the middle of the migration: the job fails, the guest goes on running on its source", async () => {
+    const source = qemuPid('h1')!;
+    const migrate = opl(['instance', 'migrate', 'vm', '-n', 'h2']);
+    process.kill(await midMigration('h2'), 'SIGKILL');
+    const r = await migrate;
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/migration of vm from node h1 .*(failed|cancelled)/);
+    expect(qemuPid('h1')).toBe(source);
+    expect(qemuPid('h2')).toBeUndefined();
+    expect(await instance()).toMatchObject({ primaryNode: 'h1', status: 'running' });
+    await countsOnFrom('h1', counted('h1').at(-1)!);
+    expect((await opl(['cluster', 'verify'])).code).toBe(0);
+  });
+
+  it("the source's QEMU killed in the middle of the migration: the job fails, nothing runs on h2, and the guest starts again on h1 from its disk", async () => {
+    const migrate = opl(['instance', 'migrate', 'vm', '-n', 'h2']);
+    await midMigration('h2');
+    const last = counted('h1').at(-1)!;
+    process.kill(qemuPid('h1')!, 'SIGKILL');
+    const r = await migrate;
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^opl: job \d+ failed: migrating instance vm live from node h1 to node h2 .* failed: node h1 .*hv-send: QEMU's QMP socket \S+ is closed \(node_error\)$/m);
+    expect(qemuPid('h2')).toBeUndefined();
+    expect(await instance()).toMatchObject({ primaryNode: 'h1', status: 'ERROR_down' });
+    await ok('instance', 'startup', 'vm');
+    expect(await instance()).toMatchObject({ primaryNode: 'h1', status: 'running' });
+    await countsOnFrom('h1', last);
+    expect(readdirSync(guestDir('h2')).filter((f) => f.startsWith('vm.') && !f.endsWith('.serial'))).toEqual([]);
+  });
+
+  it('its host dead (daemon and QEMU killed): h1 marked offline, the guest failed over to h2 from its disk, counting on', async () => {
+    const daemon = Number(readFileSync(join(work, 'pids'), 'utf8').split('\n').find((l) => l.startsWith('h1 '))!.split(' ')[1]);
+    const last = counted('h1').at(-1)!;
+    process.kill(daemon, 'SIGKILL');
+    process.kill(qemuPid('h1')!, 'SIGKILL');
+    await until('h1 to be dead', () => !alive(daemon) && qemuPid('h1') === undefined, 10);
+    await ok('node', 'modify', 'h1', '--offline', 'yes');
+    expect(await instance()).toMatchObject({ primaryNode: 'h1', status: 'ERROR_nodeoffline' });
+    await ok('instance', 'failover', 'vm', '-n', 'h2', '--ignore-consistency');
+    expect(await instance()).toMatchObject({ primaryNode: 'h2', status: 'running' });
+    await countsOnFrom('h2', last);
+  });
+});
