@@ -9,6 +9,7 @@ import { createFakeHypervisor } from '../adapters/hypervisors/fake.js';
 import { nodeRoutedHypervisor, offlineNode, type NodeCaller } from '../adapters/hypervisors/node-routed.js';
 import { createIallocators, iallocatorSearchPath } from '../adapters/allocators/external.js';
 import { withBuiltinAllocator } from '../adapters/allocators/with-builtin.js';
+import type { Hypervisor } from '../domain/ports/hypervisor.js';
 import type { Iallocators } from '../domain/ports/iallocator.js';
 import { parseKillPoint } from '../engine/fault-injection.js';
 import { createBlockDeviceStorage, type IdentifyDevice } from '../adapters/storage/block-devices.js';
@@ -59,6 +60,8 @@ export interface Session {
   identify: IdentifyDevice;
   /** A node's daemon; undefined for a local node. */
   daemonOf: (name: string) => NodeCaller | undefined;
+  /** What a node's hypervisor says of a guest there, and its console (kvm guests, through the node's daemon). */
+  guests: Required<Pick<Hypervisor, 'inspect' | 'console'>>;
 }
 
 export const defaultDataDir = (env: NodeJS.ProcessEnv): string =>
@@ -121,6 +124,7 @@ export const openSession = async (command: string, globals: GlobalValues, io: Io
     storageCheck: nodeRoutedStorageCheck(localStorageCheck(join(dataDir, 'nodes')), daemonOf),
     identify,
     daemonOf,
+    guests: { inspect: hypervisor.inspect, console: hypervisor.console },
   };
 };
 

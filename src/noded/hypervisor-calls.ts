@@ -2,6 +2,7 @@ import type { Hypervisor } from '../domain/ports/hypervisor.js';
 import { checkedBody } from './checked-body.js';
 import { HypervisorCallBody } from './hypervisor-body.js';
 import type { Handler } from './http.js';
+import { guestCalls } from './guest-calls.js';
 import { migrationCalls } from './migration-calls.js';
 
 /** The hypervisors a node serves: always fake; kvm when node.json says which kernel its guests boot. */
@@ -38,6 +39,7 @@ export const hypervisorCalls = (nodeName: string, hypervisors: NodeHypervisors):
     },
     'hv-running': async () => ({ instances: await runningOn(nodeName, hypervisors) }),
     ...migrationCalls(nodeName, hypervisors.kvm?.live),
+    ...guestCalls(nodeName, hypervisors),
   };
 };
 

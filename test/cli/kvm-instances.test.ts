@@ -137,11 +137,44 @@ describe('instances on the kvm hypervisor', () => {
     expect(seen).toEqual([...seen].sort((a, b) => a - b));
     const disk = readdirSync(shared, { recursive: true }).map(String).find((f) => f.startsWith('vmd') && f.endsWith('disk0'));
     expect(disk).toBeDefined();
+    // What QEMU says of it, and its console, read on its node.
+    const pid = qemuOf('n1', 'vmd').pid;
+    expect((await ok(site.opl('instance', 'info', 'vmd'))).stdout).toMatch(new RegExp(`^QEMU: +running, pid ${pid}, 128 MiB$`, 'm'));
+    expect(await site.json<{ qemu: unknown }>('instance', 'info', 'vmd')).toMatchObject({ qemu: { status: 'running', pid, memoryMib: 128 } });
+    const shown = (await ok(site.opl('instance', 'console', 'vmd'))).stdout;
+    // Here since it came back from n2: what its QEMU on n1 has written (it may have written more since), its lines' \r dropped.
+    expect(shown.length).toBeGreaterThan(0);
+    expect(readFileSync(serial('n1'), 'utf8').replace(/\r/g, '').startsWith(shown)).toBe(true);
+    expect(shown.split('\n').filter((l) => l.startsWith('opl-counter ')).length).toBeGreaterThan(1);
+    const piece = await site.json<{ instance: string; node: string; offset: number; size: number; console: string }>('instance', 'console', 'vmd');
+    expect(piece).toMatchObject({ instance: 'vmd', node: 'n1', offset: 0 });
+    expect(piece.console.length).toBeLessThanOrEqual(piece.size);
+    expect(piece.console).toMatch(/opl-counter \d+\r?\n/); // as the guest wrote it
+    // --follow prints what the guest writes after it began, until interrupted.
+    const from = counted('n1').at(-1)!;
+    const follower = site.spawn('instance', 'console', 'vmd', '--follow');
+    let followed = '';
+    follower.stdout!.on('data', (chunk: Buffer) => (followed += chunk.toString()));
+    const exited = new Promise<number | null>((done) => follower.on('exit', (code, signal) => done(code ?? (signal ? -1 : null))));
+    try {
+      await until('the follower to print a count written after it began', () => [...followed.matchAll(/^opl-counter (\d+)$/gm)].some((m) => Number(m[1]) > from + 1), 30);
+    } finally {
+      follower.kill('SIGINT');
+    }
+    expect(await exited).not.toBe(0);
     await ok(site.opl('instance', 'shutdown', 'vmd'));
+    expect((await ok(site.opl('instance', 'info', 'vmd'))).stdout).toMatch(/^QEMU: +none runs on node n1$/m);
     const last = counted('n1').at(-1)!;
     const record = `opl-counter ${String(last).padStart(16, '0')}\n`;
     expect(readFileSync(join(shared, disk!)).subarray(0, record.length).toString()).toBe(record);
     await ok(site.opl('instance', 'remove', '-f', 'vmd'));
+  });
+
+  it('refuses a console where there is none, in one line: a fake guest, an unknown instance, --follow with json', async () => {
+    expect(await site.opl('instance', 'console', 'vm2')).toMatchObject({ code: 1, stderr: "opl: instance console: instance 'vm2' runs on the fake hypervisor, which has no console (kvm guests have one)\n" });
+    expect(await site.opl('instance', 'console', 'nosuch')).toMatchObject({ code: 1, stderr: "opl: instance console: instance 'nosuch' does not exist\n" });
+    expect(await site.opl('instance', 'console', 'vm1', '--follow', '--output', 'json')).toMatchObject({ code: 2, stderr: 'opl: instance console: --follow prints the console as it comes; it has no --output json\n' });
+    expect((await ok(site.opl('instance', 'info', 'vm2'))).stdout).not.toMatch(/^QEMU:/m);
   });
 
   it('stops it (ACPI, then QEMU ended), will not disable kvm while it is used, and removes it', async () => {

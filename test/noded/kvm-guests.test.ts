@@ -1,4 +1,4 @@
-import { copyFileSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFakeHypervisor } from '../../src/adapters/hypervisors/fake.js';
@@ -79,8 +79,16 @@ describe('kvm guests on a node with a daemon', () => {
     expect(readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')).toEqual(expect.arrayContaining(['-uuid', vm.uuid, '-name', 'g1']));
     expect(await routed.running('n2')).toEqual(['g1']);
     expect(((await clients.get('n2')!.call('facts', {})) as { instances: string[] }).instances).toEqual(['g1']);
+    // What QEMU says of it, through the daemon; its console, a piece at a time.
+    expect(await routed.inspect('n2', { ...vm, hypervisor: 'kvm' })).toEqual({ status: 'running', pid, memoryMib: 128 });
+    expect(await routed.inspect('n2', { ...vm, hypervisor: 'fake' })).toBeUndefined();
+    const serial = join(daemons.get('n2')!.dir, 'hypervisor', 'n2', 'kvm', 'g1.serial');
+    const end = await routed.console('n2', 'g1', 1_000_000_000); // past its end: read from its start
+    expect(end.next).toBe(end.data.length);
+    expect(end.data.equals(readFileSync(serial).subarray(0, end.data.length))).toBe(true);
     await asKvm(routed).stop('n2', vm);
     expect(alive(pid)).toBe(false);
+    expect(await routed.inspect('n2', { ...vm, hypervisor: 'kvm' })).toBeUndefined();
     expect(await routed.running('n2')).toEqual([]);
   });
 
@@ -114,5 +122,20 @@ describe('kvm guests on a node with a daemon', () => {
     await expect(live.confirm('n1', vm)).rejects.toThrow(/no QEMU of g4 runs on node n1/);
     expect(await routed.running('n1')).toEqual([]);
     expect(await routed.running('n3')).toEqual([]);
+  });
+
+  it('refuses a console it cannot show, in one line: a node without kvm, a bad name or offset, a console that is a link', async () => {
+    await expect(routed.console('n3', 'g1', 0)).rejects.toThrow(/node n3 has no kvm hypervisor \(its node\.json names no kvm kernel\): no guest of it has a console/);
+    await expect(routed.console('n1', '../../etc/passwd', 0)).rejects.toThrow(/a console call whose 'name' is not valid \(expected an instance name\)/);
+    await expect(routed.console('n1', 'g1', -1)).rejects.toThrow(/a console call whose 'offset' is not valid/);
+    expect(await routed.console('n1', 'never', 0)).toEqual({ data: Buffer.alloc(0), next: 0, size: 0 });
+    const dir = join(daemons.get('n1')!.dir, 'hypervisor', 'n1', 'kvm');
+    mkdirSync(dir, { recursive: true });
+    symlinkSync('/etc/passwd', join(dir, 'linked.serial'));
+    try {
+      await expect(routed.console('n1', 'linked', 0)).rejects.toThrow(/the console of linked on node n1 is a symbolic link: it is not followed/);
+    } finally {
+      rmSync(join(dir, 'linked.serial'));
+    }
   });
 });

@@ -5,6 +5,7 @@ import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Hypervisor, HypervisorInstance } from '../../domain/ports/hypervisor.js';
+import { kvmGuestView } from './kvm-guest-view.js';
 import { kvmLiveMigration, runState } from './kvm-migration.js';
 import { connectQmp } from './qmp.js';
 
@@ -177,7 +178,10 @@ export const createKvmHypervisor = (options: KvmOptions): Hypervisor & { paths(n
     await forget(node, instance.name);
   };
   const live = kvmLiveMigration({ paths, guestPid, startWith: start, serially });
+  const view = kvmGuestView({ paths, guestPid, sending: (node, name) => live.progress(node, name) !== undefined });
   const hypervisor = {
+    inspect: view.inspect,
+    console: view.console,
     paths: (node: string, name: string) => paths(node, name),
     live,
     start: (node: string, instance: HypervisorInstance) => serially(node, instance.name, () => start(node, instance)),

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { Hypervisor, HypervisorInstance } from '../../domain/ports/hypervisor.js';
 import { NodeCallError } from '../nodes/node-answer.js';
+import { nodeRoutedGuests } from './node-routed-guests.js';
 import { nodeRoutedMigration, wireInstance } from './node-routed-migration.js';
 
 /** The part of a node client a hypervisor needs: one call by name. */
@@ -19,7 +20,7 @@ const RunningAnswer = z.object({ instances: z.array(z.string().regex(/^[A-Za-z0-
  */
 const KVM_CALL_MS = 180_000;
 
-export const nodeRoutedHypervisor = (local: Hypervisor, route: (nodeName: string) => NodeCaller | undefined): Hypervisor => {
+export const nodeRoutedHypervisor = (local: Hypervisor, route: (nodeName: string) => NodeCaller | undefined): Hypervisor & Required<Pick<Hypervisor, 'inspect' | 'console'>> => {
   const via = (action: 'start' | 'stop' | 'cleanup') => async (node: string, instance: HypervisorInstance) => {
     const daemon = route(node);
     if (!daemon) {
@@ -33,6 +34,11 @@ export const nodeRoutedHypervisor = (local: Hypervisor, route: (nodeName: string
     // A retry is safe: the node does one call per guest at a time, and each is idempotent.
     await daemon.call(`hv-${action}`, body, instance.hypervisor === 'kvm' ? { timeoutMs: KVM_CALL_MS } : {});
   };
+  const daemonFor = (why: string) => (node: string) => {
+    const daemon = route(node);
+    if (!daemon) throw new Error(`node ${node} is a local node (no opl-noded): ${why}`);
+    return daemon;
+  };
   return {
     start: via('start'),
     stop: via('stop'),
@@ -44,11 +50,8 @@ export const nodeRoutedHypervisor = (local: Hypervisor, route: (nodeName: string
       if (!parsed.success) throw new NodeCallError('bad-answer', `node ${node} answered what its hypervisor runs with something that is not a list of instance names`);
       return [...parsed.data.instances].sort();
     },
-    live: nodeRoutedMigration((node) => {
-      const daemon = route(node);
-      if (!daemon) throw new Error(`node ${node} is a local node (no opl-noded): it has no kvm hypervisor to migrate with`);
-      return daemon;
-    }),
+    live: nodeRoutedMigration(daemonFor('it has no kvm hypervisor to migrate with')),
+    ...nodeRoutedGuests(daemonFor('it runs no kvm guests')),
   };
 };
 

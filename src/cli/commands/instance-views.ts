@@ -7,6 +7,7 @@ import { json, keyValues, table } from '../render.js';
 import { quote } from '../text.js';
 import { viewCommand } from '../view-command.js';
 import type { Session } from '../session.js';
+import type { GuestState } from '../../domain/ports/hypervisor.js';
 import { instanceStatus, runningWhere, type InstanceStatus } from '../../domain/instance-status.js';
 
 type ObservedInstance = InstanceInfo & { status: InstanceStatus };
@@ -18,6 +19,22 @@ export const observedInstances = async (s: Session): Promise<ObservedInstance[]>
   const where = runningWhere(observed);
   const offline = new Set([...views.cluster.nodes.values()].filter((n) => n.offline).map((n) => n.name));
   return instanceInfos(views).map((i) => ({ ...i, status: instanceStatus({ ...i, primaryOffline: offline.has(i.primaryNode) }, observed, where) }));
+};
+/** What QEMU says of a kvm instance on its primary node (instance info); nothing for fake guests and local nodes. */
+const qemuOf = async (s: Session, i: InstanceInfo): Promise<{ qemu?: GuestState | null; qemuError?: string }> => {
+  if (i.hypervisor !== 'kvm' || !s.daemonOf(i.primaryNode)) return {};
+  try {
+    const guest = await s.guests.inspect(i.primaryNode, { name: i.name, uuid: i.uuid, memoryMib: i.memory, vcpus: i.vcpus, hypervisor: 'kvm' });
+    return { qemu: guest ?? null };
+  } catch (error) {
+    return { qemuError: error instanceof Error ? error.message : String(error) };
+  }
+};
+const qemuLine = ({ qemu, qemuError }: { qemu?: GuestState | null; qemuError?: string }, node: string): [string, string][] => {
+  if (qemuError !== undefined) return [['QEMU', `unknown: ${qemuError}`]];
+  if (qemu === undefined) return [];
+  if (qemu === null) return [['QEMU', `none runs on node ${node}`]];
+  return [['QEMU', [qemu.status, qemu.pid !== undefined && `pid ${qemu.pid}`, qemu.memoryMib !== undefined && `${qemu.memoryMib} MiB`].filter(Boolean).join(', ')]];
 };
 const diskUsage = (i: InstanceInfo) => i.disks.reduce((sum, d) => sum + d.size, 0);
 
@@ -76,8 +93,9 @@ export const instanceViews: Command[] = [
         s.io.err(`opl: ${command}: instance ${quote(name)} does not exist\n`);
         return 1;
       }
+      const qemu = await qemuOf(s, instance);
       if (s.format === 'json') {
-        s.io.out(json(instance));
+        s.io.out(json({ ...instance, ...qemu }));
         return 0;
       }
       s.io.out(
@@ -90,6 +108,7 @@ export const instanceViews: Command[] = [
           ['Primary node', instance.primaryNode],
           ['Secondary nodes', instance.secondaryNodes],
           ['Hypervisor', instance.hypervisor],
+          ...qemuLine(qemu, instance.primaryNode),
           ['Memory (MiB)', instance.memory],
           ['VCPUs', instance.vcpus],
           ['Disks', instance.disks.length === 0 ? '(none)' : instance.disks.length],

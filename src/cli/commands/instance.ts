@@ -19,6 +19,7 @@ import type { Command, Ctx } from '../command.js';
 import { opcodeCommand, type OpcodeSchema } from '../opcode-command.js';
 import type { Session } from '../session.js';
 import { quote } from '../text.js';
+import { instanceConsole } from './instance-console.js';
 import { instanceViews } from './instance-views.js';
 
 const flags = { instanceName: 'NAME', diskTemplate: '-t', memoryMib: '--memory', vcpus: '--vcpus', primaryNode: '-n', targetNode: '-n', iallocator: '-I', tags: '--tags', disks: '--disk' };
@@ -181,4 +182,5 @@ export const instanceCommands: Command[] = [
     },
   }),
   ...instanceViews,
+  instanceConsole,
 ];

@@ -17,6 +17,23 @@ export interface Hypervisor {
   running(nodeName: string): Promise<string[]>;
   /** Present when some of its nodes can move a running guest live (kvm through a node's daemon). */
   live?: LiveMigration;
+  /** What the hypervisor itself says of the guest on that node (kvm: QEMU); undefined when none runs there. */
+  inspect?(nodeName: string, instance: HypervisorInstance): Promise<GuestState | undefined>;
+  /** The guest's serial console on that node, from byte `offset` (a bounded piece of it). */
+  console?(nodeName: string, name: string, offset: number): Promise<ConsolePiece>;
+}
+
+/** A guest as its hypervisor sees it: QEMU's run state (running, paused, inmigrate, postmigrate…), its pid and memory. */
+export interface GuestState {
+  status: string;
+  pid?: number;
+  memoryMib?: number;
+}
+/** A piece of a serial console: its bytes from `offset`, where the next piece starts, how long the console is now. */
+export interface ConsolePiece {
+  data: Buffer;
+  next: number;
+  size: number;
 }
 
 /** What QEMU says of a migration under way, for the job's progress lines. */
