@@ -105,6 +105,8 @@ export const clusterEventSchemas = {
     sourceOffline: z.boolean(),
     /** Failover with --ignore-consistency: a source that cannot be stopped is not waited on. */
     ignoreSourceFailures: z.boolean().default(false),
+    /** Recorded by migrate --cleanup: the instance was found running on the target already, so nothing is sent; the source's copy is let go of. */
+    found: z.boolean().optional(),
   }),
   /** A migrate --cleanup found the instance or its disks where they should not be, and let go of them there. */
   InstanceCleanedUp: z.object({ instanceUuid: uuid, nodeUuids: z.array(uuid).min(1) }),

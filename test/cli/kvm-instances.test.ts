@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { alive } from '../../src/adapters/hypervisors/kvm.js';
+import { alive, createKvmHypervisor } from '../../src/adapters/hypervisors/kvm.js';
 import { killGuestsIn } from '../adapters/hypervisors/qemu-leftovers.js';
 import { startNoded, tempRoot, type RunningNoded } from '../noded/cluster-pki.js';
 import { until } from './invariants.js';
@@ -162,9 +162,26 @@ describe('instances on the kvm hypervisor', () => {
       follower.kill('SIGINT');
     }
     expect(await exited).not.toBe(0);
+    // Migrated behind opl's back (QEMU to QEMU, as the nodes' own adapter does it): the
+    // source is left paused in postmigrate, the guest runs on n2. migrate --cleanup asks
+    // QEMU on each node, records the move, and lets go of the paused copy — never of the guest.
+    const source = qemuOf('n1', 'vmd');
+    const drive = source.args[source.args.indexOf('-drive') + 1]!;
+    const behind = (node: string) => createKvmHypervisor({ stateDir: join(daemons.get(node)!.dir, 'hypervisor'), kernel: join(GUEST, 'vmlinuz'), initrd: join(GUEST, 'initramfs.img'), accel: 'tcg' }).live;
+    const vmd = { name: 'vmd', uuid: source.args[source.args.indexOf('-uuid') + 1]!, memoryMib: 128, vcpus: 1, disks: [/^file=([^,]+),/.exec(drive)![1]!] };
+    const { uri } = await behind('n2').accept('n2', vmd, '127.0.0.1');
+    await behind('n1').send('n1', vmd, uri);
+    const before = counted('n1').at(-1)!;
+    await ok(site.opl('instance', 'migrate', 'vmd', '--cleanup'));
+    expect((await lastJob()).opcodes[0]!.log.map((l) => l.message)).toContain(
+      "cleanup: asked local1, n1, n2: vmd runs on n2; a copy that is not the guest on n1 (QEMU on n1 says 'postmigrate', QEMU on n2 says 'running'); its disks may be attached on no node but its primary",
+    );
+    expect(alive(source.pid)).toBe(false);
+    expect(await row('vmd')).toMatchObject({ primaryNode: 'n2', status: 'running' });
+    await until('vmd to count on n2 after the cleanup', () => counted('n2').some((n) => n > before + 1), 30);
     await ok(site.opl('instance', 'shutdown', 'vmd'));
-    expect((await ok(site.opl('instance', 'info', 'vmd'))).stdout).toMatch(/^QEMU: +none runs on node n1$/m);
-    const last = counted('n1').at(-1)!;
+    expect((await ok(site.opl('instance', 'info', 'vmd'))).stdout).toMatch(/^QEMU: +none runs on node n2$/m);
+    const last = counted('n2').at(-1)!;
     const record = `opl-counter ${String(last).padStart(16, '0')}\n`;
     expect(readFileSync(join(shared, disk!)).subarray(0, record.length).toString()).toBe(record);
     await ok(site.opl('instance', 'remove', '-f', 'vmd'));

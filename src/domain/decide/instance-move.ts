@@ -73,12 +73,16 @@ const cleanUpMigration = (state: ClusterState, op: OpcodeOf<'OP_INSTANCE_MIGRATE
     }
     const movedTo = !observed.runningOn.includes(primary.name) && elsewhere.length === 1 ? findNode(state, elsewhere[0]!) : undefined;
     const keep = movedTo?.name ?? primary.name;
-    const strays = [...new Set([...observed.runningOn, ...observed.attachedOn])].filter((n) => n !== keep && n !== primary.name).sort();
+    // A copy that is not the guest (a migration's paused source or waiting target) is let go
+    // of wherever it is, the primary too when the guest went nowhere: it is never resumed.
+    // (The source a recorded move leaves is let go of by that move.)
+    const left = (observed.leftOn ?? []).filter((n) => !(movedTo && n === primary.name));
+    const strays = [...new Set([...[...observed.runningOn, ...observed.attachedOn].filter((n) => n !== keep && n !== primary.name), ...left])].sort();
     const events: ClusterEvent[] = [];
     if (movedTo) {
       events.push({
         type: 'InstanceMoved',
-        data: { instanceUuid: instance.uuid, fromNodeUuid: primary.uuid, toNodeUuid: movedTo.uuid, how: 'live-migration', running: true, sourceOffline: primary.offline, ignoreSourceFailures: primary.offline },
+        data: { instanceUuid: instance.uuid, fromNodeUuid: primary.uuid, toNodeUuid: movedTo.uuid, how: 'live-migration', running: true, sourceOffline: primary.offline, ignoreSourceFailures: primary.offline, found: true },
       });
     }
     const strayUuids = strays.map(uuidOf).filter((u): u is string => u !== undefined);

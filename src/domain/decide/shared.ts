@@ -25,6 +25,8 @@ export interface DecideContext {
 export interface CleanupObservation {
   runningOn: string[];
   attachedOn: string[];
+  /** Where a copy of it is there but is not the guest (kvm: a migration's paused source, or a target that waits still): let go of. */
+  leftOn?: string[];
 }
 
 /** The events an opcode records, in order, or why it is refused. */

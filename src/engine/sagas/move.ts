@@ -60,7 +60,8 @@ export const moveSaga: SagaBuilder<'InstanceMoved'> = (event, ctx) => {
     undo: () => ({ kind: 'hypervisor', action: 'stop', nodeName: to, instance: hv }),
   };
   const address = ctx.state.nodes.get(d.toNodeUuid)?.address?.host;
-  if (d.running && d.how === 'live-migration' && hv.hypervisor === 'kvm' && !d.sourceOffline && address) {
+  // Found on the target by migrate --cleanup: it runs there already, so it is not sent again.
+  if (d.running && d.how === 'live-migration' && hv.hypervisor === 'kvm' && !d.sourceOffline && !d.found && address) {
     steps.push(...liveSteps({ hv, from, to, address, onTarget, source }));
   } else if (d.running && d.how === 'live-migration') {
     steps.push(startOnTarget);

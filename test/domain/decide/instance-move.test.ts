@@ -94,7 +94,19 @@ describe('OP_INSTANCE_MIGRATE --cleanup, from what the engine observed', () => {
   const cleanup = (instanceName = 'sf1', more: { targetNode?: string } = {}) => ({ type: 'OP_INSTANCE_MIGRATE', instanceName, cleanup: true, ...more }) as const;
 
   it('records a move the hypervisors made but the log never saw', () =>
-    given(...cluster).when(cleanup(), { observed: { runningOn: ['n2'], attachedOn: [] } }).then(moved('sf1', 'n1', 'n2', 'live-migration')));
+    given(...cluster).when(cleanup(), { observed: { runningOn: ['n2'], attachedOn: [] } }).then(moved('sf1', 'n1', 'n2', 'live-migration', { found: true })));
+
+  it("lets go of a copy that is not the guest (a migration's paused source) with the move it records; a waiting target beside the primary", () => {
+    given(...cluster).when(cleanup(), { observed: { runningOn: ['n2'], attachedOn: [], leftOn: ['n1'] } }).then(moved('sf1', 'n1', 'n2', 'live-migration', { found: true }));
+    given(...cluster)
+      .when(cleanup(), { observed: { runningOn: ['n1'], attachedOn: ['n1'], leftOn: ['n2'] } })
+      .then({ type: 'InstanceCleanedUp', data: { instanceUuid: instanceUuid('sf1'), nodeUuids: [nodeUuid('n2')] } });
+  });
+
+  it('never resumes a paused source whose guest went nowhere: it is let go of, to be started again', () =>
+    given(...cluster)
+      .when(cleanup(), { observed: { runningOn: [], attachedOn: ['n2'], leftOn: ['n1', 'n2'] } })
+      .then({ type: 'InstanceCleanedUp', data: { instanceUuid: instanceUuid('sf1'), nodeUuids: [nodeUuid('n1'), nodeUuid('n2')] } }));
 
   it('lets go of whatever runs or is attached away from the primary', () =>
     given(...cluster)
@@ -104,7 +116,7 @@ describe('OP_INSTANCE_MIGRATE --cleanup, from what the engine observed', () => {
   it('records the move, then lets go of what is left elsewhere', () =>
     given(...cluster)
       .when(cleanup(), { observed: { runningOn: ['n2'], attachedOn: ['n2', 'n3'] } })
-      .then(moved('sf1', 'n1', 'n2', 'live-migration'), { type: 'InstanceCleanedUp', data: { instanceUuid: instanceUuid('sf1'), nodeUuids: [nodeUuid('n3')] } }));
+      .then(moved('sf1', 'n1', 'n2', 'live-migration', { found: true }), { type: 'InstanceCleanedUp', data: { instanceUuid: instanceUuid('sf1'), nodeUuids: [nodeUuid('n3')] } }));
 
   it('has nothing to do for a healthy instance', () =>
     given(...cluster).when(cleanup(), { observed: { runningOn: ['n1'], attachedOn: ['n1'] } }).then());

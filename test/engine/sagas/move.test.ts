@@ -152,5 +152,15 @@ describe('cleanup saga (migrate --cleanup)', () => {
         { kind: 'hypervisor', action: 'start', nodeName: 'n2', instance: { ...kvm, disks: ['/d0', '/d1'] } },
       ]);
     });
+
+    it('found on the target by migrate --cleanup: nothing is sent again; its start there finds it, the source copy is let go of', () => {
+      const plan = planSaga(withDaemons(clusterWith(...kvmRunning())), [moved('live-migration', { found: true })]);
+      const effects = plan.steps.map((step, i) => resolved(step, [{ device: '/d0' }, { device: '/d1' }, {}].slice(0, i)));
+      expect(effects.slice(2, 4)).toEqual([
+        { kind: 'hypervisor', action: 'start', nodeName: 'n2', instance: { ...kvm, disks: ['/d0', '/d1'] } },
+        { kind: 'hypervisor', action: 'cleanup', nodeName: 'n1', instance: kvm },
+      ]);
+      expect(effects.some((e) => ['accept', 'send', 'confirm'].includes((e as { action: string }).action))).toBe(false);
+    });
   });
 });
