@@ -15,12 +15,13 @@ import { figure, round, type Figure } from './measure.js';
  * against a bare QMP migration of a twin of the same guest (the same QEMU command line,
  * started beside it) between the same two hosts, in the same run, interleaved. Two cases:
  * a 128 MiB idle guest, and a 512 MiB guest keeping 400 MiB dirty (the test guest's
- * `opl.dirty=400`). Medians over the runs, as downtime is noisy (FACTS.md).
+ * `opl.dirty=400`). Medians over the runs: downtime is noisy (5–98 ms measured by hand here).
  */
 const SCRIPT = fileURLToPath(new URL('../scripts/netns-cluster.sh', import.meta.url));
 const OPL = fileURLToPath(new URL('../bin/opl.js', import.meta.url));
 const GUEST = fileURLToPath(new URL('../.cache/test-guest', import.meta.url));
 const RUNS = Number(process.env.BENCH_KVM_MIGRATIONS ?? 6);
+if (!Number.isInteger(RUNS) || RUNS < 1 || RUNS > 100) throw new Error(`BENCH_KVM_MIGRATIONS '${process.env.BENCH_KVM_MIGRATIONS}': expected a whole number of migrations, 1 to 100`);
 const STEP_MS = 20;
 const BOOT_LIMIT_MS = 120_000;
 const MIGRATION_LIMIT_MS = 170_000;
@@ -34,7 +35,10 @@ interface Run { wallMs: number; totalMs: number; downtimeMs: number; bytes: numb
 
 const address = (host: number) => `10.231.0.${host + 1}`; // as scripts/netns-cluster.sh numbers them
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
 const waitFor = async <T>(what: string, check: () => Promise<T | undefined> | T | undefined, limitMs: number): Promise<T> => {
   const end = Date.now() + limitMs;
   for (;;) {
@@ -56,7 +60,10 @@ const twin = (prefix: string, dir: string, c: Case, opl: string[]) => {
   const at = (host: number, ext: string) => join(dir, `${c.instance}-h${host}.${ext}`);
   const args = (host: number) => {
     const a = [...opl];
-    const set = (flag: string, value: string) => (a[a.indexOf(flag) + 1] = value);
+    const set = (flag: string, value: string) => {
+      if (a.indexOf(flag) < 1) throw new Error(`kvm-migrate bench: opl's QEMU command line has no ${flag}`);
+      a[a.indexOf(flag) + 1] = value;
+    };
     set('-name', `${c.instance}-bare`);
     set('-uuid', randomUUID());
     set('-serial', `file:${at(host, 'serial')}`);
@@ -77,9 +84,12 @@ const twin = (prefix: string, dir: string, c: Case, opl: string[]) => {
       const from = on;
       const began = performance.now();
       startOn(to, ['-incoming', 'defer']);
-      const dst = await connectQmp(at(to, 'qmp'));
-      const src = await connectQmp(at(from, 'qmp'));
+      const qmps: { close(): void }[] = [];
       try {
+        const dst = await connectQmp(at(to, 'qmp'));
+        qmps.push(dst);
+        const src = await connectQmp(at(from, 'qmp'));
+        qmps.push(src);
         await dst.execute('migrate-incoming', { uri: `tcp:${address(to)}:0` });
         const port = ((await dst.execute('query-migrate')) as { 'socket-address'?: { port?: string }[] })['socket-address']?.[0]?.port;
         if (!port) throw new Error('kvm-migrate bench: the bare destination did not say its port');
@@ -96,8 +106,7 @@ const twin = (prefix: string, dir: string, c: Case, opl: string[]) => {
         on = to;
         return { wallMs: performance.now() - began, totalMs: info['total-time'] ?? 0, downtimeMs: info.downtime ?? 0, bytes: info.ram?.transferred ?? 0 };
       } finally {
-        dst.close();
-        src.close();
+        for (const q of qmps) q.close();
       }
     },
     pids: () => c.hosts.map((h) => (existsSync(at(h, 'pid')) ? pidOn(h) : 0)).filter((p) => p > 0 && alive(p)),
@@ -170,10 +179,18 @@ export const benchKvmMigrate = async (): Promise<Figure[]> => {
     }
     return figures;
   } finally {
-    for (const t of twins) for (const pid of t.pids()) process.kill(pid, 'SIGKILL');
-    execFileSync('bash', [SCRIPT, 'down', prefix, work], { timeout: 120_000 });
-    killQemusUnder(work);
-    rmSync(work, { recursive: true, force: true });
+    // Each part of the teardown on its own, so one that fails leaves none of the others undone.
+    const attempt = (what: () => void) => {
+      try {
+        what();
+      } catch (error) {
+        process.stderr.write(`kvm-migrate bench: teardown: ${error instanceof Error ? error.message : String(error)}\n`);
+      }
+    };
+    for (const t of twins) for (const pid of t.pids()) attempt(() => process.kill(pid, 'SIGKILL'));
+    attempt(() => execFileSync('bash', [SCRIPT, 'down', prefix, work], { timeout: 120_000 }));
+    attempt(() => killQemusUnder(work));
+    attempt(() => rmSync(work, { recursive: true, force: true }));
   }
 };
 
@@ -182,7 +199,13 @@ const killQemusUnder = (work: string) => {
   const out = execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' });
   for (const line of out.split('\n')) {
     const m = /^\s*(\d+)\s+(\S*qemu-system\S*)\s.*$/.exec(line);
-    if (m && line.includes(work)) process.kill(Number(m[1]), 'SIGKILL');
+    if (m && line.includes(work)) {
+      try {
+        process.kill(Number(m[1]), 'SIGKILL');
+      } catch {
+        // ended meanwhile
+      }
+    }
   }
 };
 

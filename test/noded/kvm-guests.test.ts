@@ -1,4 +1,5 @@
-import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, existsSync, linkSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFakeHypervisor } from '../../src/adapters/hypervisors/fake.js';
@@ -124,7 +125,7 @@ describe('kvm guests on a node with a daemon', () => {
     expect(await routed.running('n3')).toEqual([]);
   });
 
-  it('refuses a console it cannot show, in one line: a node without kvm, a bad name or offset, a console that is a link', async () => {
+  it('refuses a console it cannot show, in one line: a node without kvm, a bad name or offset, a console that is a link, a FIFO or a second name', async () => {
     await expect(routed.console('n3', 'g1', 0)).rejects.toThrow(/node n3 has no kvm hypervisor \(its node\.json names no kvm kernel\): no guest of it has a console/);
     await expect(routed.console('n1', '../../etc/passwd', 0)).rejects.toThrow(/a console call whose 'name' is not valid \(expected an instance name\)/);
     await expect(routed.console('n1', 'g1', -1)).rejects.toThrow(/a console call whose 'offset' is not valid/);
@@ -132,10 +133,15 @@ describe('kvm guests on a node with a daemon', () => {
     const dir = join(daemons.get('n1')!.dir, 'hypervisor', 'n1', 'kvm');
     mkdirSync(dir, { recursive: true });
     symlinkSync('/etc/passwd', join(dir, 'linked.serial'));
+    execFileSync('mkfifo', [join(dir, 'fifo.serial')]);
+    writeFileSync(join(root, 'elsewhere'), 'not a console\n');
+    linkSync(join(root, 'elsewhere'), join(dir, 'twice.serial'));
     try {
-      await expect(routed.console('n1', 'linked', 0)).rejects.toThrow(/the console of linked on node n1 is a symbolic link: it is not followed/);
+      await expect(routed.console('n1', 'linked', 0)).rejects.toThrow(/the console of linked on node n1: 'linked\.serial' is a symbolic link; consoles and the directories that hold them must be plain/);
+      await expect(routed.console('n1', 'fifo', 0)).rejects.toThrow(/the console of fifo on node n1: 'fifo\.serial' is not a regular file/);
+      await expect(routed.console('n1', 'twice', 0)).rejects.toThrow(/the console of twice on node n1: 'twice\.serial' has 2 hard links/);
     } finally {
-      rmSync(join(dir, 'linked.serial'));
+      for (const f of ['linked', 'fifo', 'twice']) rmSync(join(dir, `${f}.serial`));
     }
   });
 });

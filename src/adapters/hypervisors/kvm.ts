@@ -178,7 +178,7 @@ export const createKvmHypervisor = (options: KvmOptions): Hypervisor & { paths(n
     await forget(node, instance.name);
   };
   const live = kvmLiveMigration({ paths, guestPid, startWith: start, serially });
-  const view = kvmGuestView({ paths, guestPid, sending: (node, name) => live.progress(node, name) !== undefined });
+  const view = kvmGuestView({ stateDir: options.stateDir, paths, guestPid, sending: (node, name) => live.progress(node, name) !== undefined });
   const hypervisor = {
     inspect: view.inspect,
     console: view.console,

@@ -27,6 +27,8 @@ export interface ConfinedPath {
   shown: string;
   /** The path as configured (root not resolved), for messages about a missing file. */
   full: string;
+  /** What the files are, for refusals (default: disk files). */
+  kind?: string;
 }
 
 const code = (error: unknown): string | undefined => (error as NodeJS.ErrnoException).code;
@@ -41,7 +43,7 @@ const lstatOrNone = async (path: string): Promise<BigIntStats | undefined> => {
 };
 
 const refuse = (p: ConfinedPath, what: string): ConfinementError =>
-  new ConfinementError(`${p.shown}: ${what}; disk files and the directories that hold them must be plain, inside ${p.root} (nothing was changed)`);
+  new ConfinementError(`${p.shown}: ${what}; ${p.kind ?? 'disk files'} and the directories that hold them must be plain, inside ${p.root} (nothing was changed)`);
 
 const kindOf = (s: BigIntStats): string => (s.isSymbolicLink() ? 'a symbolic link' : s.isDirectory() ? 'a directory' : s.isFile() ? 'a file' : 'not a regular file');
 
@@ -115,15 +117,15 @@ const checkPlainFile = (p: ConfinedPath, s: BigIntStats): void => {
   if (s.nlink !== 1n) throw refuse(p, `'${p.name}' has ${s.nlink} hard links; a disk file has one`);
 };
 
-/** The file opened read-write and checked; made (empty) when `create` and missing; undefined when missing. */
-const openFile = async (dir: FileHandle, p: ConfinedPath, create: boolean): Promise<FileHandle | undefined> => {
+/** The file opened read-write (or read-only) and checked; made (empty) when `create` and missing; undefined when missing. */
+const openFile = async (dir: FileHandle, p: ConfinedPath, create: boolean, mode = O_RDWR): Promise<FileHandle | undefined> => {
   const path = at(dir, p.name);
   const before = await lstatOrNone(path);
   if (before) checkPlainFile(p, before); // nothing is opened that is not a plain file
   if (!before && !create) return undefined;
   let handle: FileHandle;
   try {
-    handle = await open(path, O_RDWR | O_NOFOLLOW | (before ? 0 : O_CREAT | O_EXCL), 0o600);
+    handle = await open(path, mode | O_NOFOLLOW | (before ? 0 : O_CREAT | O_EXCL), 0o600);
   } catch (error) {
     if (code(error) === 'ENOENT' && !create) return undefined; // gone since it was looked at
     if (code(error) === 'ELOOP') throw refuse(p, `'${p.name}' is a symbolic link`);
@@ -172,6 +174,26 @@ export const ensureFile = async (p: ConfinedPath, bytes: number, create: boolean
       const { size } = await file.stat();
       if (size < bytes) await file.truncate(bytes);
       return Math.max(size, bytes);
+    } finally {
+      await file.close();
+    }
+  });
+
+/**
+ * Up to `max` bytes of the file from `offset` (from its start when it is shorter than
+ * that: it was made again), read-only; undefined when missing.
+ */
+export const readPiece = async (p: ConfinedPath, offset: number, max: number): Promise<{ data: Buffer; next: number; size: number } | undefined> =>
+  withParent(p, false, async (dir) => {
+    const file = dir && (await openFile(dir, p, false, O_RDONLY));
+    if (!file) return undefined;
+    try {
+      const { size } = await file.stat();
+      const from = offset > size ? 0 : offset;
+      const data = Buffer.alloc(Math.min(max, size - from));
+      const { bytesRead } = await file.read(data, 0, data.length, from);
+      // Cut short (it was made again meanwhile): what was read is all there is for now.
+      return { data: data.subarray(0, bytesRead), next: from + bytesRead, size: bytesRead < data.length ? from + bytesRead : size };
     } finally {
       await file.close();
     }

@@ -21,8 +21,10 @@ export const observedInstances = async (s: Session): Promise<ObservedInstance[]>
   return instanceInfos(views).map((i) => ({ ...i, status: instanceStatus({ ...i, primaryOffline: offline.has(i.primaryNode) }, observed, where) }));
 };
 /** What QEMU says of a kvm instance on its primary node (instance info); nothing for fake guests and local nodes. */
-const qemuOf = async (s: Session, i: InstanceInfo): Promise<{ qemu?: GuestState | null; qemuError?: string }> => {
+const qemuOf = async (s: Session, i: ObservedInstance): Promise<{ qemu?: GuestState | null; qemuError?: string }> => {
   if (i.hypervisor !== 'kvm' || !s.daemonOf(i.primaryNode)) return {};
+  // Just seen not answering (or marked offline): not asked again, and not waited on.
+  if (i.status === 'ERROR_nodedown' || i.status === 'ERROR_nodeoffline') return { qemuError: `node ${i.primaryNode} ${i.status === 'ERROR_nodedown' ? 'does not answer' : 'is marked offline'}` };
   try {
     const guest = await s.guests.inspect(i.primaryNode, { name: i.name, uuid: i.uuid, memoryMib: i.memory, vcpus: i.vcpus, hypervisor: 'kvm' });
     return { qemu: guest ?? null };
