@@ -21,7 +21,6 @@ const SCRIPT = fileURLToPath(new URL('../scripts/netns-cluster.sh', import.meta.
 const OPL = fileURLToPath(new URL('../bin/opl.js', import.meta.url));
 const GUEST = fileURLToPath(new URL('../.cache/test-guest', import.meta.url));
 const RUNS = Number(process.env.BENCH_KVM_MIGRATIONS ?? 6);
-if (!Number.isInteger(RUNS) || RUNS < 1 || RUNS > 100) throw new Error(`BENCH_KVM_MIGRATIONS '${process.env.BENCH_KVM_MIGRATIONS}': expected a whole number of migrations, 1 to 100`);
 const STEP_MS = 20;
 const BOOT_LIMIT_MS = 120_000;
 const MIGRATION_LIMIT_MS = 170_000;
@@ -113,6 +112,7 @@ const twin = (prefix: string, dir: string, c: Case, opl: string[]) => {
   };
 };
 export const benchKvmMigrate = async (): Promise<Figure[]> => {
+  if (!Number.isInteger(RUNS) || RUNS < 1 || RUNS > 100) throw new Error(`BENCH_KVM_MIGRATIONS '${process.env.BENCH_KVM_MIGRATIONS}': expected a whole number of migrations, 1 to 100`);
   if (!existsSync(join(GUEST, 'vmlinuz'))) throw new Error(`kvm-migrate bench: no test guest in ${GUEST}: run scripts/build-test-guest.sh`);
   const prefix = `k${process.pid % 100000}`;
   const work = mkdtempSync(join(tmpdir(), 'opl-bench-kvm-'));
