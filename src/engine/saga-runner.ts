@@ -62,7 +62,9 @@ export const runSaga = async (deps: SagaRunnerDeps, plan: SagaPlan, resume?: Sag
   const recorded = (step: number, undo: boolean) => resume?.steps.find((s) => s.step === step && s.undo === undo);
   const effectOf = (i: number): Effect => {
     const { effect, part } = plan.steps[i]!;
-    return typeof effect === 'function' ? effect(outcomes.filter((_, j) => j < i && plan.steps[j]!.part === part)) : effect;
+    if (typeof effect !== 'function') return effect;
+    const before = plan.steps.slice(0, i).map((s, j) => ({ effect: s.effect, outcome: outcomes[j] }));
+    return effect(outcomes.filter((_, j) => j < i && plan.steps[j]!.part === part), before);
   };
   for (const [i, step] of plan.steps.entries()) {
     const n = i + 1;

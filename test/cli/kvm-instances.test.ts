@@ -13,6 +13,8 @@ import { newSite, ok, type Site } from './opl.js';
  * daemon's probe chose) and one local node. `-H kvm` runs a real QEMU on the node's host.
  */
 const GUEST = resolve(import.meta.dirname, '../../.cache/test-guest');
+/** The example drivers: the filepool pool's disks are files the driver's attach names. */
+const DRIVERS = resolve(import.meta.dirname, '../../examples/drivers');
 interface InstanceRow { name: string; hypervisor: string; primaryNode: string; status: string }
 let site: Site;
 let root: string;
@@ -22,7 +24,7 @@ const daemons = new Map<string, { daemon: RunningNoded; dir: string }>();
 const join_ = async (name: string) => {
   const token = (await ok(site.opl('node', 'token', name))).stdout.trim();
   const dir = mkdtempSync(join(root, `${name}-`));
-  writeFileSync(join(dir, 'node.json'), JSON.stringify({ name, storageDirs: [shared], kvm: { kernel: join(GUEST, 'vmlinuz'), initrd: join(GUEST, 'initramfs.img'), shutdownTimeoutSeconds: 3 } }));
+  writeFileSync(join(dir, 'node.json'), JSON.stringify({ name, storageDirs: [shared], driverDirs: [DRIVERS], kvm: { kernel: join(GUEST, 'vmlinuz'), initrd: join(GUEST, 'initramfs.img'), shutdownTimeoutSeconds: 3 } }));
   const daemon = await startNoded(dir, ['--listen', '127.0.0.1:0'], { env: { OPL_JOIN_TOKEN: token }, ready: /^waiting to join as node \S+ at [^\n]*:(\d+)$/m });
   daemons.set(name, { daemon, dir });
   await ok(site.opl('node', 'add', name, '--group', 'g1', '--address', `127.0.0.1:${daemon.port}`));
@@ -51,6 +53,9 @@ beforeAll(async () => {
   await ok(site.opl('cluster', 'init', 'c1', '--enabled-hypervisors', 'fake,kvm', '--shared-file-storage-dir', shared));
   await ok(site.opl('group', 'add', 'g1'));
   await ok(site.opl('node', 'add', 'local1', '--group', 'g1', '--memory', '4G', '--cpus', '2'));
+  site.env.OPL_STORAGE_DRIVER_PATH = DRIVERS;
+  await ok(site.opl('cluster', 'modify', '--add-pool', 'fp', 'filepool', '--pool-param', `dir=${join(root, 'pool')}`));
+  await ok(site.opl('group', 'modify', 'g1', '--connect-pool', 'fp'));
   await Promise.all([join_('n1'), join_('n2')]);
 }, 120_000);
 
@@ -185,6 +190,32 @@ describe('instances on the kvm hypervisor', () => {
     const record = `opl-counter ${String(last).padStart(16, '0')}\n`;
     expect(readFileSync(join(shared, disk!)).subarray(0, record.length).toString()).toBe(record);
     await ok(site.opl('instance', 'remove', '-f', 'vmd'));
+  });
+
+  it("migrates a guest counting on an ext disk (the filepool driver's file, as its attach printed it on each node) live and back", async () => {
+    await ok(site.opl('instance', 'add', 'vme', '-t', 'ext:fp', '--disk', '0:size=4M', '--memory', '128M', '--vcpus', '1', '-n', 'n1', '-H', 'kvm'));
+    const volume = join(root, 'pool', 'vme.disk0');
+    expect(qemuOf('n1', 'vme').args).toContain(`file=${volume},if=virtio,format=raw,cache=writeback`);
+    const serial = (node: string) => join(daemons.get(node)!.dir, 'hypervisor', node, 'kvm', 'vme.serial');
+    const counted = (node: string) => (existsSync(serial(node)) ? [...readFileSync(serial(node), 'utf8').matchAll(/^opl-counter (\d+)$/gm)].map((m) => Number(m[1])) : []);
+    await until('vme to count on n1', () => counted('n1').length >= 2, 90);
+    const seen: number[] = [];
+    for (const [from, to] of [['n1', 'n2'], ['n2', 'n1']] as const) {
+      const before = counted(from).at(-1)!;
+      await ok(site.opl('instance', 'migrate', 'vme', '-n', to));
+      expect(await row('vme')).toMatchObject({ primaryNode: to, status: 'running' });
+      await until(`vme to count on ${to}`, () => counted(to).some((n) => n > before + 1), 60);
+      const after = counted(to);
+      expect(after[0]!).toBeGreaterThan(before);
+      expect(after.every((n, i) => i === 0 || n === after[i - 1]! + 1)).toBe(true);
+      seen.push(before, ...after);
+    }
+    expect(seen).toEqual([...seen].sort((a, b) => a - b));
+    await ok(site.opl('instance', 'shutdown', 'vme'));
+    const last = counted('n1').at(-1)!;
+    expect(readFileSync(volume).subarray(0, 28).toString()).toBe(`opl-counter ${String(last).padStart(16, '0')}`);
+    await ok(site.opl('instance', 'remove', '-f', 'vme'));
+    expect(existsSync(volume)).toBe(false);
   });
 
   it('refuses a console where there is none, in one line: a fake guest, an unknown instance, --follow with json', async () => {

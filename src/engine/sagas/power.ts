@@ -1,4 +1,5 @@
-import type { SagaBuilder, Step } from './saga.js';
+import type { Effect } from './effect.js';
+import type { EarlierStep, SagaBuilder, Step } from './saga.js';
 import { recordedAsDecided } from './saga.js';
 import { diskTarget, hvInstance, nodeName, withDisks } from './targets.js';
 
@@ -14,7 +15,14 @@ export const startSaga: SagaBuilder<'InstanceStarted'> = (event, ctx) => {
   // idempotent, and left as it is if the start fails), and QEMU is given what attach answered.
   const attach: Step[] = instance.disks.flatMap((disk) => {
     const target = diskTarget(ctx.state, instance, disk, event.data.nodeUuid);
-    return target ? [{ effect: { kind: 'disk', action: 'attach', target } as const }] : [];
+    if (!target) return [];
+    // Made by this same job (instance add): the disk is named by what its create answered (an ext driver's logical id).
+    const effect = (_: unknown, before: readonly EarlierStep[]): Effect => {
+      const made = before.find(({ effect: e }) => typeof e !== 'function' && e.kind === 'disk' && e.action === 'create' && e.target.instance.uuid === instance.uuid && e.target.disk.index === disk.index);
+      const logicalId = made?.outcome?.logicalId;
+      return { kind: 'disk', action: 'attach', target: logicalId ? { ...target, disk: { ...target.disk, logicalId } } : target };
+    };
+    return [{ effect }];
   });
   const startWithDisks: Step = { effect: (earlier) => ({ ...start, instance: withDisks(hv, earlier) }), undo: () => ({ ...start, action: 'stop' }) };
   return { steps: [...attach, startWithDisks], finish: () => event };

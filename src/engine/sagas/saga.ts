@@ -5,13 +5,24 @@ import type { InstanceLike } from './targets.js';
 
 /** One durable step: a call, and the call that takes it back given what the first answered. */
 export interface Step {
-  /** The call; or, when it needs what an earlier step of its part answered (where a migration's destination listens), made from those answers, in the part's order, just before it runs. */
-  effect: Effect | ((earlier: readonly (EffectOutcome | undefined)[]) => Effect);
+  /**
+   * The call; or, when it needs what an earlier step answered (where a migration's
+   * destination listens), made from those answers just before it runs: its own part's, in
+   * order, and — for what an earlier part of the same job made (a disk's name) — every
+   * earlier step with its answer.
+   */
+  effect: Effect | ((earlier: readonly (EffectOutcome | undefined)[], before: readonly EarlierStep[]) => Effect);
   undo?: (outcome: EffectOutcome) => Effect;
   /** A step on a source node that may be dead: its failure is logged and the saga goes on. */
   mayFail?: boolean;
   /** Why going on is right when it fails, for the log (default: the operator said so, --ignore-consistency). */
   goOnBecause?: string;
+}
+
+/** A step that ran before, in any part, with what it answered (undefined: not run, or undone). */
+export interface EarlierStep {
+  effect: Step['effect'];
+  outcome: EffectOutcome | undefined;
 }
 
 /** The steps one decided event stands for, and the event as it is recorded once they ran. */
