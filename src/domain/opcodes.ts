@@ -148,6 +148,8 @@ export const OpInstanceRename = z.object({ type: z.literal('OP_INSTANCE_RENAME')
 export const OpInstanceRemove = z.object({ type: z.literal('OP_INSTANCE_REMOVE'), instanceName: objectName });
 export const OpInstanceStartup = z.object({ type: z.literal('OP_INSTANCE_STARTUP'), instanceName: objectName });
 export const OpInstanceShutdown = z.object({ type: z.literal('OP_INSTANCE_SHUTDOWN'), instanceName: objectName });
+/** Ganeti's reboot of type hard: the guest stopped on its node (ACPI, then ended) and started again there. */
+export const OpInstanceReboot = z.object({ type: z.literal('OP_INSTANCE_REBOOT'), instanceName: objectName });
 export const OpInstanceSetParams = z.object({
   type: z.literal('OP_INSTANCE_SET_PARAMS'),
   instanceName: objectName,
@@ -179,6 +181,7 @@ export const Opcode = z.discriminatedUnion('type', [
   OpInstanceRemove,
   OpInstanceStartup,
   OpInstanceShutdown,
+  OpInstanceReboot,
   OpInstanceSetParams,
   OpInstanceGrowDisk,
   OpInstanceRename,

@@ -225,6 +225,16 @@ describe('instances on the kvm hypervisor', () => {
     expect((await ok(site.opl('instance', 'info', 'vm2'))).stdout).not.toMatch(/^QEMU:/m);
   });
 
+  it('reboots it on its node: its QEMU stopped and another started there, running', async () => {
+    const before = qemuOf('n1', 'vm1').pid;
+    await ok(site.opl('instance', 'reboot', 'vm1'));
+    expect(alive(before)).toBe(false);
+    expect(qemuOf('n1', 'vm1').pid).not.toBe(before);
+    expect(await row('vm1')).toMatchObject({ primaryNode: 'n1', status: 'running' });
+    const said = (await lastJob()).opcodes[0]!.log.map((l) => l.message);
+    expect(said.findIndex((m) => m.startsWith('stopping instance vm1 on node n1'))).toBeLessThan(said.findIndex((m) => m.startsWith('starting instance vm1 on node n1')));
+  });
+
   it('stops it (ACPI, then QEMU ended), will not disable kvm while it is used, and removes it', async () => {
     const { pid } = qemuOf('n1', 'vm1');
     await ok(site.opl('instance', 'shutdown', 'vm1'));

@@ -10,6 +10,7 @@ import {
   OpInstanceRemove,
   OpInstanceRename,
   OpInstanceSetParams,
+  OpInstanceReboot,
   OpInstanceShutdown,
   OpInstanceStartup,
 } from '../../domain/opcodes.js';
@@ -118,6 +119,7 @@ export const instanceCommands: Command[] = [
   simple('remove', 'remove an instance and its disks (asks first, unless -f)', OpInstanceRemove, { confirm: true }),
   simple('start', 'start an instance', OpInstanceStartup, { aliases: ['startup'] }),
   simple('stop', 'stop an instance', OpInstanceShutdown, { aliases: ['shutdown'] }),
+  simple('reboot', 'stop an instance on its node and start it there again (Ganeti: --type hard)', OpInstanceReboot),
   simple('activate-disks', "attach an instance's disks on its node and print where they are", OpInstanceActivateDisks, { after: true }),
   simple('deactivate-disks', "detach a stopped instance's disks", OpInstanceDeactivateDisks),
   opcodeCommand({

@@ -4,7 +4,7 @@ import { BGL, exclusive, instanceLocks, shared, type LockRequest } from '../lock
 import type { Opcode, OpcodeOf, OpcodeType } from '../opcodes.js';
 import { decideClusterDestroy, decideClusterInit, decideClusterSetParams, decideTestDelay } from './cluster.js';
 import { decideGroupAdd, decideGroupRemove, decideGroupRename, decideGroupSetParams } from './group.js';
-import { decideInstanceCreate, decideInstanceRemove, decideInstanceRename, decideInstanceSetParams, decideInstanceShutdown, decideInstanceStartup } from './instance.js';
+import { decideInstanceCreate, decideInstanceRemove, decideInstanceRename, decideInstanceSetParams, decideInstanceShutdown, decideInstanceReboot, decideInstanceStartup } from './instance.js';
 import { decideInstanceActivateDisks, decideInstanceDeactivateDisks, decideInstanceGrowDisk } from './instance-disks.js';
 import { decideInstanceFailover, decideInstanceMigrate } from './instance-move.js';
 import { decideNodeAdd, decideNodeRemove, decideNodeRepair, decideNodeSetParams } from './node.js';
@@ -59,6 +59,7 @@ export const logicalUnits: { readonly [T in OpcodeType]: LogicalUnit<T> } = {
   OP_INSTANCE_REMOVE: { locks: onInstance, decide: inCluster(decideInstanceRemove) },
   OP_INSTANCE_STARTUP: { locks: onInstance, decide: inCluster(decideInstanceStartup) },
   OP_INSTANCE_SHUTDOWN: { locks: onInstance, decide: inCluster(decideInstanceShutdown) },
+  OP_INSTANCE_REBOOT: { locks: onInstance, decide: inCluster(decideInstanceReboot) },
   OP_INSTANCE_SET_PARAMS: { locks: onInstance, decide: inCluster(decideInstanceSetParams) },
   OP_INSTANCE_GROW_DISK: { locks: onInstance, decide: inCluster(decideInstanceGrowDisk) },
   OP_INSTANCE_RENAME: { locks: (s, op) => [...onInstance(s, op), exclusive('instance', op.newName)], decide: inCluster(decideInstanceRename) },

@@ -77,6 +77,15 @@ export const decideInstanceStartup = (state: ClusterState, op: OpcodeOf<'OP_INST
     return ok({ type: 'InstanceStarted', data: { instanceUuid: instance.uuid, nodeUuid: node.uuid } });
   });
 
+/** Stopped and started again on its node, in one job: a start that fails leaves it stopped, and says so. */
+export const decideInstanceReboot = (state: ClusterState, op: OpcodeOf<'OP_INSTANCE_REBOOT'>): Decision =>
+  withInstance(state, op.instanceName, (instance) => {
+    if (instance.adminState === 'down') return refuse(wrongState(`instance '${instance.name}' is stopped: start it with 'opl instance start ${instance.name}'`));
+    const node = state.nodes.get(instance.primaryNodeUuid);
+    if (!node || node.offline) return refuse(wrongState(`instance '${instance.name}' cannot be rebooted: its primary node is offline`));
+    return ok(stopped(instance), { type: 'InstanceStarted', data: { instanceUuid: instance.uuid, nodeUuid: node.uuid } });
+  });
+
 export const decideInstanceShutdown = (state: ClusterState, op: OpcodeOf<'OP_INSTANCE_SHUTDOWN'>): Decision =>
   withInstance(state, op.instanceName, (instance) => (instance.adminState === 'down' ? ok() : ok(stopped(instance))));
 

@@ -109,6 +109,25 @@ describe('OP_INSTANCE_SHUTDOWN', () => {
     given(...cluster).when({ type: 'OP_INSTANCE_SHUTDOWN', instanceName: 'zz' }).thenRefused('not_found', "instance 'zz' does not exist"));
 });
 
+describe('OP_INSTANCE_REBOOT', () => {
+  it('stops a running instance on its primary and starts it there again, in one job', () =>
+    given(...cluster)
+      .when({ type: 'OP_INSTANCE_REBOOT', instanceName: 'i1' })
+      .then(instanceStopped('i1', 'n1'), { type: 'InstanceStarted', data: { instanceUuid: instanceUuid('i1'), nodeUuid: nodeUuid('n1') } }));
+
+  it('refuses a stopped instance, saying how to start it', () =>
+    given(...cluster, instanceStopped('i1', 'n1'))
+      .when({ type: 'OP_INSTANCE_REBOOT', instanceName: 'i1' })
+      .thenRefused('wrong_state', "instance 'i1' is stopped: start it with 'opl instance start i1'"));
+
+  it('refuses an instance whose primary is offline, and one that does not exist', () => {
+    given(...cluster, nodeModified('n1', { offline: true }))
+      .when({ type: 'OP_INSTANCE_REBOOT', instanceName: 'i1' })
+      .thenRefused('wrong_state', "instance 'i1' cannot be rebooted: its primary node is offline");
+    given(...cluster).when({ type: 'OP_INSTANCE_REBOOT', instanceName: 'zz' }).thenRefused('not_found', "instance 'zz' does not exist");
+  });
+});
+
 describe('OP_INSTANCE_SET_PARAMS', () => {
   it('records only what changes, up to the memory and vcpus the node has left', () =>
     given(...cluster)
