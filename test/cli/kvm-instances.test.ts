@@ -42,6 +42,12 @@ const lastJob = async () => {
   const jobs = await site.json<{ id: number }[]>('job', 'list');
   return site.json<Job>('job', 'info', String(Math.max(...jobs.map((j) => j.id))));
 };
+/** A guest's serial console file on a node, and the counts it printed there. */
+const serialOf = (name: string) => (node: string) => join(daemons.get(node)!.dir, 'hypervisor', node, 'kvm', `${name}.serial`);
+const countsOf = (name: string) => (node: string) => {
+  const file = serialOf(name)(node);
+  return existsSync(file) ? [...readFileSync(file, 'utf8').matchAll(/^opl-counter (\d+)$/gm)].map((m) => Number(m[1])) : [];
+};
 const row = async (name: string) => (await site.json<InstanceRow[]>('instance', 'list')).find((i) => i.name === name);
 
 beforeAll(async () => {
@@ -120,8 +126,8 @@ describe('instances on the kvm hypervisor', () => {
 
   it('migrates a guest counting on its sharedfile disk live and back: the count carries on, never going back, and the disk holds it', async () => {
     await ok(site.opl('instance', 'add', 'vmd', '-t', 'sharedfile', '--disk', '0:size=4M', '--memory', '128M', '--vcpus', '1', '-n', 'n1', '-H', 'kvm'));
-    const serial = (node: string) => join(daemons.get(node)!.dir, 'hypervisor', node, 'kvm', 'vmd.serial');
-    const counted = (node: string) => (existsSync(serial(node)) ? [...readFileSync(serial(node), 'utf8').matchAll(/^opl-counter (\d+)$/gm)].map((m) => Number(m[1])) : []);
+    const serial = serialOf('vmd');
+    const counted = countsOf('vmd');
     expect(readFileSync(serial('n1'), 'utf8')).not.toMatch(/no \/dev\/vda/);
     await until('vmd to count on n1', () => counted('n1').length >= 2, 90);
     const seen: number[] = [];
@@ -196,8 +202,7 @@ describe('instances on the kvm hypervisor', () => {
     await ok(site.opl('instance', 'add', 'vme', '-t', 'ext:fp', '--disk', '0:size=4M', '--memory', '128M', '--vcpus', '1', '-n', 'n1', '-H', 'kvm'));
     const volume = join(root, 'pool', 'vme.disk0');
     expect(qemuOf('n1', 'vme').args).toContain(`file=${volume},if=virtio,format=raw,cache=writeback`);
-    const serial = (node: string) => join(daemons.get(node)!.dir, 'hypervisor', node, 'kvm', 'vme.serial');
-    const counted = (node: string) => (existsSync(serial(node)) ? [...readFileSync(serial(node), 'utf8').matchAll(/^opl-counter (\d+)$/gm)].map((m) => Number(m[1])) : []);
+    const counted = countsOf('vme');
     await until('vme to count on n1', () => counted('n1').length >= 2, 90);
     const seen: number[] = [];
     for (const [from, to] of [['n1', 'n2'], ['n2', 'n1']] as const) {

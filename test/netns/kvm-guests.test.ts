@@ -69,6 +69,18 @@ const midMigration = async (host: string): Promise<number> => {
   }
   throw new Error(`no migration reached ${host} within 60 s`);
 };
+/**
+ * `instance migrate vm -n h2`, with `interrupt` done to it mid-migration (given the
+ * destination's QEMU); the command's result, awaited even when the interruption fails,
+ * so that it never runs on into the next test.
+ */
+const migrateInterrupted = async (interrupt: (destination: number) => void): Promise<Result> => {
+  const migrate = opl(['instance', 'migrate', 'vm', '-n', 'h2']);
+  const [interrupted] = await Promise.allSettled([midMigration('h2').then(interrupt)]);
+  const done = await migrate;
+  if (interrupted!.status === 'rejected') throw interrupted.reason;
+  return done;
+};
 /** The count goes on from `before`, one a second and never back, on `host`. */
 const countsOnFrom = async (host: string, before: number) => {
   await until(`vm to count on ${host} past ${before}`, () => counted(host).some((n) => n > before + 1), 60);
@@ -140,12 +152,7 @@ describe('a kvm guest on namespaced hosts, its live migration interrupted', () =
 
   it("the destination's QEMU killed in the middle of the migration: the job fails, the guest goes on running on its source", async () => {
     const source = qemuPid('h1')!;
-    const migrate = opl(['instance', 'migrate', 'vm', '-n', 'h2']);
-    const r = await Promise.allSettled([midMigration('h2').then((pid) => process.kill(pid, 'SIGKILL'))]).then(async ([killed]) => {
-      const done = await migrate; // never left running into the next test
-      if (killed!.status === 'rejected') throw killed.reason;
-      return done;
-    });
+    const r = await migrateInterrupted((destination) => process.kill(destination, 'SIGKILL'));
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/migration of vm from node h1 .*(failed|cancelled)/);
     expect(qemuPid('h1')).toBe(source);
@@ -156,17 +163,10 @@ describe('a kvm guest on namespaced hosts, its live migration interrupted', () =
   });
 
   it("the source's QEMU killed in the middle of the migration: the job fails, nothing runs on h2, and the guest starts again on h1 from its disk", async () => {
-    const migrate = opl(['instance', 'migrate', 'vm', '-n', 'h2']);
     let last = 0;
-    const r = await Promise.allSettled([
-      midMigration('h2').then(() => {
-        last = counted('h1').at(-1)!;
-        process.kill(qemuPid('h1')!, 'SIGKILL');
-      }),
-    ]).then(async ([killed]) => {
-      const done = await migrate;
-      if (killed!.status === 'rejected') throw killed.reason;
-      return done;
+    const r = await migrateInterrupted(() => {
+      last = counted('h1').at(-1)!;
+      process.kill(qemuPid('h1')!, 'SIGKILL');
     });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^opl: job \d+ failed: migrating instance vm live from node h1 to node h2 .* failed: node h1 .*hv-send: (QEMU closed its QMP socket \S+|QEMU's QMP socket \S+ is closed)/m); // as the QEMU died: mid-query or between

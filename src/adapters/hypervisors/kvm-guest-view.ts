@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { ConsolePiece, GuestState, HypervisorInstance } from '../../domain/ports/hypervisor.js';
 import { readPiece } from '../storage/confined-files.js';
+import { runState } from './kvm-migration.js';
 import { connectQmp } from './qmp.js';
 
 /** The most of a console one call answers: a follower asks again from where it ended. */
@@ -8,7 +9,6 @@ export const CONSOLE_PIECE_BYTES = 64 * 1024;
 /** QEMU's monitor takes one client at a time: a guest whose monitor is held (a migration, a stop) is not waited on long. */
 const MONITOR_WAIT_MS = 2_000;
 
-const Status = z.object({ status: z.string().max(64) });
 const MemorySummary = z.object({ 'base-memory': z.number().nonnegative() });
 
 export interface KvmGuestFiles {
@@ -32,10 +32,9 @@ export const kvmGuestView = (files: KvmGuestFiles) => ({
     const qmp = await connectQmp(files.paths(node, instance.name).qmp, MONITOR_WAIT_MS).catch(() => undefined);
     if (!qmp) return { status: 'unknown (its monitor is busy or does not answer)', pid };
     try {
-      const status = Status.safeParse(await qmp.execute('query-status', undefined, MONITOR_WAIT_MS));
-      if (!status.success) throw new Error(`QEMU of ${instance.name} on node ${node} answered query-status with something that is not a run state`);
+      const status = await runState(qmp, MONITOR_WAIT_MS);
       const memory = MemorySummary.safeParse(await qmp.execute('query-memory-size-summary', undefined, MONITOR_WAIT_MS).catch(() => undefined));
-      return { status: status.data.status, pid, ...(memory.success && { memoryMib: Math.round(memory.data['base-memory'] / 2 ** 20) }) };
+      return { status, pid, ...(memory.success && { memoryMib: Math.round(memory.data['base-memory'] / 2 ** 20) }) };
     } finally {
       qmp.close();
     }

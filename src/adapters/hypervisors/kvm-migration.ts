@@ -23,7 +23,7 @@ const POLL_MS = 100;
 const FOLLOW_MS = 20;
 
 // What QEMU answers, checked before it is believed (QEMU's own field names).
-const Status = z.object({ status: z.string() });
+const Status = z.object({ status: z.string().max(64) });
 const Ram = z.object({ transferred: z.number(), remaining: z.number(), total: z.number() }).partial();
 const MigrateInfo = z.object({
   status: z.string().optional(),
@@ -38,7 +38,11 @@ type MigrateInfo = z.infer<typeof MigrateInfo>;
 
 const queryMigrate = async (qmp: Qmp): Promise<MigrateInfo> => MigrateInfo.parse(await qmp.execute('query-migrate'));
 /** QEMU's run state (running, inmigrate, postmigrate, paused…), checked. */
-export const runState = async (qmp: Qmp): Promise<string> => Status.parse(await qmp.execute('query-status')).status;
+export const runState = async (qmp: Qmp, timeoutMs?: number): Promise<string> => {
+  const parsed = Status.safeParse(await qmp.execute('query-status', undefined, timeoutMs));
+  if (!parsed.success) throw new Error('QEMU answered query-status with something that is not a run state');
+  return parsed.data.status;
+};
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** An IPv6 address goes in brackets in a QEMU URI. */
 const hostPart = (host: string) => (host.includes(':') ? `[${host}]` : host);

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { ConsolePiece, GuestState, HypervisorInstance } from '../../domain/ports/hypervisor.js';
-import { NodeCallError } from '../nodes/node-answer.js';
+import { believed, NodeCallError } from '../nodes/node-answer.js';
 import { CONSOLE_PIECE_BYTES } from './kvm-guest-view.js';
 import type { NodeCaller } from './node-routed.js';
 import { wireInstance } from './node-routed-migration.js';
@@ -11,11 +11,6 @@ const Piece = z.object({ data: z.base64().max(Math.ceil(CONSOLE_PIECE_BYTES / 3)
 /** Asking a node about a guest is a quick look, as every question to the nodes (README: 3 s): not retried. */
 const LOOK_MS = 3_000;
 
-const believed = <S extends z.ZodType>(schema: S, answer: unknown, node: string, what: string): z.infer<S> => {
-  const parsed = schema.safeParse(answer);
-  if (!parsed.success) throw new NodeCallError('bad-answer', `node ${node} answered ${what} with something that is not one`);
-  return parsed.data;
-};
 
 /** A guest's own state and its console, asked of the daemon of the node it is on. */
 export const nodeRoutedGuests = (daemonOf: (node: string) => NodeCaller) => ({

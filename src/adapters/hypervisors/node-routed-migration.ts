@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { MigrationUriSchema } from '../../domain/node-address.js';
 import type { HypervisorInstance, LiveMigration, MigrationProgress } from '../../domain/ports/hypervisor.js';
-import { NodeCallError } from '../nodes/node-answer.js';
+import { believed } from '../nodes/node-answer.js';
 import type { NodeCaller } from './node-routed.js';
 
 /** A migration's calls wait on QEMU: its send on the whole stream (the node gives up at 170 s). */
@@ -26,11 +26,6 @@ export const wireInstance = (instance: HypervisorInstance) => ({
   ...(instance.disks?.length && { disks: instance.disks }),
 });
 
-const believed = <S extends z.ZodType>(schema: S, answer: unknown, node: string, what: string): z.infer<S> => {
-  const parsed = schema.safeParse(answer);
-  if (!parsed.success) throw new NodeCallError('bad-answer', `node ${node} answered ${what} with something that is not one`);
-  return parsed.data;
-};
 
 /**
  * Live migration through the nodes' daemons: each side's part runs on its own host, and

@@ -32,3 +32,10 @@ export const readNodeAnswer = (res: IncomingMessage, where: string, call: string
       }
     });
   });
+
+/** A node's answer to a call, believed only once it has the shape the call's answer has; else a bad answer, in our words. */
+export const believed = <S extends z.ZodType>(schema: S, answer: unknown, node: string, what: string): z.infer<S> => {
+  const parsed = schema.safeParse(answer);
+  if (!parsed.success) throw new NodeCallError('bad-answer', `node ${node} answered ${what} with something that is not one`);
+  return parsed.data;
+};

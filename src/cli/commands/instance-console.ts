@@ -10,6 +10,8 @@ const TAIL_BYTES = 64 * 1024;
 /** The most `--output json` carries (its end), --all or not: a document is built whole in memory. */
 const JSON_BYTES = 8 * 1024 * 1024;
 const FOLLOW_EVERY_MS = 500;
+/** A bound on one read's pieces (of 64 KiB): a read ends at the console's end, or where it was asked to, long before. */
+const MAX_PIECES = 100_000;
 /** A follower gives up once its node (or the store) has failed it this many times in a row. */
 const FOLLOW_FAILURES = 10;
 
@@ -39,7 +41,7 @@ const consoleReader = (s: Session, name: string, print: (text: string) => void) 
     node: '',
     next: 0,
     async read(until?: number): Promise<number> {
-      for (let pieces = 0; pieces < 1 + Math.ceil((until ?? Number.MAX_SAFE_INTEGER) / TAIL_BYTES) && pieces < 100_000; pieces++) {
+      for (let pieces = 0; pieces < MAX_PIECES; pieces++) {
         const piece = await s.guests.console(reader.node, name, reader.next);
         if (piece.next - piece.data.length < reader.next) decoder = new TextDecoder('utf-8'); // made again: read from its start
         print(decoder.decode(piece.data, { stream: true }));
@@ -79,7 +81,7 @@ export const instanceConsole: Command = viewCommand({
     reader.moveTo(where.node);
     try {
       const { size } = await s.guests.console(where.node, name, 0);
-      const keep = s.format === 'json' ? (values.all ? JSON_BYTES : Math.min(TAIL_BYTES, JSON_BYTES)) : values.all ? Infinity : TAIL_BYTES;
+      const keep = !values.all ? TAIL_BYTES : s.format === 'json' ? JSON_BYTES : Infinity;
       reader.next = Math.max(0, size - keep);
       const offset = reader.next;
       const total = await reader.read(size);
