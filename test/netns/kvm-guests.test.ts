@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { alive } from '../../src/adapters/hypervisors/kvm.js';
 import { killGuestsIn } from '../adapters/hypervisors/qemu-leftovers.js';
 import { until } from '../cli/invariants.js';
@@ -93,6 +93,28 @@ const lastMigration = async () => {
   const jobs = JSON.parse((await ok('job', 'list', '--output', 'json')).stdout) as Job[];
   return jobs.filter((j) => j.opcodes[0]?.type === 'OP_INSTANCE_MIGRATE').at(-1);
 };
+/**
+ * Each case starts from where it says the guest runs, whatever an earlier case left (a
+ * case that failed must not fail the next): a guest that died is started again on its
+ * primary, one on the other host is migrated back.
+ */
+const runningOn = async (host: string) => {
+  let vm = await instance();
+  if (vm.status === 'ERROR_down') await ok('instance', 'startup', 'vm');
+  else if (vm.status !== 'running') throw new Error(`vm is ${vm.status} on ${vm.primaryNode}: no case begins from that`);
+  vm = await instance();
+  if (vm.primaryNode !== host) await ok('instance', 'migrate', 'vm', '-n', host);
+  expect(await instance()).toMatchObject({ primaryNode: host, status: 'running' });
+  await until(`vm to count on ${host}`, () => counted(host).length > 0, 60);
+};
+const tail = (file: string, lines = 20) => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n') : '(none)');
+/** What a failed case leaves to read (the run's files are removed after it): the jobs' logs, the guests' consoles, the daemons' errors. */
+const whatHappened = async (): Promise<string> => {
+  const jobs = await opl(['job', 'list', '--output', 'json']).then((r) => (JSON.parse(r.stdout) as Job[]).slice(-3)).catch(() => [] as Job[]);
+  const logs = jobs.map((j) => `job ${j.id} ${j.opcodes[0]?.type} ${j.status}:\n${j.opcodes.flatMap((o) => o.log.map((l) => `  ${l.message}`)).join('\n')}`);
+  const hosts = ['h1', 'h2'].map((h) => `${h} console:\n${tail(join(guestDir(h), 'vm.serial'))}\n${h} daemon errors:\n${tail(join(work, `${h}.err`))}\n${h} guest files: ${existsSync(guestDir(h)) ? readdirSync(guestDir(h)).join(' ') : '(none)'}`);
+  return [...logs, ...hosts].join('\n');
+};
 const ourNamespaces = () => execFileSync('ip', ['netns', 'list']).toString().split('\n').filter((l) => l.startsWith(`${PREFIX}-`));
 
 beforeAll(async () => {
@@ -119,8 +141,11 @@ afterAll(() => {
   expect(ourNamespaces()).toEqual([]);
 }, 90_000);
 
+beforeEach(({ onTestFailed }) => onTestFailed(async () => console.error(`what happened:\n${await whatHappened()}`)));
+
 describe('a kvm guest on namespaced hosts, its live migration interrupted', () => {
   it('migrates live h1 → h2 while it writes: the count carries on, never back, and skips no more than the move took', async () => {
+    await runningOn('h1');
     const before = counted('h1').at(-1)!;
     const began = Date.now();
     await ok('instance', 'migrate', 'vm', '-n', 'h2');
@@ -132,6 +157,7 @@ describe('a kvm guest on namespaced hosts, its live migration interrupted', () =
   });
 
   it('an engine SIGKILLed while the guest is being sent: its successor follows the same migration to its end', async () => {
+    await runningOn('h2');
     const before = counted('h2').at(-1)!;
     const source = qemuPid('h2')!;
     // intent:3 — the disk's attach on h1 is step 1, the accept 2, the send 3.
@@ -151,6 +177,7 @@ describe('a kvm guest on namespaced hosts, its live migration interrupted', () =
   });
 
   it("the destination's QEMU killed in the middle of the migration: the job fails, the guest goes on running on its source", async () => {
+    await runningOn('h1');
     const source = qemuPid('h1')!;
     const r = await migrateInterrupted((destination) => process.kill(destination, 'SIGKILL'));
     expect(r.code).toBe(1);
@@ -163,6 +190,7 @@ describe('a kvm guest on namespaced hosts, its live migration interrupted', () =
   });
 
   it("the source's QEMU killed in the middle of the migration: the job fails, nothing runs on h2, and the guest starts again on h1 from its disk", async () => {
+    await runningOn('h1');
     let last = 0;
     const r = await migrateInterrupted(() => {
       last = counted('h1').at(-1)!;
@@ -179,6 +207,7 @@ describe('a kvm guest on namespaced hosts, its live migration interrupted', () =
   });
 
   it('its host dead (daemon and QEMU killed): h1 marked offline, the guest failed over to h2 from its disk, counting on', async () => {
+    await runningOn('h1');
     const daemon = Number(readFileSync(join(work, 'pids'), 'utf8').split('\n').find((l) => l.startsWith('h1 '))!.split(' ')[1]);
     const last = counted('h1').at(-1)!;
     process.kill(daemon, 'SIGKILL');
