@@ -121,6 +121,9 @@ describe('kvm guests on a node with a daemon', () => {
     await expect(live.send('n1', vm, 'exec:rm -rf /')).rejects.toThrow(/a migration send call whose 'uri' is not valid \(expected 'tcp:HOST:PORT'\)/);
     await expect(live.accept('n1', vm, 'a host; rm')).rejects.toThrow(/a migration accept call whose 'address' is not valid/);
     await expect(live.confirm('n1', vm)).rejects.toThrow(/no QEMU of g4 runs on node n1/);
+    await expect(live.resume('n1', vm, { evenIfCompleted: true })).rejects.toThrow(/no QEMU of g4 runs on node n1/); // the call taken, the guest not there
+    await expect(live.withdraw('n3', vm)).rejects.toThrow(/node n3 has no kvm hypervisor/);
+    await live.withdraw('n1', vm); // nothing waits there: nothing to end
     expect(await routed.running('n1')).toEqual([]);
     expect(await routed.running('n3')).toEqual([]);
   });

@@ -10,6 +10,8 @@ export interface KvmGuests {
   /** Starts the guest's QEMU with these arguments added (here: waiting for an incoming migration). */
   startWith(node: string, instance: HypervisorInstance, extraArgs: string[]): Promise<void>;
   serially<T>(node: string, name: string, work: () => Promise<T>): Promise<T>;
+  /** Ends the guest's QEMU and forgets it (not serialized: called from within a serialized call). */
+  end(node: string, instance: HypervisorInstance): Promise<void>;
 }
 
 /** The longest a migration is followed before it is cancelled: within the engine's 180 s call. */
@@ -148,6 +150,24 @@ export const kvmLiveMigration = (guests: KvmGuests): LiveMigration & { progress(
         for (let i = 0; i < 500 && (state === 'inmigrate' || state === 'finish-migrate'); i++) state = await sleep(FOLLOW_MS).then(() => runState(qmp));
         if (state !== 'running') throw new Error(`${instance.name} does not run on node ${node} after its migration: QEMU says '${state}'`);
       }),
-    resume: (node, instance) => guests.serially(node, instance.name, () => withQmp(node, instance, runAgain)),
+    resume: (node, instance, options) =>
+      guests.serially(node, instance.name, () =>
+        withQmp(node, instance, async (qmp) => {
+          // Paused after a migration that completed: the guest may run on the destination now, off the same disks.
+          const completed = (await queryMigrate(qmp)).status === 'completed' && (await runState(qmp)) === 'postmigrate';
+          if (completed && !options?.evenIfCompleted) {
+            throw new Error(`the migration of ${instance.name} from node ${node} completed: its source is left paused, not run again beside the guest that may run on its destination`);
+          }
+          await runAgain(qmp);
+        }),
+      ),
+    withdraw: (node, instance) =>
+      guests.serially(node, instance.name, async () => {
+        if (await guests.guestPid(node, instance.name, instance.uuid)) {
+          const state = await withQmp(node, instance, runState);
+          if (state === 'running') throw new Error(`${instance.name} runs on node ${node}: its migration arrived, and the guest is not ended to take the migration back`);
+        }
+        await guests.end(node, instance);
+      }),
   };
 };

@@ -177,7 +177,11 @@ export const createKvmHypervisor = (options: KvmOptions): Hypervisor & { paths(n
     }
     await forget(node, instance.name);
   };
-  const live = kvmLiveMigration({ paths, guestPid, startWith: start, serially });
+  const end = async (node: string, instance: HypervisorInstance) => {
+    await stop(node, instance);
+    await rm(paths(node, instance.name).serial, { force: true });
+  };
+  const live = kvmLiveMigration({ paths, guestPid, startWith: start, serially, end });
   const view = kvmGuestView({ stateDir: options.stateDir, paths, guestPid, sending: (node, name) => live.progress(node, name) !== undefined });
   const hypervisor = {
     inspect: view.inspect,
@@ -186,11 +190,7 @@ export const createKvmHypervisor = (options: KvmOptions): Hypervisor & { paths(n
     live,
     start: (node: string, instance: HypervisorInstance) => serially(node, instance.name, () => start(node, instance)),
     stop: (node: string, instance: HypervisorInstance) => serially(node, instance.name, () => stop(node, instance)),
-    cleanup: (node: string, instance: HypervisorInstance) =>
-      serially(node, instance.name, async () => {
-        await stop(node, instance);
-        await rm(paths(node, instance.name).serial, { force: true });
-      }),
+    cleanup: (node: string, instance: HypervisorInstance) => serially(node, instance.name, () => end(node, instance)),
     async running(node: string) {
       const names = (await readdir(dir(node)).catch(() => [] as string[])).filter((f) => f.endsWith('.pid')).map((f) => f.slice(0, -4));
       const live = await Promise.all(names.map(async (name) => ((await guestPid(node, name)) ? name : undefined)));

@@ -64,6 +64,8 @@ export const nodeRoutedMigration = (daemonOf: (node: string) => NodeCaller): Liv
       }
     },
     confirm: async (node, instance) => void (await call(node, 'hv-confirm', { instance: wireInstance(instance) })),
-    resume: async (node, instance) => void (await call(node, 'hv-resume', { instance: wireInstance(instance) })),
+    resume: async (node, instance, options) =>
+      void (await call(node, 'hv-resume', { instance: wireInstance(instance), ...(options?.evenIfCompleted && { evenIfCompleted: true }) })),
+    withdraw: async (node, instance) => void (await call(node, 'hv-withdraw', { instance: wireInstance(instance) })),
   };
 };

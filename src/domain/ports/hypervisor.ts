@@ -62,8 +62,14 @@ export interface LiveMigration {
   send(nodeName: string, instance: HypervisorInstance, uri: string, progress?: (p: MigrationProgress) => void): Promise<MigrationStats>;
   /** Answers once the guest runs on this node (the destination), or fails saying what it does instead. */
   confirm(nodeName: string, instance: HypervisorInstance): Promise<void>;
-  /** Lets the guest run on this node again (the source, after a migration that failed or was not confirmed). */
-  resume(nodeName: string, instance: HypervisorInstance): Promise<void>;
+  /**
+   * Lets the guest run on this node again (the source, after a migration that failed or was
+   * not confirmed). A source whose migration completed is refused unless `evenIfCompleted`
+   * (its caller knows the destination does not run the guest): two copies never run.
+   */
+  resume(nodeName: string, instance: HypervisorInstance, options?: { evenIfCompleted?: boolean }): Promise<void>;
+  /** Ends the guest that waits on this node for a migration (the destination); refused once the guest runs there. */
+  withdraw(nodeName: string, instance: HypervisorInstance): Promise<void>;
   /** What the send under way from this node last saw of the guest's migration (none when no send runs). */
   progress?(nodeName: string, name: string): MigrationProgress | undefined;
 }

@@ -4,7 +4,9 @@ import type { DiskTemplate } from '../../domain/templates.js';
 
 /** One call into the world: a hypervisor on a node, or a template's storage. */
 export type Effect =
-  | { kind: 'hypervisor'; action: 'start' | 'stop' | 'cleanup' | 'confirm' | 'resume'; nodeName: string; instance: HypervisorInstance }
+  | { kind: 'hypervisor'; action: 'start' | 'stop' | 'cleanup' | 'confirm' | 'withdraw'; nodeName: string; instance: HypervisorInstance }
+  /** `destination`: where the migration being taken back sent the guest, asked first whether it runs it there. */
+  | { kind: 'hypervisor'; action: 'resume'; nodeName: string; instance: HypervisorInstance; destination?: string }
   | { kind: 'hypervisor'; action: 'accept'; nodeName: string; instance: HypervisorInstance; address: string }
   | { kind: 'hypervisor'; action: 'send'; nodeName: string; instance: HypervisorInstance; uri: string; toNodeName: string }
   | { kind: 'disk'; action: 'create' | 'remove' | 'attach' | 'detach'; target: DiskTarget }
@@ -40,6 +42,8 @@ export const describeEffect = (effect: Effect): string => {
         return `checking that instance ${name} runs on node ${effect.nodeName}`;
       case 'resume':
         return `letting instance ${name} run on node ${effect.nodeName} again`;
+      case 'withdraw':
+        return `ending instance ${name} where it waited for its migration on node ${effect.nodeName}`;
       default:
         return `${{ start: 'starting', stop: 'stopping', cleanup: 'cleaning up' }[effect.action]} instance ${name} on node ${effect.nodeName}`;
     }
@@ -102,6 +106,12 @@ const liveOf = (hypervisor: Hypervisor): LiveMigration => {
   return hypervisor.live;
 };
 
+/** Whether the guest runs on a migration's destination: 'unknown' when its node cannot say (then nothing is assumed). */
+const destinationState = async (hypervisor: Hypervisor, node: string, instance: HypervisorInstance): Promise<'running' | 'not running' | 'unknown'> => {
+  if (!hypervisor.inspect) return 'unknown';
+  return hypervisor.inspect(node, instance).then((s) => (s?.status === 'running' ? 'running' : 'not running'), () => 'unknown' as const);
+};
+
 /** `progress`: where a long call says how far it has got (lines for the job log). */
 export const runEffect = async (ports: EffectPorts, effect: Effect, ctx: StorageContext, progress?: (line: string) => void): Promise<EffectOutcome> => {
   if (effect.kind === 'hypervisor') {
@@ -123,8 +133,14 @@ export const runEffect = async (ports: EffectPorts, effect: Effect, ctx: Storage
       case 'confirm':
         await liveOf(ports.hypervisor).confirm(node, instance);
         return {};
-      case 'resume':
-        await liveOf(ports.hypervisor).resume(node, instance);
+      case 'resume': {
+        // A source paused after a migration that completed runs again only once its destination is known not to run the guest.
+        const there = effect.destination === undefined ? undefined : await destinationState(ports.hypervisor, effect.destination, instance);
+        await liveOf(ports.hypervisor).resume(node, instance, { evenIfCompleted: there === 'not running' });
+        return {};
+      }
+      case 'withdraw':
+        await liveOf(ports.hypervisor).withdraw(node, instance);
         return {};
       default:
         await ports.hypervisor[effect.action](node, instance);

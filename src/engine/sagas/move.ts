@@ -18,15 +18,17 @@ interface LiveMove {
  * guest (undone: that QEMU is ended), the source sends it (undone: the source runs
  * again), the target is seen running — the point of no return — and only then is the
  * source's QEMU, paused since the stream ended, let go of. Until then the guest keeps
- * running on the source whatever fails.
+ * running on the source whatever fails. An undo never makes a second copy nor ends the
+ * only one: a completed migration's source runs again only if the target does not run
+ * the guest, and a target that runs it is not ended.
  */
 const liveSteps = ({ hv, from, to, address, onTarget, source }: LiveMove): Step[] => {
   const accept = (earlier: readonly (EffectOutcome | undefined)[]): Effect => ({ kind: 'hypervisor', action: 'accept', nodeName: to, instance: onTarget(earlier), address });
   return [
-    { effect: accept, undo: () => ({ kind: 'hypervisor', action: 'cleanup', nodeName: to, instance: hv }) },
+    { effect: accept, undo: () => ({ kind: 'hypervisor', action: 'withdraw', nodeName: to, instance: hv }) },
     {
       effect: (earlier) => ({ kind: 'hypervisor', action: 'send', nodeName: from, instance: hv, uri: earlier.at(-1)?.uri ?? '', toNodeName: to }),
-      undo: () => ({ kind: 'hypervisor', action: 'resume', nodeName: from, instance: hv }),
+      undo: () => ({ kind: 'hypervisor', action: 'resume', nodeName: from, instance: hv, destination: to }),
     },
     { effect: { kind: 'hypervisor', action: 'confirm', nodeName: to, instance: hv } },
     { effect: { kind: 'hypervisor', action: 'cleanup', nodeName: from, instance: hv }, ...source },

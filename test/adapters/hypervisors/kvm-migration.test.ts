@@ -55,6 +55,11 @@ describe('kvm live migration', () => {
     expect(await status('n1', 'mover')).toBe('postmigrate');
     expect(await hv.live.send('n1', vm, uri)).toEqual(stats); // asked again: that migration's figures, no second one
     await hv.live.confirm('n2', vm);
+    // Taking the migration back once it arrived would run two copies, or end the only one: both refused.
+    await expect(hv.live.resume('n1', vm)).rejects.toThrow(/^the migration of mover from node n1 completed: its source is left paused, not run again beside the guest that may run on its destination$/);
+    expect(await status('n1', 'mover')).toBe('postmigrate');
+    await expect(hv.live.withdraw('n2', vm)).rejects.toThrow(/^mover runs on node n2: its migration arrived, and the guest is not ended to take the migration back$/);
+    expect(await status('n2', 'mover')).toBe('running');
     const before = last(hv.paths('n1', 'mover').serial);
     await hv.cleanup('n1', vm); // paused after the migration: ended at once, no ACPI wait
     expect(await hv.running('n1')).toEqual([]);
@@ -72,13 +77,30 @@ describe('kvm live migration', () => {
     const vm = guestWithDisk('stayer', '4d6e8f0a-2b3c-4d5e-9f6a-7b8c9d0e1f02');
     await hv.start('n1', vm);
     const { uri } = await hv.live.accept('n2', vm, '127.0.0.1');
-    await hv.cleanup('n2', vm); // the destination is gone before anything is sent
+    await hv.live.withdraw('n2', vm); // the destination, still waiting, is gone before anything is sent
+    expect(await hv.running('n2')).toEqual([]);
     await expect(hv.live.send('n1', vm, uri)).rejects.toThrow(/^the migration of stayer from node n1 to tcp:127\.0\.0\.1:\d+ failed.*; it runs on n1 still$/);
     expect(await status('n1', 'stayer')).toBe('running');
     await hv.live.resume('n1', vm);
     await hv.live.confirm('n1', vm);
     await expect(hv.live.confirm('n2', vm)).rejects.toThrow(/^no QEMU of stayer runs on node n2$/);
     await expect(hv.live.accept('n1', vm, '127.0.0.1')).rejects.toThrow(/^stayer already runs on node n1 \('running'\): it cannot be a migration's destination there$/);
+    await hv.cleanup('n1', vm);
+    expect(processesWith(vm.uuid)).toEqual([]);
+  });
+
+  it('runs a completed migration\'s source again only when told its destination does not run the guest (it died as it arrived)', async () => {
+    const vm = guestWithDisk('survivor', '5e7f9a1b-3c4d-4e5f-8a7b-8c9d0e1f2a03');
+    await hv.start('n1', vm);
+    await until('the guest to count on n1', () => last(hv.paths('n1', 'survivor').serial) >= 1, 60);
+    const { uri } = await hv.live.accept('n2', vm, '127.0.0.1');
+    await hv.live.send('n1', vm, uri);
+    const before = last(hv.paths('n1', 'survivor').serial);
+    await hv.cleanup('n2', vm); // the destination dies after the stream ended
+    await expect(hv.live.resume('n1', vm)).rejects.toThrow(/completed: its source is left paused/);
+    await hv.live.resume('n1', vm, { evenIfCompleted: true });
+    expect(await status('n1', 'survivor')).toBe('running');
+    await until('the guest to count on n1 again', () => last(hv.paths('n1', 'survivor').serial) > before, 60);
     await hv.cleanup('n1', vm);
     expect(processesWith(vm.uuid)).toEqual([]);
   });

@@ -137,9 +137,9 @@ describe('cleanup saga (migrate --cleanup)', () => {
         { kind: 'disk', action: 'detach', target: target('s1', 'sharedfile', d0, 'n1') },
         { kind: 'disk', action: 'detach', target: target('s1', 'sharedfile', d1, 'n1') },
       ]);
-      // Undone before the point of no return: the target's QEMU is ended, the source runs again.
-      expect(plan.steps[2]!.undo!({ uri: 'tcp:10.0.0.2:4444' })).toEqual({ kind: 'hypervisor', action: 'cleanup', nodeName: 'n2', instance: kvm });
-      expect(plan.steps[3]!.undo!({})).toEqual({ kind: 'hypervisor', action: 'resume', nodeName: 'n1', instance: kvm });
+      // Undone before the point of no return: the target's waiting QEMU is ended, the source runs again (unless the target runs the guest).
+      expect(plan.steps[2]!.undo!({ uri: 'tcp:10.0.0.2:4444' })).toEqual({ kind: 'hypervisor', action: 'withdraw', nodeName: 'n2', instance: kvm });
+      expect(plan.steps[3]!.undo!({})).toEqual({ kind: 'hypervisor', action: 'resume', nodeName: 'n1', instance: kvm, destination: 'n2' });
       expect(plan.steps[4]!.undo).toBeUndefined();
       expect(plan.steps[5]!.undo).toBeUndefined();
     });
