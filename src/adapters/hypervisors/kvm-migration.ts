@@ -1,6 +1,6 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { z } from 'zod';
-import type { HypervisorInstance, LiveMigration, MigrationProgress, MigrationStats } from '../../domain/ports/hypervisor.js';
+import { NEVER_RAN_STATES, type HypervisorInstance, type LiveMigration, type MigrationProgress, type MigrationStats } from '../../domain/ports/hypervisor.js';
 import { connectQmp, type Qmp } from './qmp.js';
 
 /** What the kvm adapter lends its live migration: where a guest's files are, which QEMU is it, how to start one. */
@@ -165,7 +165,7 @@ export const kvmLiveMigration = (guests: KvmGuests): LiveMigration & { progress(
       guests.serially(node, instance.name, async () => {
         if (await guests.guestPid(node, instance.name, instance.uuid)) {
           const state = await withQmp(node, instance, runState);
-          if (state === 'running') throw new Error(`${instance.name} runs on node ${node}: its migration arrived, and the guest is not ended to take the migration back`);
+          if (!NEVER_RAN_STATES.has(state)) throw new Error(`${instance.name} has run on node ${node} ('${state}'): its migration arrived, and the guest is not ended to take the migration back`);
         }
         await guests.end(node, instance);
       }),

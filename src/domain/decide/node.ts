@@ -86,6 +86,8 @@ export const decideNodeRepair = (state: ClusterState, op: OpcodeOf<'OP_NODE_REPA
 const safeToUndo = (state: ClusterState, nodeUuid: string, effect: Record<string, unknown>): boolean => {
   const instances = [...state.instances.values()];
   if (effect.kind === 'hypervisor') {
+    // A migration's source let run again on its primary is what the instance needs; the resume itself checks the destination.
+    if (effect.action === 'resume') return true;
     const uuid = (effect.instance as { uuid?: unknown } | undefined)?.uuid;
     const name = (effect.instance as { name?: unknown } | undefined)?.name;
     return !instances.some((i) => (i.uuid === uuid || i.name === name) && i.primaryNodeUuid === nodeUuid);

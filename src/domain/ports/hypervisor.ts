@@ -29,6 +29,14 @@ export interface GuestState {
   pid?: number;
   memoryMib?: number;
 }
+/**
+ * The run states (QEMU's words) of a guest that has never run there: a migration's
+ * destination still waiting for its stream. Only such a QEMU is ended to take a migration
+ * back; any other answer (paused, panicked, an unknown one such as "its monitor is busy")
+ * may be a guest that ran, and wrote its disks, there.
+ */
+export const NEVER_RAN_STATES: ReadonlySet<string> = new Set(['inmigrate', 'prelaunch']);
+
 /** A piece of a serial console: its bytes from `offset`, where the next piece starts, how long the console is now. */
 export interface ConsolePiece {
   data: Buffer;

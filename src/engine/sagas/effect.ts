@@ -1,5 +1,5 @@
 import type { DiskStorage, DiskTarget, StorageContext } from '../../domain/ports/disk-storage.js';
-import type { Hypervisor, HypervisorInstance, LiveMigration, MigrationProgress, MigrationStats } from '../../domain/ports/hypervisor.js';
+import { NEVER_RAN_STATES, type Hypervisor, type HypervisorInstance, type LiveMigration, type MigrationProgress, type MigrationStats } from '../../domain/ports/hypervisor.js';
 import type { DiskTemplate } from '../../domain/templates.js';
 
 /** One call into the world: a hypervisor on a node, or a template's storage. */
@@ -80,6 +80,7 @@ export const effectSummary = (effect: Effect): Record<string, unknown> =>
         instanceUuid: effect.instance.uuid,
         ...(effect.action === 'accept' && { address: effect.address }),
         ...(effect.action === 'send' && { uri: effect.uri, toNode: effect.toNodeName }),
+        ...(effect.action === 'resume' && effect.destination && { destination: effect.destination }),
       }
     : {
         kind: 'disk',
@@ -106,10 +107,20 @@ const liveOf = (hypervisor: Hypervisor): LiveMigration => {
   return hypervisor.live;
 };
 
-/** Whether the guest runs on a migration's destination: 'unknown' when its node cannot say (then nothing is assumed). */
-const destinationState = async (hypervisor: Hypervisor, node: string, instance: HypervisorInstance): Promise<'running' | 'not running' | 'unknown'> => {
-  if (!hypervisor.inspect) return 'unknown';
-  return hypervisor.inspect(node, instance).then((s) => (s?.status === 'running' ? 'running' : 'not running'), () => 'unknown' as const);
+/**
+ * Before a migration's source runs again: whether its destination holds no guest that ran
+ * there — none at all, or one still waiting, which is ended first (it would start running
+ * by itself once the stream is in). Anything else, or no answer, leaves the source paused.
+ */
+const destinationLetGo = async (hypervisor: Hypervisor, node: string, instance: HypervisorInstance, progress?: (line: string) => void): Promise<boolean> => {
+  const there = hypervisor.inspect ? await hypervisor.inspect(node, instance).then((s) => s?.status ?? 'none', (e: unknown) => `no answer (${e instanceof Error ? e.message : String(e)})`) : 'no answer';
+  if (there === 'none') return true;
+  if (!NEVER_RAN_STATES.has(there)) {
+    progress?.(`instance ${instance.name} on node ${node}, the migration's destination, is ${there}: the source is not run again beside it`);
+    return false;
+  }
+  await liveOf(hypervisor).withdraw(node, instance);
+  return true;
 };
 
 /** `progress`: where a long call says how far it has got (lines for the job log). */
@@ -134,9 +145,9 @@ export const runEffect = async (ports: EffectPorts, effect: Effect, ctx: Storage
         await liveOf(ports.hypervisor).confirm(node, instance);
         return {};
       case 'resume': {
-        // A source paused after a migration that completed runs again only once its destination is known not to run the guest.
-        const there = effect.destination === undefined ? undefined : await destinationState(ports.hypervisor, effect.destination, instance);
-        await liveOf(ports.hypervisor).resume(node, instance, { evenIfCompleted: there === 'not running' });
+        // A source paused after a migration that completed runs again only once its destination is known to hold no guest that ran.
+        const letGo = effect.destination !== undefined && (await destinationLetGo(ports.hypervisor, effect.destination, instance, progress));
+        await liveOf(ports.hypervisor).resume(node, instance, { evenIfCompleted: letGo });
         return {};
       }
       case 'withdraw':

@@ -58,7 +58,7 @@ describe('kvm live migration', () => {
     // Taking the migration back once it arrived would run two copies, or end the only one: both refused.
     await expect(hv.live.resume('n1', vm)).rejects.toThrow(/^the migration of mover from node n1 completed: its source is left paused, not run again beside the guest that may run on its destination$/);
     expect(await status('n1', 'mover')).toBe('postmigrate');
-    await expect(hv.live.withdraw('n2', vm)).rejects.toThrow(/^mover runs on node n2: its migration arrived, and the guest is not ended to take the migration back$/);
+    await expect(hv.live.withdraw('n2', vm)).rejects.toThrow(/^mover has run on node n2 \('running'\): its migration arrived, and the guest is not ended to take the migration back$/);
     expect(await status('n2', 'mover')).toBe('running');
     const before = last(hv.paths('n1', 'mover').serial);
     await hv.cleanup('n1', vm); // paused after the migration: ended at once, no ACPI wait

@@ -122,6 +122,16 @@ describe('OP_NODE_REPAIR', () => {
       .then({ type: 'OwedUndosSettled', data: { nodeUuid: nodeUuid('n1'), ids: ['o9', 'o8'], how: 'done' } });
   });
 
+  it("does a migration's owed resume on the instance's primary, which needs it (the resume asks the destination first)", () => {
+    const resumeSource: EventOf<'SagaUndone'> = {
+      type: 'SagaUndone',
+      data: { sagaId: 's7', reason: 'failed', owed: [{ id: 'o7', nodeUuid: nodeUuid('n1'), jobId: 7, opIndex: 0, step: 3, what: 'letting instance i1 run on node n1 again', effect: { kind: 'hypervisor', action: 'resume', nodeName: 'n1', instance: { uuid: instanceUuid('i1'), name: 'i1' }, destination: 'n2' } }] },
+    };
+    given(...threeNodes(), resumeSource, ...running('i1', 'n1'))
+      .when({ type: 'OP_NODE_REPAIR', nodeName: 'n1' })
+      .then({ type: 'OwedUndosSettled', data: { nodeUuid: nodeUuid('n1'), ids: ['o7'], how: 'done' } });
+  });
+
   it('keeps a node that owes undos from being removed', () =>
     given(...threeNodes(), owedOn('n3', 'o1'))
       .when({ type: 'OP_NODE_REMOVE', nodeName: 'n3' })
