@@ -77,9 +77,8 @@ export const kvmLiveMigration = (guests: KvmGuests): LiveMigration & { progress(
     }
   };
   /** After a migration that did not complete, the source runs again (QEMU resumes it itself unless it was already paused). */
-  const runAgain = async (qmp: Qmp) => {
-    const state = await runState(qmp);
-    if (state !== 'running') await qmp.execute('cont');
+  const runAgain = async (qmp: Qmp, state?: string) => {
+    if ((state ?? (await runState(qmp))) !== 'running') await qmp.execute('cont');
   };
   return {
     progress: (node, name) => lastProgress.get(`${node}/${name}`),
@@ -153,12 +152,12 @@ export const kvmLiveMigration = (guests: KvmGuests): LiveMigration & { progress(
     resume: (node, instance, options) =>
       guests.serially(node, instance.name, () =>
         withQmp(node, instance, async (qmp) => {
+          const state = await runState(qmp);
           // Paused after a migration that completed: the guest may run on the destination now, off the same disks.
-          const completed = (await queryMigrate(qmp)).status === 'completed' && (await runState(qmp)) === 'postmigrate';
-          if (completed && !options?.evenIfCompleted) {
+          if (state === 'postmigrate' && !options?.evenIfCompleted && (await queryMigrate(qmp)).status === 'completed') {
             throw new Error(`the migration of ${instance.name} from node ${node} completed: its source is left paused, not run again beside the guest that may run on its destination`);
           }
-          await runAgain(qmp);
+          await runAgain(qmp, state);
         }),
       ),
     withdraw: (node, instance) =>

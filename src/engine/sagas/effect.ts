@@ -119,6 +119,7 @@ const destinationLetGo = async (hypervisor: Hypervisor, node: string, instance: 
     progress?.(`instance ${instance.name} on node ${node}, the migration's destination, is ${there}: the source is not run again beside it`);
     return false;
   }
+  progress?.(`ending instance ${instance.name} on node ${node}, where it still waited for the stream, before the source runs again`);
   await liveOf(hypervisor).withdraw(node, instance);
   return true;
 };
@@ -142,7 +143,8 @@ export const runEffect = async (ports: EffectPorts, effect: Effect, ctx: Storage
         return { migration };
       }
       case 'confirm':
-        await liveOf(ports.hypervisor).confirm(node, instance);
+      case 'withdraw':
+        await liveOf(ports.hypervisor)[effect.action](node, instance);
         return {};
       case 'resume': {
         // A source paused after a migration that completed runs again only once its destination is known to hold no guest that ran.
@@ -150,9 +152,6 @@ export const runEffect = async (ports: EffectPorts, effect: Effect, ctx: Storage
         await liveOf(ports.hypervisor).resume(node, instance, { evenIfCompleted: letGo });
         return {};
       }
-      case 'withdraw':
-        await liveOf(ports.hypervisor).withdraw(node, instance);
-        return {};
       default:
         await ports.hypervisor[effect.action](node, instance);
         return {};

@@ -37,8 +37,10 @@ describe('taking a live migration back: the source runs again past a completed m
 
   it('ends a destination still waiting for the stream first (it would run by itself once the stream is in), then runs the source', async () => {
     const { hypervisor, calls } = hypervisorSeeing({ status: 'inmigrate' });
-    await resume(hypervisor, 'n2');
+    const lines: string[] = [];
+    await resume(hypervisor, 'n2', lines);
     expect(calls).toEqual(['inspect n2', 'withdraw n2', 'resume n1 evenIfCompleted=true']);
+    expect(lines).toEqual(['ending instance vm on node n2, where it still waited for the stream, before the source runs again']);
   });
 
   it('leaves the source paused when the waiting destination started running before it was ended', async () => {
