@@ -132,6 +132,7 @@ export const evolveCluster = (state: ClusterState, event: ClusterEvent, revision
         memoryMib: d.memoryMib,
         vcpus: d.vcpus,
         hypervisor: d.hypervisor,
+        ...(d.hypervisorParams && { hypervisorParams: d.hypervisorParams }),
         tags: d.tags,
         adminState: 'down',
         disks: d.disks,

@@ -1,3 +1,4 @@
+import type { HvParams } from './hv-params.js';
 import type { HypervisorName } from './hypervisors.js';
 import type { ClusterEvent, DiskRecord, OwedUndo } from './events.js';
 import type { NodeAddressValue, NodeReported } from './node-address.js';
@@ -69,6 +70,8 @@ export interface InstanceConfig {
   memoryMib: number;
   vcpus: number;
   hypervisor: HypervisorName;
+  /** Its own hypervisor parameters (-H kvm:…); those left out are the node's defaults. */
+  hypervisorParams?: HvParams;
   tags: string[];
   adminState: 'up' | 'down';
   disks: DiskRecord[];

@@ -85,6 +85,8 @@ export const clusterEventSchemas = {
     memoryMib: z.number(),
     vcpus: z.number(),
     hypervisor: z.enum(HYPERVISORS),
+    // Absent when none were given (and in events written before they could be).
+    hypervisorParams: z.record(z.string(), z.string()).optional(),
     tags: z.array(z.string()),
     // Absent in events written before instances had disks: those had none.
     disks: z.array(diskSchema).default([]),

@@ -103,6 +103,8 @@ export const OpInstanceCreate = z.object({
   iallocator: z.string().min(1).optional(),
   /** Ganeti's -H NAME; absent: the cluster's default (the first of its enabled hypervisors). */
   hypervisor: z.enum(HYPERVISORS).optional(),
+  /** Ganeti's -H NAME:PARAM=VALUE,…: checked against what that hypervisor takes (hv-params.ts). */
+  hypervisorParams: z.record(z.string(), z.string()).default({}),
   start: z.boolean().default(true),
   tags: z.array(tagName).default([]),
   disks: z

@@ -1,4 +1,15 @@
+import * as E from 'fp-ts/lib/Either.js';
 import { z } from 'zod';
+import { checkHvParams, type HvParams } from '../domain/hv-params.js';
+
+/** The instance's kvm parameters, checked here again: a node believes no caller. */
+const hvParams = z
+  .record(z.string(), z.string())
+  .superRefine((given, ctx) => {
+    const checked = checkHvParams('kvm', given);
+    if (E.isLeft(checked)) ctx.addIssue({ code: 'custom', message: checked.left });
+  })
+  .transform((given) => given as HvParams);
 
 /** What a hypervisor call carries: the instance as the engine knows it, checked before anything runs. */
 export const HypervisorCallBody = z.object({
@@ -9,6 +20,7 @@ export const HypervisorCallBody = z.object({
     memoryMib: z.number().int().positive(),
     vcpus: z.number().int().positive(),
     hypervisor: z.enum(['fake', 'kvm']).default('fake'),
+    hvParams: hvParams.optional(),
     disks: z.array(z.string().startsWith('/', 'expected an absolute path').max(4096)).max(16).optional(),
   }),
 });

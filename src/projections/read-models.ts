@@ -67,6 +67,8 @@ export interface InstanceInfo {
   memory: number;
   vcpus: number;
   hypervisor: string;
+  /** Its own hypervisor parameters (-H kvm:…), Ganeti's names; those absent are the node's. */
+  hypervisorParams: Record<string, string>;
   disks: { index: number; size: number; logicalId: string; pool: string | null; adopted: boolean; deviceNumber: string | null; params: Record<string, string>; device: string | null }[];
   disksActive: boolean;
   tags: string[];
@@ -192,6 +194,7 @@ export const instanceInfos = (views: Views): InstanceInfo[] => {
       memory: i.memoryMib,
       vcpus: i.vcpus,
       hypervisor: i.hypervisor,
+      hypervisorParams: i.hypervisorParams ?? {},
       disks: i.disks.map((d) => ({ index: d.index, size: d.sizeMib, logicalId: d.logicalId, pool: d.pool ?? null, adopted: d.adopted, deviceNumber: d.deviceNumber ?? null, params: d.params, device: i.activeDevices[d.index] ?? null })),
       disksActive: i.activeDevices.length > 0,
       tags: i.tags,

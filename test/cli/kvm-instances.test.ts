@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { alive, createKvmHypervisor } from '../../src/adapters/hypervisors/kvm.js';
@@ -48,6 +48,23 @@ const countsOf = (name: string) => (node: string) => {
   const file = serialOf(name)(node);
   return existsSync(file) ? [...readFileSync(file, 'utf8').matchAll(/^opl-counter (\d+)$/gm)].map((m) => Number(m[1])) : [];
 };
+/**
+ * Writes a boot sector at the start of a disk: 16-bit code that sends `line` to COM1 (0x3f8)
+ * and halts, so a guest that booted its disk (not a kernel) says so on its console.
+ */
+const writeBootSector = (file: string, line: string) => {
+  // xor ax,ax; mov ds,ax; mov dx,0x3f8; mov si,0x7c16; cld; next: lodsb; test al,al; jz end; out dx,al; jmp next; end: hlt; jmp end
+  const code = Buffer.from([0x31, 0xc0, 0x8e, 0xd8, 0xba, 0xf8, 0x03, 0xbe, 0x16, 0x7c, 0xfc, 0xac, 0x84, 0xc0, 0x74, 0x03, 0xee, 0xeb, 0xf8, 0xf4, 0xeb, 0xfd]);
+  const sector = Buffer.alloc(512);
+  Buffer.concat([code, Buffer.from(`${line}\r\n\0`)]).copy(sector);
+  sector.writeUInt16LE(0xaa55, 510);
+  const fd = openSync(file, 'r+');
+  try {
+    writeSync(fd, sector, 0, 512, 0);
+  } finally {
+    closeSync(fd);
+  }
+};
 const row = async (name: string) => (await site.json<InstanceRow[]>('instance', 'list')).find((i) => i.name === name);
 
 beforeAll(async () => {
@@ -89,13 +106,51 @@ describe('instances on the kvm hypervisor', () => {
 
   it('refuses kvm on a local node and parameters it does not take, in one line, recording nothing', async () => {
     const before = await site.json<unknown[]>('instance', 'list');
+    const add = (...more: string[]) => site.opl('instance', 'add', 'vm3', '-t', 'diskless', '--memory', '128M', '--vcpus', '1', '-n', 'n1', ...more);
     const local = await site.opl('instance', 'add', 'vm3', '-t', 'diskless', '--memory', '128M', '--vcpus', '1', '-n', 'local1', '-H', 'kvm');
     expect(local.code).toBe(1);
     expect(local.stderr.trim()).toMatch(/^opl: job \d+ failed: node 'local1' is a local node \(no opl-noded\): kvm guests run only on nodes added with --address \(invalid_argument\)$/);
-    const params = await site.opl('instance', 'add', 'vm3', '-t', 'diskless', '--memory', '128M', '--vcpus', '1', '-n', 'n1', '-H', 'kvm:kernel_path=/boot/x');
-    expect(params.code).not.toBe(0);
-    expect(params.stderr.trim()).toBe("opl: instance add: -H 'kvm:kernel_path=/boot/x': hypervisor parameters are not taken yet; give the hypervisor's name alone (fake or kvm)");
+    const refusals: [string[], string][] = [
+      [['-H', 'kvm:kernel_path=boot/x'], `-H 'kvm:kernel_path=boot/x': kernel_path "boot/x" is not an absolute path (expected a file on the node, such as /boot/vmlinuz)`],
+      [['-H', 'kvm:memory=512'], "-H 'kvm:memory=512': kvm has no parameter 'memory' (it takes kernel_path, initrd_path, kernel_args, boot_order)"],
+      [['-H', 'fake:kernel_path=/boot/x'], "-H 'fake:kernel_path=/boot/x': hypervisor 'fake' takes no parameters (given: kernel_path); only kvm does"],
+      [['-H', 'xen:kernel_path=/boot/x'], "-H 'xen:kernel_path=/boot/x': no hypervisor is named 'xen' (expected fake or kvm)"],
+      [['-H', 'kvm:kernel_path'], `-H 'kvm:kernel_path': expected PARAM=VALUE after 'kvm:', got "kernel_path"`],
+      [['-H', 'kvm:boot_order=cdrom'], "-H 'kvm:boot_order=cdrom': boot_order 'cdrom' is not one opledger's kvm has: a guest without a kernel boots only from its first disk ('disk')"],
+      [['-H', 'kvm:kernel_path=,kernel_args=quiet'], "-H 'kvm:kernel_path=,kernel_args=quiet': kernel_path is empty, so the guest boots from its disk: initrd_path and kernel_args need a kernel to go with"],
+    ];
+    for (const [more, said] of refusals) expect(await add(...more)).toMatchObject({ code: 2, stderr: `opl: instance add: ${said}\n` });
+    // Known only once the engine decides (no disk to boot from) or the node looks (no such file there): a failed job, nothing kept.
+    const diskless = await add('-H', 'kvm:kernel_path=');
+    expect(diskless.stderr.trim()).toMatch(/^opl: job \d+ failed: -H kvm: kernel_path is empty, so the guest boots from its first disk, but it has no disk \(give one with --disk, or a -t other than diskless\) \(invalid_argument\)$/);
+    const missing = await add('-H', 'kvm:kernel_path=/nonexistent/vmlinuz');
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/the kernel_path \/nonexistent\/vmlinuz of vm3 is not a file on node n1/);
     expect(await site.json<unknown[]>('instance', 'list')).toEqual(before);
+    expect(guests('n1')).toEqual(['vm1']);
+  });
+
+  it("takes Ganeti's kvm parameters: its own kernel and command line; or no kernel, booting its first disk, kept when it migrates live", async () => {
+    const kernelArgs = 'console=ttyS0,115200 quiet panic=-1 opl.test=vmk';
+    await ok(site.opl('instance', 'add', 'vmk', '-t', 'diskless', '--memory', '128M', '--vcpus', '1', '-n', 'n1', '-H', `kvm:kernel_path=${join(GUEST, 'vmlinuz')},initrd_path=${join(GUEST, 'initramfs.img')},kernel_args=${kernelArgs}`));
+    const { args } = qemuOf('n1', 'vmk');
+    expect(args[args.indexOf('-append') + 1]).toBe(kernelArgs);
+    expect(args[args.indexOf('-kernel') + 1]).toBe(join(GUEST, 'vmlinuz'));
+    expect(await site.json<{ hypervisorParams: unknown }>('instance', 'info', 'vmk')).toMatchObject({ hypervisorParams: { kernel_path: join(GUEST, 'vmlinuz'), initrd_path: join(GUEST, 'initramfs.img'), kernel_args: kernelArgs } });
+    expect((await ok(site.opl('instance', 'info', 'vmk'))).stdout).toMatch(new RegExp(`^ +kernel_args: +${kernelArgs.replace(/[.]/g, '\\.')}$`, 'm'));
+    await ok(site.opl('instance', 'remove', '-f', 'vmk'));
+    // A disk that boots: a boot sector that prints a line on the first serial port and halts.
+    await ok(site.opl('instance', 'add', 'vmb', '-t', 'sharedfile', '--disk', '0:size=1M', '--memory', '128M', '--vcpus', '1', '-n', 'n1', '-H', 'kvm:kernel_path=', '--no-start'));
+    const disk = readdirSync(shared, { recursive: true }).map(String).find((f) => f.startsWith('vmb') && f.endsWith('disk0'));
+    writeBootSector(join(shared, disk!), 'opledger: booted from disk');
+    await ok(site.opl('instance', 'startup', 'vmb'));
+    await until('vmb to boot from its disk', () => existsSync(serialOf('vmb')('n1')) && readFileSync(serialOf('vmb')('n1'), 'utf8').includes('opledger: booted from disk'), 60);
+    expect(qemuOf('n1', 'vmb').args).not.toContain('-kernel');
+    await ok(site.opl('instance', 'migrate', 'vmb', '-n', 'n2'));
+    expect(await row('vmb')).toMatchObject({ primaryNode: 'n2', status: 'running' });
+    expect(qemuOf('n2', 'vmb').args).toEqual(expect.arrayContaining(['-boot', 'order=c']));
+    expect(qemuOf('n2', 'vmb').args).not.toContain('-kernel');
+    await ok(site.opl('instance', 'remove', '-f', 'vmb'));
   });
 
   it('migrates a running kvm guest live, QEMU to QEMU, recording what it cost; and back not live (stopped, started)', async () => {

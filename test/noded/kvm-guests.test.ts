@@ -113,6 +113,14 @@ describe('kvm guests on a node with a daemon', () => {
     expect(await routed.running('n3')).toEqual([]);
   });
 
+  it('checks kvm parameters again itself, believing no caller: a relative kernel, an unknown parameter, a kernel it does not have', async () => {
+    const vm = { name: 'g5', uuid: 'u-g5', memoryMib: 128, vcpus: 1, hypervisor: 'kvm' as const };
+    await expect(routed.start('n1', { ...vm, hvParams: { kernel_path: 'vmlinuz' } })).rejects.toThrow(/a hypervisor call whose 'instance\.hvParams' is not valid \(kernel_path "vmlinuz" is not an absolute path/);
+    await expect(routed.start('n1', { ...vm, hvParams: { vnc: '1' } as never })).rejects.toThrow(/whose 'instance\.hvParams' is not valid \(kvm has no parameter 'vnc'/);
+    await expect(routed.start('n1', { ...vm, hvParams: { kernel_path: '/nonexistent/k' } })).rejects.toThrow(/the kernel_path \/nonexistent\/k of g5 is not a file on node n1/);
+    expect(await routed.running('n1')).not.toContain('g5');
+  });
+
   it("refuses a migration call it cannot take, in one line, starting nothing: a node without kvm, a fake guest, a uri that is not tcp:HOST:PORT", async () => {
     const live = routed.live!;
     const vm = { name: 'g4', uuid: 'u-g4', memoryMib: 128, vcpus: 1, hypervisor: 'kvm' as const };

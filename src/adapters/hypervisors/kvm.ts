@@ -1,9 +1,10 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
+import { bootsFromDisk } from '../../domain/hv-params.js';
 import type { Hypervisor, HypervisorInstance } from '../../domain/ports/hypervisor.js';
 import { kvmGuestView } from './kvm-guest-view.js';
 import { kvmLiveMigration, runState } from './kvm-migration.js';
@@ -116,6 +117,24 @@ export const createKvmHypervisor = (options: KvmOptions): Hypervisor & { paths(n
     void next.finally(() => busy.get(key) === next && busy.delete(key)).catch(() => undefined);
     return next;
   };
+  /**
+   * How the guest boots: the kernel its parameters name, else the node's; none at all when
+   * kernel_path is given empty (SeaBIOS then boots its first disk). A file named is checked
+   * here, so a wrong one is said in a line rather than in QEMU's words after it began.
+   */
+  const bootArgs = async (node: string, instance: HypervisorInstance): Promise<string[]> => {
+    const hv = instance.hvParams ?? {};
+    if (bootsFromDisk(hv)) {
+      if ((instance.disks ?? []).length === 0) throw new Error(`${instance.name} boots from its first disk (kernel_path is empty) but was given no disk on node ${node}`);
+      return ['-boot', 'order=c'];
+    }
+    const kernel = hv.kernel_path ?? options.kernel;
+    const initrd = hv.initrd_path !== undefined ? hv.initrd_path : options.initrd;
+    for (const [what, file] of [['kernel_path', kernel], ['initrd_path', initrd]] as const) {
+      if (file && !(await stat(file).then((s) => s.isFile(), () => false))) throw new Error(`the ${what} ${file} of ${instance.name} is not a file on node ${node}`);
+    }
+    return ['-kernel', kernel, ...(initrd ? ['-initrd', initrd] : []), '-append', hv.kernel_args ?? options.append ?? 'console=ttyS0 quiet panic=-1'];
+  };
   const start = async (node: string, instance: HypervisorInstance, extraArgs: string[] = []) => {
     const uuid = guestUuid(instance.uuid);
     if (await guestPid(node, instance.name, instance.uuid)) return;
@@ -130,12 +149,13 @@ export const createKvmHypervisor = (options: KvmOptions): Hypervisor & { paths(n
     if ([p.qmp, p.serial].some((f) => f.includes(','))) throw new Error(`the node's directory ${dir(node)} has a ',' in it, which QEMU's options cannot carry`);
     const commaDisk = (instance.disks ?? []).find((d) => d.includes(','));
     if (commaDisk) throw new Error(`the disk ${commaDisk} of ${instance.name} has a ',' in its path, which QEMU's options cannot carry`);
+    const boot = await bootArgs(node, instance);
     await writeFile(p.uuid, `${uuid}\n`);
     const args = [
       '-name', instance.name, '-uuid', uuid,
       '-machine', `pc,accel=${accel}`, '-m', String(instance.memoryMib), '-smp', String(instance.vcpus),
       '-display', 'none', '-nodefaults', '-no-user-config', '-no-reboot',
-      '-kernel', options.kernel, ...(options.initrd ? ['-initrd', options.initrd] : []), '-append', options.append ?? 'console=ttyS0 quiet panic=-1',
+      ...boot,
       // Raw, as the storage made them; both nodes open a shared disk during a migration, which QEMU allows with its caches flushed on the source.
       ...(instance.disks ?? []).flatMap((disk) => ['-drive', `file=${disk},if=virtio,format=raw,cache=writeback`]),
       '-serial', `file:${p.serial}`, '-qmp', `unix:${p.qmp},server=on,wait=off`,

@@ -23,9 +23,9 @@ export const wireInstance = (instance: HypervisorInstance) => ({
   memoryMib: instance.memoryMib,
   vcpus: instance.vcpus,
   ...(instance.hypervisor && { hypervisor: instance.hypervisor }),
+  ...(instance.hvParams && Object.keys(instance.hvParams).length > 0 && { hvParams: instance.hvParams }),
   ...(instance.disks?.length && { disks: instance.disks }),
 });
-
 
 /**
  * Live migration through the nodes' daemons: each side's part runs on its own host, and

@@ -40,6 +40,10 @@ const qemuLine = ({ qemu, qemuError }: { qemu?: GuestState | null; qemuError?: s
 };
 const diskUsage = (i: InstanceInfo) => i.disks.reduce((sum, d) => sum + d.size, 0);
 
+/** Its own hypervisor parameters, one line each; none when it has the node's defaults. */
+const hvParamLines = (params: Record<string, string>): [string, string][] =>
+  Object.entries(params).map(([name, value]): [string, string] => [`  ${name}`, value === '' ? '(empty)' : value]);
+
 export const instanceViews: Command[] = [
   viewCommand({
     path: ['instance', 'mobility'],
@@ -110,6 +114,7 @@ export const instanceViews: Command[] = [
           ['Primary node', instance.primaryNode],
           ['Secondary nodes', instance.secondaryNodes],
           ['Hypervisor', instance.hypervisor],
+          ...hvParamLines(instance.hypervisorParams),
           ...qemuLine(qemu, instance.primaryNode),
           ['Memory (MiB)', instance.memory],
           ['VCPUs', instance.vcpus],

@@ -1,5 +1,7 @@
 import * as E from 'fp-ts/lib/Either.js';
 import { parseDiskSpecs } from '../../domain/disk-spec.js';
+import { checkHvParams, parseHypervisorOption } from '../../domain/hv-params.js';
+import { HYPERVISORS, type HypervisorName } from '../../domain/hypervisors.js';
 import {
   OpInstanceActivateDisks,
   OpInstanceCreate,
@@ -31,13 +33,20 @@ const devicesOf = async (s: Session, name: string): Promise<string> => {
   return (instance?.disks ?? []).map((d) => `${instance!.primaryNode}:disk/${d.index}:${d.device ?? '-'}\n`).join('');
 };
 
-/** Ganeti's `-H NAME[:PARAM=VALUE,...]`: the name only, for now (the cluster's default when not given). */
+/**
+ * Ganeti's `-H NAME[:PARAM=VALUE,...]` (the cluster's default hypervisor when not given):
+ * checked here against what that hypervisor takes, so a wrong one is refused before any job.
+ */
 const hypervisorOf = (ctx: { values: { hypervisor?: string | undefined }; fail: (message: string) => never }) => {
   const given = ctx.values.hypervisor;
   if (given === undefined) return {};
-  const [name, params] = [given.split(':')[0]!, given.slice(given.indexOf(':') + 1)];
-  if (given.includes(':') && params !== '') ctx.fail(`-H ${quote(given)}: hypervisor parameters are not taken yet; give the hypervisor's name alone (fake or kvm)`);
-  return { hypervisor: name };
+  const parsed = parseHypervisorOption(given);
+  if (E.isLeft(parsed)) return ctx.fail(`-H ${quote(given)}: ${parsed.left}`);
+  const { name, params } = parsed.right;
+  if (!(HYPERVISORS as readonly string[]).includes(name)) return ctx.fail(`-H ${quote(given)}: no hypervisor is named ${quote(name)} (expected ${HYPERVISORS.join(' or ')})`);
+  const checked = checkHvParams(name as HypervisorName, params);
+  if (E.isLeft(checked)) return ctx.fail(`-H ${quote(given)}: ${checked.left}`);
+  return { hypervisor: name, hypervisorParams: checked.right };
 };
 
 /** A command whose opcode names just the instance. */
@@ -109,7 +118,7 @@ export const instanceCommands: Command[] = [
   opcodeCommand({
     path: ['instance', 'add'],
     args: ['name'],
-    usage: '-t TEMPLATE|ext:POOL --memory SIZE --vcpus N [-n NODE | -I ALLOCATOR] [-H fake|kvm] [--disk N:size=SIZE[,pool=POOL][,param=value]...]... [--no-start] [--tags A,B]',
+    usage: '-t TEMPLATE|ext:POOL --memory SIZE --vcpus N [-n NODE | -I ALLOCATOR] [-H fake|kvm[:kernel_path=PATH,initrd_path=PATH,kernel_args=ARGS]] [--disk N:size=SIZE[,pool=POOL][,param=value]...]... [--no-start] [--tags A,B]',
     summary: 'create an instance on a node',
     options: { ...CREATE_OPTIONS, ...MOVE_OPTIONS, hypervisor: { type: 'string', short: 'H' }, 'no-start': { type: 'boolean' }, tags: { type: 'string' } },
     schema: OpInstanceCreate,

@@ -4,6 +4,7 @@ import { alreadyExists, insufficientResources, invalidArgument, notFound, notSup
 import type { ClusterEvent } from '../events.js';
 import type { OpcodeOf } from '../opcodes.js';
 import { DTS_PROVISIONED } from '../templates.js';
+import { bootsFromDisk, checkHvParams } from '../hv-params.js';
 import { diskLogicalId, plannedDisks } from './instance-disks.js';
 import { type DecideContext, type Decision, localDiskProblem, ok, placementProblem, refuse, stopped, withInstance } from './shared.js';
 
@@ -21,6 +22,11 @@ export const decideInstanceCreate = (state: ClusterState, op: OpcodeOf<'OP_INSTA
   const hypervisor = op.hypervisor ?? params.enabledHypervisors[0]!;
   if (!params.enabledHypervisors.includes(hypervisor)) {
     return refuse(invalidArgument(`hypervisor '${hypervisor}' is not enabled on this cluster (enabled: ${params.enabledHypervisors.join(', ')}); 'opl cluster modify --enabled-hypervisors' changes that`));
+  }
+  const hvParams = checkHvParams(hypervisor, op.hypervisorParams);
+  if (E.isLeft(hvParams)) return refuse(invalidArgument(`-H ${hypervisor}: ${hvParams.left}`));
+  if (bootsFromDisk(hvParams.right) && op.disks.length === 0) {
+    return refuse(invalidArgument(`-H ${hypervisor}: kernel_path is empty, so the guest boots from its first disk, but it has no disk (give one with --disk, or a -t other than diskless)`));
   }
   if (op.primaryNode === undefined) return refuse(invalidArgument('instance add: give the node with -n NODE or -I ALLOCATOR'));
   const node = findNode(state, op.primaryNode);
@@ -47,6 +53,7 @@ export const decideInstanceCreate = (state: ClusterState, op: OpcodeOf<'OP_INSTA
       memoryMib: op.memoryMib,
       vcpus: op.vcpus,
       hypervisor,
+      ...(Object.keys(hvParams.right).length > 0 && { hypervisorParams: hvParams.right }),
       tags: op.tags,
       disks: disks.right,
     },

@@ -1,3 +1,5 @@
+import type { HvParams } from '../hv-params.js';
+
 /** What the engine asks of a hypervisor on a node. Every call is idempotent. */
 export interface HypervisorInstance {
   name: string;
@@ -6,6 +8,8 @@ export interface HypervisorInstance {
   vcpus: number;
   /** Which of the node's hypervisors runs it (Ganeti's -H); fake when not said. */
   hypervisor?: 'fake' | 'kvm';
+  /** Its own kvm parameters (Ganeti's names); absent or left out: the node's defaults. */
+  hvParams?: HvParams;
   /** Its disks as paths on that node, in order (the guest's vda, vdb, …): what the storage's attach answered there. */
   disks?: string[];
 }

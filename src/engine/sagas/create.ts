@@ -10,7 +10,7 @@ import { diskTarget, type InstanceLike } from './targets.js';
  */
 export const createSaga: SagaBuilder<'InstanceAdded'> = (event, ctx) => {
   const d = event.data;
-  const instance: InstanceLike = { name: d.instanceName, uuid: d.instanceUuid, tags: d.tags, memoryMib: d.memoryMib, vcpus: d.vcpus, hypervisor: d.hypervisor, diskTemplate: d.diskTemplate, primaryNodeUuid: d.primaryNodeUuid, disks: d.disks };
+  const instance: InstanceLike = { name: d.instanceName, uuid: d.instanceUuid, tags: d.tags, memoryMib: d.memoryMib, vcpus: d.vcpus, hypervisor: d.hypervisor, ...(d.hypervisorParams && { hypervisorParams: d.hypervisorParams }), diskTemplate: d.diskTemplate, primaryNodeUuid: d.primaryNodeUuid, disks: d.disks };
   ctx.remember(instance);
   const made: number[] = [];
   const steps: Step[] = [];

@@ -4,10 +4,10 @@ import type { DiskTarget } from '../../domain/ports/disk-storage.js';
 import type { HypervisorInstance } from '../../domain/ports/hypervisor.js';
 
 /** What a saga needs to know of an instance, whether it is in the configuration yet or being created. */
-export type InstanceLike = Pick<InstanceConfig, 'name' | 'uuid' | 'tags' | 'memoryMib' | 'vcpus' | 'diskTemplate' | 'primaryNodeUuid' | 'disks'> & Partial<Pick<InstanceConfig, 'hypervisor'>>;
+export type InstanceLike = Pick<InstanceConfig, 'name' | 'uuid' | 'tags' | 'memoryMib' | 'vcpus' | 'diskTemplate' | 'primaryNodeUuid' | 'disks'> & Partial<Pick<InstanceConfig, 'hypervisor' | 'hypervisorParams'>>;
 
 /** What the node's hypervisor is asked to run; which hypervisor is said only when it is not the fake one (as calls made before kvm were). */
-export const hvInstance = (i: InstanceLike): HypervisorInstance => ({ name: i.name, uuid: i.uuid, memoryMib: i.memoryMib, vcpus: i.vcpus, ...(i.hypervisor && i.hypervisor !== 'fake' && { hypervisor: i.hypervisor }) });
+export const hvInstance = (i: InstanceLike): HypervisorInstance => ({ name: i.name, uuid: i.uuid, memoryMib: i.memoryMib, vcpus: i.vcpus, ...(i.hypervisor && i.hypervisor !== 'fake' && { hypervisor: i.hypervisor }), ...(i.hypervisorParams && Object.keys(i.hypervisorParams).length > 0 && { hvParams: i.hypervisorParams }) });
 
 export const nodeName = (state: ClusterState, uuid: string): string | undefined => state.nodes.get(uuid)?.name;
 

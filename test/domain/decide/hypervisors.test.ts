@@ -27,6 +27,20 @@ describe('hypervisors', () => {
       .when({ ...create, hypervisor: 'kvm' })
       .thenRefused('invalid_argument', "hypervisor 'kvm' is not enabled on this cluster (enabled: fake); 'opl cluster modify --enabled-hypervisors' changes that"));
 
+  it("keeps the instance's own kvm parameters (-H kvm:…) with it, and none when none were given", () =>
+    given(...kvmCluster)
+      .when({ ...create, hypervisorParams: { kernel_path: '/boot/vmlinuz-6', kernel_args: 'console=ttyS0 root=/dev/vda' } })
+      .then(instanceAdded('vm', 'h1', { instanceUuid: 'u1', memoryMib: 512, hypervisor: 'kvm', hypervisorParams: { kernel_args: 'console=ttyS0 root=/dev/vda', kernel_path: '/boot/vmlinuz-6' } })));
+
+  it('refuses parameters its hypervisor does not take, and a boot from a disk it does not have', () => {
+    given(...kvmCluster)
+      .when({ ...create, hypervisor: 'fake', primaryNode: 'local', hypervisorParams: { kernel_path: '/k' } })
+      .thenRefused('invalid_argument', "-H fake: hypervisor 'fake' takes no parameters (given: kernel_path); only kvm does");
+    given(...kvmCluster)
+      .when({ ...create, hypervisorParams: { kernel_path: '' } })
+      .thenRefused('invalid_argument', '-H kvm: kernel_path is empty, so the guest boots from its first disk, but it has no disk (give one with --disk, or a -t other than diskless)');
+  });
+
   it('refuses kvm on a local node: QEMU runs on a node with opl-noded', () =>
     given(...kvmCluster)
       .when({ ...create, primaryNode: 'local' })
