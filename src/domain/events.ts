@@ -113,7 +113,8 @@ export const clusterEventSchemas = {
   /** A migrate --cleanup found the instance or its disks where they should not be, and let go of them there. */
   InstanceCleanedUp: z.object({ instanceUuid: uuid, nodeUuids: z.array(uuid).min(1) }),
   InstanceStarted: z.object({ instanceUuid: uuid, nodeUuid: uuid }),
-  InstanceStopped: z.object({ instanceUuid: uuid, nodeUuid: uuid }),
+  /** timeoutSeconds: how long the guest was given to power down before it was ended (absent: the node's default). */
+  InstanceStopped: z.object({ instanceUuid: uuid, nodeUuid: uuid, timeoutSeconds: z.number().int().min(0).max(150).optional() }),
   InstanceModified: z.object({
     instanceUuid: uuid,
     memoryMib: z.number().optional(),

@@ -149,9 +149,24 @@ export const OpInstanceFailover = z.object({
 export const OpInstanceRename = z.object({ type: z.literal('OP_INSTANCE_RENAME'), instanceName: objectName, newName: objectName });
 export const OpInstanceRemove = z.object({ type: z.literal('OP_INSTANCE_REMOVE'), instanceName: objectName });
 export const OpInstanceStartup = z.object({ type: z.literal('OP_INSTANCE_STARTUP'), instanceName: objectName });
-export const OpInstanceShutdown = z.object({ type: z.literal('OP_INSTANCE_SHUTDOWN'), instanceName: objectName });
-/** Ganeti's reboot of type hard: the guest stopped on its node (ACPI, then ended) and started again there. */
-export const OpInstanceReboot = z.object({ type: z.literal('OP_INSTANCE_REBOOT'), instanceName: objectName });
+/**
+ * How long a guest is given to power itself down (the ACPI button) before its hypervisor
+ * ends it: Ganeti's --timeout, in seconds; 0 ends it at once. At most 150: the engine gives
+ * a node's kvm call 180 s. Absent: the node's own (its node.json, default 120).
+ */
+const shutdownTimeout = z.number().int('the shutdown timeout must be a whole number of seconds').min(0, 'the shutdown timeout cannot be negative').max(150, 'the shutdown timeout is at most 150 seconds').optional();
+export const OpInstanceShutdown = z.object({ type: z.literal('OP_INSTANCE_SHUTDOWN'), instanceName: objectName, timeoutSeconds: shutdownTimeout });
+/**
+ * Ganeti's reboot. hard (the default) and soft: the guest stopped on its node (ACPI, then
+ * ended) and started again there — as Ganeti's kvm does both; full: its disks are also
+ * detached and attached again between the two.
+ */
+export const OpInstanceReboot = z.object({
+  type: z.literal('OP_INSTANCE_REBOOT'),
+  instanceName: objectName,
+  rebootType: z.enum(['soft', 'hard', 'full']).default('hard'),
+  shutdownTimeoutSeconds: shutdownTimeout,
+});
 export const OpInstanceSetParams = z.object({
   type: z.literal('OP_INSTANCE_SET_PARAMS'),
   instanceName: objectName,

@@ -23,4 +23,6 @@ export const HypervisorCallBody = z.object({
     hvParams: hvParams.optional(),
     disks: z.array(z.string().startsWith('/', 'expected an absolute path').max(4096)).max(16).optional(),
   }),
+  /** A stop's shutdown timeout (Ganeti's --timeout): within what the engine waits for the call. */
+  timeoutSeconds: z.number().int().min(0).max(150, 'at most 150 seconds').optional(),
 });

@@ -19,10 +19,11 @@ export interface NodeHypervisors {
 export const hypervisorCalls = (nodeName: string, hypervisors: NodeHypervisors): Record<string, Handler> => {
   const check = checkedBody('a hypervisor call', HypervisorCallBody, nodeName);
   const served = (body: unknown) => {
-    const { hypervisor: which, ...instance } = check(body).instance;
+    const checked = check(body);
+    const { hypervisor: which, ...instance } = checked.instance;
     const hypervisor = hypervisors[which];
     if (!hypervisor) throw Object.assign(new Error(`node ${nodeName} has no kvm hypervisor (its node.json names no kvm kernel)`), { status: 400 });
-    return { hypervisor, instance };
+    return { hypervisor, instance, ...(checked.timeoutSeconds !== undefined && { stop: { timeoutSeconds: checked.timeoutSeconds } }) };
   };
   return {
     'hv-start': async (body) => {
@@ -30,8 +31,8 @@ export const hypervisorCalls = (nodeName: string, hypervisors: NodeHypervisors):
       return (await hypervisor.start(nodeName, instance), {});
     },
     'hv-stop': async (body) => {
-      const { hypervisor, instance } = served(body);
-      return (await hypervisor.stop(nodeName, instance), {});
+      const { hypervisor, instance, stop } = served(body);
+      return (await hypervisor.stop(nodeName, instance, stop), {});
     },
     'hv-cleanup': async (body) => {
       const { hypervisor, instance } = served(body);

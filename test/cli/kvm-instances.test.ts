@@ -1,7 +1,8 @@
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { alive, createKvmHypervisor } from '../../src/adapters/hypervisors/kvm.js';
+import { writeBootSector } from '../adapters/hypervisors/boot-sector.js';
 import { killGuestsIn } from '../adapters/hypervisors/qemu-leftovers.js';
 import { startNoded, tempRoot, type RunningNoded } from '../noded/cluster-pki.js';
 import { until } from './invariants.js';
@@ -47,23 +48,6 @@ const serialOf = (name: string) => (node: string) => join(daemons.get(node)!.dir
 const countsOf = (name: string) => (node: string) => {
   const file = serialOf(name)(node);
   return existsSync(file) ? [...readFileSync(file, 'utf8').matchAll(/^opl-counter (\d+)$/gm)].map((m) => Number(m[1])) : [];
-};
-/**
- * Writes a boot sector at the start of a disk: 16-bit code that sends `line` to COM1 (0x3f8)
- * and halts, so a guest that booted its disk (not a kernel) says so on its console.
- */
-const writeBootSector = (file: string, line: string) => {
-  // xor ax,ax; mov ds,ax; mov dx,0x3f8; mov si,0x7c16; cld; next: lodsb; test al,al; jz end; out dx,al; jmp next; end: hlt; jmp end
-  const code = Buffer.from([0x31, 0xc0, 0x8e, 0xd8, 0xba, 0xf8, 0x03, 0xbe, 0x16, 0x7c, 0xfc, 0xac, 0x84, 0xc0, 0x74, 0x03, 0xee, 0xeb, 0xf8, 0xf4, 0xeb, 0xfd]);
-  const sector = Buffer.alloc(512);
-  Buffer.concat([code, Buffer.from(`${line}\r\n\0`)]).copy(sector);
-  sector.writeUInt16LE(0xaa55, 510);
-  const fd = openSync(file, 'r+');
-  try {
-    writeSync(fd, sector, 0, 512, 0);
-  } finally {
-    closeSync(fd);
-  }
 };
 const row = async (name: string) => (await site.json<InstanceRow[]>('instance', 'list')).find((i) => i.name === name);
 
@@ -150,6 +134,23 @@ describe('instances on the kvm hypervisor', () => {
     expect(await row('vmb')).toMatchObject({ primaryNode: 'n2', status: 'running' });
     expect(qemuOf('n2', 'vmb').args).toEqual(expect.arrayContaining(['-boot', 'order=c']));
     expect(qemuOf('n2', 'vmb').args).not.toContain('-kernel');
+    // It hears no power button: reboot --type full gives it the second asked for, lets go of its disk between, and it boots again.
+    const before = qemuOf('n2', 'vmb').pid;
+    await ok(site.opl('instance', 'reboot', 'vmb', '--type', 'full', '--shutdown-timeout', '1'));
+    expect(alive(before)).toBe(false);
+    const said = (await lastJob()).opcodes[0]!.log.map((l) => l.message);
+    const at = (start: string) => said.findIndex((m) => m.startsWith(start));
+    expect(at('stopping instance vmb on node n2 (given 1 s to power down)')).toBeGreaterThanOrEqual(0);
+    expect(at('detaching disk 0 of vmb')).toBeGreaterThan(at('stopping instance vmb'));
+    expect(at('starting instance vmb on node n2')).toBeGreaterThan(at('detaching disk 0 of vmb'));
+    expect(await row('vmb')).toMatchObject({ primaryNode: 'n2', status: 'running' });
+    await until('vmb to boot its disk again on n2', () => readFileSync(serialOf('vmb')('n2'), 'utf8').includes('opledger: booted from disk'), 60);
+    const rebooted = qemuOf('n2', 'vmb').pid;
+    await ok(site.opl('instance', 'stop', 'vmb', '--timeout', '0'));
+    expect(alive(rebooted)).toBe(false);
+    expect((await lastJob()).opcodes[0]!.log.map((l) => l.message)).toContain('stopping instance vmb on node n2 (ended at once, not powered down)');
+    expect(await site.opl('instance', 'stop', 'vmb', '--timeout', '151')).toMatchObject({ code: 2, stderr: "opl: instance stop: --timeout '151': the shutdown timeout is at most 150 seconds\n" });
+    expect(await site.opl('instance', 'reboot', 'vmb', '--type', 'warm')).toMatchObject({ code: 2, stderr: "opl: instance reboot: --type 'warm': expected one of soft, hard, full\n" });
     await ok(site.opl('instance', 'remove', '-f', 'vmb'));
   });
 

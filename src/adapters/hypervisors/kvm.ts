@@ -177,7 +177,7 @@ export const createKvmHypervisor = (options: KvmOptions): Hypervisor & { paths(n
     }
     if (!(await guestPid(node, instance.name, instance.uuid))) return fail('it said it had, but no QEMU with its uuid runs');
   };
-  const stop = async (node: string, instance: HypervisorInstance) => {
+  const stop = async (node: string, instance: HypervisorInstance, timeoutMs = options.shutdownTimeoutMs ?? 120_000) => {
     const pid = await guestPid(node, instance.name, instance.uuid);
     if (pid) {
       const p = paths(node, instance.name);
@@ -187,8 +187,8 @@ export const createKvmHypervisor = (options: KvmOptions): Hypervisor & { paths(n
       // A guest that is not running (waiting for a migration, or paused after one) cannot
       // hear the button: it is ended at once rather than after the whole timeout.
       const running = qmp ? await runState(qmp).then((state) => state === 'running', () => false) : false;
-      const pressed = qmp && running ? await qmp.execute('system_powerdown').then(() => true, () => false) : false;
-      if (!pressed || !(await until(gone, options.shutdownTimeoutMs ?? 120_000))) {
+      const pressed = qmp && running && timeoutMs > 0 ? await qmp.execute('system_powerdown').then(() => true, () => false) : false;
+      if (!pressed || !(await until(gone, timeoutMs))) {
         await qmp?.execute('quit').catch(() => undefined);
         if (!(await until(gone, 5_000)) && (await isGuest(pid, guestUuid(instance.uuid), binary, p.pid))) kill(pid);
         await until(gone, 5_000);
@@ -209,7 +209,7 @@ export const createKvmHypervisor = (options: KvmOptions): Hypervisor & { paths(n
     paths: (node: string, name: string) => paths(node, name),
     live,
     start: (node: string, instance: HypervisorInstance) => serially(node, instance.name, () => start(node, instance)),
-    stop: (node: string, instance: HypervisorInstance) => serially(node, instance.name, () => stop(node, instance)),
+    stop: (node: string, instance: HypervisorInstance, given: { timeoutSeconds?: number } = {}) => serially(node, instance.name, () => stop(node, instance, given.timeoutSeconds === undefined ? undefined : given.timeoutSeconds * 1000)),
     cleanup: (node: string, instance: HypervisorInstance) => serially(node, instance.name, () => end(node, instance)),
     async running(node: string) {
       const names = (await readdir(dir(node)).catch(() => [] as string[])).filter((f) => f.endsWith('.pid')).map((f) => f.slice(0, -4));

@@ -21,14 +21,14 @@ const RunningAnswer = z.object({ instances: z.array(z.string().regex(/^[A-Za-z0-
 const KVM_CALL_MS = 180_000;
 
 export const nodeRoutedHypervisor = (local: Hypervisor, route: (nodeName: string) => NodeCaller | undefined): Hypervisor & Required<Pick<Hypervisor, 'inspect' | 'console'>> => {
-  const via = (action: 'start' | 'stop' | 'cleanup') => async (node: string, instance: HypervisorInstance) => {
+  const via = (action: 'start' | 'stop' | 'cleanup') => async (node: string, instance: HypervisorInstance, options: { timeoutSeconds?: number } = {}) => {
     const daemon = route(node);
     if (!daemon) {
       // A local node has only the fake hypervisor: a kvm guest is never quietly faked here.
       if (instance.hypervisor === 'kvm') throw new Error(`node ${node} is a local node (no opl-noded): it cannot run the kvm guest ${instance.name}`);
-      return local[action](node, instance);
+      return local[action](node, instance, options);
     }
-    const body = { node, instance: wireInstance(instance) };
+    const body = { node, instance: wireInstance(instance), ...(options.timeoutSeconds !== undefined && { timeoutSeconds: options.timeoutSeconds }) };
     // A kvm stop waits for the guest's own power-down (up to the node's shutdown timeout,
     // at most 150 s) and a start for the node's KVM probe: the call is given that long.
     // A retry is safe: the node does one call per guest at a time, and each is idempotent.

@@ -5,6 +5,7 @@ import type { ClusterEvent } from '../events.js';
 import type { OpcodeOf } from '../opcodes.js';
 import { DTS_PROVISIONED } from '../templates.js';
 import { bootsFromDisk, checkHvParams } from '../hv-params.js';
+import { whyNot } from '../template-rules.js';
 import { diskLogicalId, plannedDisks } from './instance-disks.js';
 import { type DecideContext, type Decision, localDiskProblem, ok, placementProblem, refuse, stopped, withInstance } from './shared.js';
 
@@ -90,11 +91,19 @@ export const decideInstanceReboot = (state: ClusterState, op: OpcodeOf<'OP_INSTA
     if (instance.adminState === 'down') return refuse(wrongState(`instance '${instance.name}' is stopped: start it with 'opl instance start ${instance.name}'`));
     const node = state.nodes.get(instance.primaryNodeUuid);
     if (!node || node.offline) return refuse(wrongState(`instance '${instance.name}' cannot be rebooted: its primary node is offline`));
-    return ok(stopped(instance), { type: 'InstanceStarted', data: { instanceUuid: instance.uuid, nodeUuid: node.uuid } });
+    const at = { instanceUuid: instance.uuid, nodeUuid: node.uuid };
+    // full: its disks are let go of on the node between stop and start (Ganeti's shutdown and
+    // start of its disks): a kvm start attaches them again itself; disks an operator had
+    // activated are activated again, as they were.
+    const full = op.rebootType === 'full' && instance.disks.length > 0 && !whyNot(instance.diskTemplate, 'activate-disks');
+    const disksAgain: ClusterEvent[] = !full
+      ? []
+      : [{ type: 'DisksDeactivated', data: at }, ...(instance.activeDevices.length > 0 ? [{ type: 'DisksActivated' as const, data: { ...at, devices: instance.disks.map(() => '') } }] : [])];
+    return ok(stopped(instance, op.shutdownTimeoutSeconds), ...disksAgain, { type: 'InstanceStarted', data: at });
   });
 
 export const decideInstanceShutdown = (state: ClusterState, op: OpcodeOf<'OP_INSTANCE_SHUTDOWN'>): Decision =>
-  withInstance(state, op.instanceName, (instance) => (instance.adminState === 'down' ? ok() : ok(stopped(instance))));
+  withInstance(state, op.instanceName, (instance) => (instance.adminState === 'down' ? ok() : ok(stopped(instance, op.timeoutSeconds))));
 
 export const decideInstanceSetParams = (state: ClusterState, op: OpcodeOf<'OP_INSTANCE_SET_PARAMS'>): Decision =>
   withInstance(state, op.instanceName, (instance) => {

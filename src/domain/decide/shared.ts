@@ -39,9 +39,9 @@ export const withInstance = (state: ClusterState, name: string, then: (i: Instan
   return instance ? then(instance) : refuse(notFound('instance', name));
 };
 
-export const stopped = (instance: InstanceConfig): ClusterEvent => ({
+export const stopped = (instance: InstanceConfig, timeoutSeconds?: number): ClusterEvent => ({
   type: 'InstanceStopped',
-  data: { instanceUuid: instance.uuid, nodeUuid: instance.primaryNodeUuid },
+  data: { instanceUuid: instance.uuid, nodeUuid: instance.primaryNodeUuid, ...(timeoutSeconds !== undefined && { timeoutSeconds }) },
 });
 
 /** Why a node cannot take this much more, or undefined if it can. */

@@ -15,7 +15,8 @@ export interface HypervisorInstance {
 }
 export interface Hypervisor {
   start(nodeName: string, instance: HypervisorInstance): Promise<void>;
-  stop(nodeName: string, instance: HypervisorInstance): Promise<void>;
+  /** `timeoutSeconds`: how long the guest may take to power itself down before it is ended (0: at once); absent, the hypervisor's own. */
+  stop(nodeName: string, instance: HypervisorInstance, options?: { timeoutSeconds?: number }): Promise<void>;
   /** Forgets the instance on that node entirely (after removal). */
   cleanup(nodeName: string, instance: HypervisorInstance): Promise<void>;
   running(nodeName: string): Promise<string[]>;

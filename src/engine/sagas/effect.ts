@@ -4,7 +4,9 @@ import type { DiskTemplate } from '../../domain/templates.js';
 
 /** One call into the world: a hypervisor on a node, or a template's storage. */
 export type Effect =
-  | { kind: 'hypervisor'; action: 'start' | 'stop' | 'cleanup' | 'confirm' | 'withdraw'; nodeName: string; instance: HypervisorInstance }
+  | { kind: 'hypervisor'; action: 'start' | 'cleanup' | 'confirm' | 'withdraw'; nodeName: string; instance: HypervisorInstance }
+  /** `timeoutSeconds`: how long the guest is given to power down before it is ended (absent: the node's default). */
+  | { kind: 'hypervisor'; action: 'stop'; nodeName: string; instance: HypervisorInstance; timeoutSeconds?: number }
   /** `destination`: where the migration being taken back sent the guest, asked first whether it runs it there. */
   | { kind: 'hypervisor'; action: 'resume'; nodeName: string; instance: HypervisorInstance; destination?: string }
   | { kind: 'hypervisor'; action: 'accept'; nodeName: string; instance: HypervisorInstance; address: string }
@@ -44,8 +46,10 @@ export const describeEffect = (effect: Effect): string => {
         return `letting instance ${name} run on node ${effect.nodeName} again`;
       case 'withdraw':
         return `ending instance ${name} where it waited for its migration on node ${effect.nodeName}`;
+      case 'stop':
+        return `stopping instance ${name} on node ${effect.nodeName}${effect.timeoutSeconds === undefined ? '' : effect.timeoutSeconds === 0 ? ' (ended at once, not powered down)' : ` (given ${effect.timeoutSeconds} s to power down)`}`;
       default:
-        return `${{ start: 'starting', stop: 'stopping', cleanup: 'cleaning up' }[effect.action]} instance ${name} on node ${effect.nodeName}`;
+        return `${{ start: 'starting', cleanup: 'cleaning up' }[effect.action]} instance ${name} on node ${effect.nodeName}`;
     }
   }
   const { target } = effect;
@@ -81,6 +85,7 @@ export const effectSummary = (effect: Effect): Record<string, unknown> =>
         ...(effect.action === 'accept' && { address: effect.address }),
         ...(effect.action === 'send' && { uri: effect.uri, toNode: effect.toNodeName }),
         ...(effect.action === 'resume' && effect.destination && { destination: effect.destination }),
+        ...(effect.action === 'stop' && effect.timeoutSeconds !== undefined && { timeoutSeconds: effect.timeoutSeconds }),
       }
     : {
         kind: 'disk',
@@ -152,6 +157,9 @@ export const runEffect = async (ports: EffectPorts, effect: Effect, ctx: Storage
         await liveOf(ports.hypervisor).resume(node, instance, { evenIfCompleted: letGo });
         return {};
       }
+      case 'stop':
+        await ports.hypervisor.stop(node, instance, effect.timeoutSeconds === undefined ? {} : { timeoutSeconds: effect.timeoutSeconds });
+        return {};
       default:
         await ports.hypervisor[effect.action](node, instance);
         return {};

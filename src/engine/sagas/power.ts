@@ -34,7 +34,7 @@ export const stopSaga: SagaBuilder<'InstanceStopped'> = (event, ctx) => {
   const node = nodeName(ctx.state, event.data.nodeUuid);
   if (!instance || !node) return recordedAsDecided(event);
   return {
-    steps: [{ effect: { kind: 'hypervisor', action: 'stop', nodeName: node, instance: hvInstance(instance) } }],
+    steps: [{ effect: { kind: 'hypervisor', action: 'stop', nodeName: node, instance: hvInstance(instance), ...(event.data.timeoutSeconds !== undefined && { timeoutSeconds: event.data.timeoutSeconds }) } }],
     finish: () => event,
     keepsOnFailure: true,
   };

@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { alive, createKvmHypervisor } from '../../../src/adapters/hypervisors/kvm.js';
 import { connectQmp } from '../../../src/adapters/hypervisors/qmp.js';
+import { writeBootSector } from './boot-sector.js';
 import { hypervisorContract } from './contract.js';
 import { killGuestsIn, processesWith } from './qemu-leftovers.js';
 
@@ -42,6 +43,29 @@ describe('kvm hypervisor', () => {
     await hv.cleanup('n3', vm);
     expect(existsSync(p.serial)).toBe(false);
   });
+
+  it("ends a guest that does not hear the power button after the timeout its stop was given, not the hypervisor's own; at once when it is 0", async () => {
+    // The hypervisor's own timeout is ten minutes: a stop that did not honour its own would outlast this test's bound.
+    const hv = createKvmHypervisor({ stateDir: work, kernel: join(GUEST, 'vmlinuz'), accel: 'tcg', shutdownTimeoutMs: 600_000 });
+    const disk = join(work, 'deaf.img');
+    writeFileSync(disk, Buffer.alloc(1024 * 1024));
+    writeBootSector(disk, 'opledger: booted from disk');
+    const vm = { name: 'deaf', uuid: '3c0e5a8e-7f55-4d1b-9a55-1d2e3f4a5b6c', memoryMib: 64, vcpus: 1, disks: [disk], hvParams: { kernel_path: '' } };
+    for (const timeoutSeconds of [1, 0]) {
+      await hv.start('n3', vm);
+      const p = hv.paths('n3', 'deaf');
+      const pid = Number(readFileSync(p.pid, 'utf8'));
+      const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      expect(args).not.toContain('-kernel');
+      const end = Date.now() + 30_000;
+      while (!readFileSync(p.serial, 'utf8').includes('opledger: booted from disk') && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
+      expect(readFileSync(p.serial, 'utf8')).toContain('opledger: booted from disk');
+      await hv.stop('n3', vm, { timeoutSeconds });
+      expect(alive(pid)).toBe(false);
+    }
+    await hv.cleanup('n3', vm);
+    await expect(hv.start('n3', { ...vm, disks: [] })).rejects.toThrow('deaf boots from its first disk (kernel_path is empty) but was given no disk on node n3');
+  }, 90_000);
 
   it('starts a guest once however many starts race, and refuses a second guest of the same name', async () => {
     const hv = kvm();

@@ -115,6 +115,21 @@ describe('OP_INSTANCE_REBOOT', () => {
       .when({ type: 'OP_INSTANCE_REBOOT', instanceName: 'i1' })
       .then(instanceStopped('i1', 'n1'), { type: 'InstanceStarted', data: { instanceUuid: instanceUuid('i1'), nodeUuid: nodeUuid('n1') } }));
 
+  it("gives the guest the shutdown timeout asked for; full lets go of its disks between stop and start, and takes back those that were active", () => {
+    const started = { type: 'InstanceStarted', data: { instanceUuid: instanceUuid('d1'), nodeUuid: nodeUuid('n1') } } as const;
+    const deactivated = { type: 'DisksDeactivated', data: { instanceUuid: instanceUuid('d1'), nodeUuid: nodeUuid('n1') } } as const;
+    const stoppedIn = (timeoutSeconds: number) => ({ type: 'InstanceStopped', data: { instanceUuid: instanceUuid('d1'), nodeUuid: nodeUuid('n1'), timeoutSeconds } }) as const;
+    const withDisk = [...threeNodes({ sharedFileStorageDir: '/srv/shared' }), ...running('d1', 'n1', { diskTemplate: 'sharedfile', disks: [sharedFileDisk('d1', 0, 64)] })];
+    given(...withDisk).when({ type: 'OP_INSTANCE_REBOOT', instanceName: 'd1', rebootType: 'full', shutdownTimeoutSeconds: 5 }).then(stoppedIn(5), deactivated, started);
+    given(...withDisk, disksActivated('d1', 'n1', ['/srv/shared/d1/disk0']))
+      .when({ type: 'OP_INSTANCE_REBOOT', instanceName: 'd1', rebootType: 'full', shutdownTimeoutSeconds: 0 })
+      .then(stoppedIn(0), deactivated, disksActivated('d1', 'n1', ['']), started);
+    // soft and hard are the same stop and start, as on Ganeti's kvm; a diskless instance's full one has no disks to let go of.
+    given(...withDisk).when({ type: 'OP_INSTANCE_REBOOT', instanceName: 'd1', rebootType: 'soft', shutdownTimeoutSeconds: 5 }).then(stoppedIn(5), started);
+    given(...cluster).when({ type: 'OP_INSTANCE_REBOOT', instanceName: 'i1', rebootType: 'full' }).then(instanceStopped('i1', 'n1'), { type: 'InstanceStarted', data: { instanceUuid: instanceUuid('i1'), nodeUuid: nodeUuid('n1') } });
+    given(...cluster).when({ type: 'OP_INSTANCE_SHUTDOWN', instanceName: 'i1', timeoutSeconds: 30 }).then({ type: 'InstanceStopped', data: { instanceUuid: instanceUuid('i1'), nodeUuid: nodeUuid('n1'), timeoutSeconds: 30 } });
+  });
+
   it('refuses a stopped instance, saying how to start it', () =>
     given(...cluster, instanceStopped('i1', 'n1'))
       .when({ type: 'OP_INSTANCE_REBOOT', instanceName: 'i1' })
