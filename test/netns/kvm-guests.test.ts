@@ -35,18 +35,18 @@ const ok = async (...args: string[]) => {
   expect(r.code, `opl ${args.join(' ')}: ${r.stderr}`).toBe(0);
   return r;
 };
-const instance = async () => {
+const instance = async (name = 'vm') => {
   const r = await ok('instance', 'list', '--output', 'json');
-  return (JSON.parse(r.stdout) as { name: string; primaryNode: string; status: string }[]).find((i) => i.name === 'vm')!;
+  return (JSON.parse(r.stdout) as { name: string; primaryNode: string; status: string }[]).find((i) => i.name === name)!;
 };
 const guestDir = (host: string) => join(work, host, 'hypervisor', host, 'kvm');
-const qemuPid = (host: string): number | undefined => {
-  const file = join(guestDir(host), 'vm.pid');
+const qemuPid = (host: string, name = 'vm'): number | undefined => {
+  const file = join(guestDir(host), `${name}.pid`);
   const pid = existsSync(file) ? Number(readFileSync(file, 'utf8')) : 0;
   return pid > 0 && alive(pid) ? pid : undefined;
 };
-const counted = (host: string) => {
-  const file = join(guestDir(host), 'vm.serial');
+const counted = (host: string, name = 'vm') => {
+  const file = join(guestDir(host), `${name}.serial`);
   return existsSync(file) ? [...readFileSync(file, 'utf8').matchAll(/^opl-counter (\d+)$/gm)].map((m) => Number(m[1])) : [];
 };
 const residentKib = (pid: number) => Number(/^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
@@ -82,9 +82,9 @@ const migrateInterrupted = async (interrupt: (destination: number) => void): Pro
   return done;
 };
 /** The count goes on from `before`, one a second and never back, on `host`. */
-const countsOnFrom = async (host: string, before: number) => {
-  await until(`vm to count on ${host} past ${before}`, () => counted(host).some((n) => n > before + 1), 60);
-  const after = counted(host).filter((n) => n > before);
+const countsOnFrom = async (host: string, before: number, name = 'vm') => {
+  await until(`${name} to count on ${host} past ${before}`, () => counted(host, name).some((n) => n > before + 1), 60);
+  const after = counted(host, name).filter((n) => n > before);
   expect(after.every((n, i) => i === 0 || n === after[i - 1]! + 1)).toBe(true);
   return after;
 };
@@ -204,6 +204,27 @@ describe('a kvm guest on namespaced hosts, its live migration interrupted', () =
     expect(await instance()).toMatchObject({ primaryNode: 'h1', status: 'running' });
     await countsOnFrom('h1', last);
     expect(readdirSync(guestDir('h2')).filter((f) => f.startsWith('vm.') && !f.endsWith('.serial'))).toEqual([]);
+  });
+
+  it('evacuated with another: node migrate h1 moves both its guests live to h2, one job each, both counting on', async () => {
+    await runningOn('h1');
+    // The second guest boots its own command line (-H kvm:kernel_args): idle, without the node's opl.dirty.
+    await ok('instance', 'add', 'vm2', '-t', 'sharedfile', '--disk', '0:size=4M', '--memory', '128M', '--vcpus', '1', '-n', 'h1', '-H', 'kvm:kernel_args=console=ttyS0 quiet panic=-1');
+    try {
+      await until('vm2 to count on h1', () => counted('h1', 'vm2').length >= 2, 90);
+      const before = { vm: counted('h1').at(-1)!, vm2: counted('h1', 'vm2').at(-1)! };
+      const r = await ok('node', 'migrate', 'h1', '-n', 'h2');
+      expect(r.stdout).toMatch(/^\d+ +vm +success +-$/m);
+      expect(r.stdout).toMatch(/^\d+ +vm2 +success +-$/m);
+      for (const name of ['vm', 'vm2'] as const) {
+        expect(await instance(name)).toMatchObject({ primaryNode: 'h2', status: 'running' });
+        expect(qemuPid('h1', name)).toBeUndefined();
+        await countsOnFrom('h2', before[name], name);
+      }
+    } finally {
+      await opl(['instance', 'remove', '-f', 'vm2']);
+    }
+    expect(qemuPid('h2', 'vm2')).toBeUndefined();
   });
 
   it('its host dead (daemon and QEMU killed): h1 marked offline, the guest failed over to h2 from its disk, counting on', async () => {
