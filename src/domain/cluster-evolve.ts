@@ -227,6 +227,7 @@ export const evolveCluster = (state: ClusterState, event: ClusterEvent, revision
       if (d.memoryMib !== undefined) instance.memoryMib = d.memoryMib;
       if (d.vcpus !== undefined) instance.vcpus = d.vcpus;
       if (d.tags) instance.tags = d.tags;
+      if (d.hypervisorParams) instance.hypervisorParams = d.hypervisorParams;
       return state;
     }
   }

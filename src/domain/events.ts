@@ -115,12 +115,8 @@ export const clusterEventSchemas = {
   InstanceStarted: z.object({ instanceUuid: uuid, nodeUuid: uuid }),
   /** timeoutSeconds: how long the guest was given to power down before it was ended (absent: the node's default). */
   InstanceStopped: z.object({ instanceUuid: uuid, nodeUuid: uuid, timeoutSeconds: z.number().int().min(0).max(150).optional() }),
-  InstanceModified: z.object({
-    instanceUuid: uuid,
-    memoryMib: z.number().optional(),
-    vcpus: z.number().optional(),
-    tags: z.array(z.string()).optional(),
-  }),
+  /** hypervisorParams: the whole new set (-H), taken at its next start. */
+  InstanceModified: z.object({ instanceUuid: uuid, memoryMib: z.number().optional(), vcpus: z.number().optional(), tags: z.array(z.string()).optional(), hypervisorParams: z.record(z.string(), z.string()).optional() }),
   /**
    * An opcode's decision, recorded before any of its side effects: `events` are the
    * events it decided (each checked against its own schema on read), and from here

@@ -5,19 +5,12 @@ import type { HypervisorName } from './hypervisors.js';
  * Ganeti's kvm parameters that opledger's kvm takes, per instance (`-H kvm:NAME=VALUE,…`).
  * Memory and vcpus are not among them: they are the instance's own (--memory, --vcpus), as
  * Ganeti's backend parameters are. Every one left out takes the node's default (the kernel
- * and initrd its node.json names).
+ * and initrd its node.json names; a kernel_path given has no initrd unless initrd_path
+ * is given too, since the node's was made for the node's kernel).
  */
 export const KVM_PARAMS = ['kernel_path', 'initrd_path', 'kernel_args', 'boot_order'] as const;
 export type KvmParamName = (typeof KVM_PARAMS)[number];
 export type HvParams = Partial<Record<KvmParamName, string>>;
-
-/** What each parameter means, for help and refusals. */
-export const KVM_PARAM_HELP: Record<KvmParamName, string> = {
-  kernel_path: "the kernel the guest boots, a file on its node; empty: no kernel, the guest boots from its first disk (Ganeti's kernel_path=)",
-  initrd_path: 'the initrd given with that kernel, a file on its node; empty: none',
-  kernel_args: "the kernel's command line (default: console=ttyS0 quiet panic=-1)",
-  boot_order: "what a guest without a kernel boots from: only 'disk' (Ganeti's default)",
-};
 
 const MAX_PATH = 4096;
 const MAX_ARGS = 1024;
@@ -26,7 +19,7 @@ const pathProblem = (name: string, value: string): string | undefined => {
   if (!value.startsWith('/')) return `${name} ${JSON.stringify(value)} is not an absolute path (expected a file on the node, such as /boot/vmlinuz)`;
   if (value.length > MAX_PATH) return `${name} is longer than ${MAX_PATH} characters`;
   // QEMU's -kernel and -initrd are plain arguments, but a ',' would be read as an option separator in -initrd's list form.
-  if (/[,\0\n]/.test(value)) return `${name} ${JSON.stringify(value)} has a ',' or a control character in it, which QEMU cannot be given`;
+  if (/[,\x00-\x1f\x7f]/.test(value)) return `${name} ${JSON.stringify(value)} has a ',' or a control character in it, which QEMU cannot be given`;
   return undefined;
 };
 
@@ -46,7 +39,7 @@ export const checkHvParams = (hypervisor: HypervisorName, given: Readonly<Record
     if (problem) return E.left(problem);
   }
   const args = params.kernel_args;
-  if (args !== undefined && (args.length > MAX_ARGS || /[\0\n]/.test(args))) return E.left(`kernel_args must be one line of at most ${MAX_ARGS} characters`);
+  if (args !== undefined && (args.length > MAX_ARGS || /[\x00-\x1f\x7f]/.test(args))) return E.left(`kernel_args must be one line of at most ${MAX_ARGS} characters, without control characters`);
   if (params.boot_order !== undefined && params.boot_order !== 'disk') {
     return E.left(`boot_order '${params.boot_order}' is not one opledger's kvm has: a guest without a kernel boots only from its first disk ('disk')`);
   }
@@ -56,31 +49,46 @@ export const checkHvParams = (hypervisor: HypervisorName, given: Readonly<Record
   return E.right(Object.fromEntries(names.map((n) => [n, given[n]!])) as HvParams);
 };
 
+/** An instance's parameters after Ganeti's `modify -H`: those named are set; one given as `default` is dropped. */
+export const modifiedHvParams = (current: HvParams | undefined, changes: Readonly<Record<string, string>>): Record<string, string> => {
+  const next: Record<string, string> = { ...current };
+  for (const [name, value] of Object.entries(changes)) {
+    if (value === 'default') delete next[name];
+    else next[name] = value;
+  }
+  return next;
+};
+
 /** Whether the guest boots from its first disk rather than from a kernel given to QEMU. */
 export const bootsFromDisk = (params: HvParams | undefined): boolean => params?.kernel_path === '';
 
-/** Ganeti's `NAME:PARAM=VALUE,…` as the CLI is given it: the name and its parameters, or what is wrong. */
+/** Ganeti's `NAME:PARAM=VALUE,…` as `instance add -H` is given it: the name and its parameters, or what is wrong. */
 export const parseHypervisorOption = (given: string): E.Either<string, { name: string; params: Record<string, string> }> => {
   const colon = given.indexOf(':');
   const name = colon < 0 ? given : given.slice(0, colon);
-  const rest = colon < 0 ? '' : given.slice(colon + 1);
-  const params: Record<string, string> = {};
+  return E.map((params: Record<string, string>) => ({ name, params }))(parseParamList(colon < 0 ? '' : given.slice(colon + 1), `after '${name}:'`));
+};
+
+/** `PARAM=VALUE,…` (as `instance modify -H` is given it, and after `NAME:`): the parameters, or what is wrong. */
+export const parseParamList = (text: string, where = 'in -H'): E.Either<string, Record<string, string>> => {
+  // No prototype: a parameter named toString or __proto__ is only an unknown one.
+  const params: Record<string, string> = Object.create(null) as Record<string, string>;
   // A kernel command line has commas of its own (console=ttyS0,115200): after kernel_args, a
   // piece that names no kvm parameter is taken as more of its value rather than refused.
   let last: string | undefined;
-  for (const piece of rest === '' ? [] : rest.split(',')) {
+  for (const piece of text === '' ? [] : text.split(',')) {
     const eq = piece.indexOf('=');
     if (eq <= 0 || (last === 'kernel_args' && !(KVM_PARAMS as readonly string[]).includes(piece.slice(0, eq)))) {
       if (last === 'kernel_args') {
         params[last] += `,${piece}`;
         continue;
       }
-      return E.left(`expected PARAM=VALUE after '${name}:', got ${JSON.stringify(piece)}`);
+      return E.left(`expected PARAM=VALUE ${where}, got ${JSON.stringify(piece)}`);
     }
     const key = piece.slice(0, eq);
-    if (key in params) return E.left(`parameter '${key}' is given twice`);
+    if (Object.hasOwn(params, key)) return E.left(`parameter '${key}' is given twice`);
     params[key] = piece.slice(eq + 1);
     last = key;
   }
-  return E.right({ name, params });
+  return E.right({ ...params });
 };

@@ -173,6 +173,8 @@ export const OpInstanceSetParams = z.object({
   memoryMib: mib('memory').optional(),
   vcpus: z.number().int().positive().optional(),
   tags: z.array(tagName).optional(),
+  /** Ganeti's modify -H: the parameters named are set, one given as 'default' is dropped (the node's again). */
+  hypervisorParams: z.record(z.string(), z.string()).optional(),
 });
 /** Ganeti's debugging opcode: sleeps, optionally holding instance locks. */
 export const OpTestDelay = z.object({

@@ -122,6 +122,15 @@ describe('instances on the kvm hypervisor', () => {
     expect(args[args.indexOf('-kernel') + 1]).toBe(join(GUEST, 'vmlinuz'));
     expect(await site.json<{ hypervisorParams: unknown }>('instance', 'info', 'vmk')).toMatchObject({ hypervisorParams: { kernel_path: join(GUEST, 'vmlinuz'), initrd_path: join(GUEST, 'initramfs.img'), kernel_args: kernelArgs } });
     expect((await ok(site.opl('instance', 'info', 'vmk'))).stdout).toMatch(new RegExp(`^ +kernel_args: +${kernelArgs.replace(/[.]/g, '\\.')}$`, 'm'));
+    // modify -H as Ganeti's: kernel_args=default drops it (the node's again), taken at the next start.
+    await ok(site.opl('instance', 'modify', 'vmk', '-H', 'kernel_args=default'));
+    expect(await site.json<{ hypervisorParams: unknown }>('instance', 'info', 'vmk')).toMatchObject({ hypervisorParams: { kernel_path: join(GUEST, 'vmlinuz'), initrd_path: join(GUEST, 'initramfs.img') } });
+    await ok(site.opl('instance', 'reboot', 'vmk'));
+    const again = qemuOf('n1', 'vmk').args;
+    expect(again[again.indexOf('-append') + 1]).toBe('console=ttyS0 quiet panic=-1');
+    const noDisk = await site.opl('instance', 'modify', 'vmk', '-H', 'kernel_path=,initrd_path=default');
+    expect(noDisk.stderr.trim()).toMatch(/^opl: job \d+ failed: -H kvm: kernel_path is empty, so the guest boots from its first disk, but instance 'vmk' has no disk \(invalid_argument\)$/);
+    expect(await site.opl('instance', 'modify', 'vmk', '-H', 'kernel_path')).toMatchObject({ code: 2, stderr: `opl: instance modify: -H 'kernel_path': expected PARAM=VALUE in -H, got "kernel_path"\n` });
     await ok(site.opl('instance', 'remove', '-f', 'vmk'));
     // A disk that boots: a boot sector that prints a line on the first serial port and halts.
     await ok(site.opl('instance', 'add', 'vmb', '-t', 'sharedfile', '--disk', '0:size=1M', '--memory', '128M', '--vcpus', '1', '-n', 'n1', '-H', 'kvm:kernel_path=', '--no-start'));

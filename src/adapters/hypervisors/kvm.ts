@@ -129,7 +129,8 @@ export const createKvmHypervisor = (options: KvmOptions): Hypervisor & { paths(n
       return ['-boot', 'order=c'];
     }
     const kernel = hv.kernel_path ?? options.kernel;
-    const initrd = hv.initrd_path !== undefined ? hv.initrd_path : options.initrd;
+    // A kernel of the instance's own is given the initrd it names, or none: the node's was made for the node's kernel.
+    const initrd = hv.initrd_path !== undefined ? hv.initrd_path : hv.kernel_path !== undefined ? undefined : options.initrd;
     for (const [what, file] of [['kernel_path', kernel], ['initrd_path', initrd]] as const) {
       if (file && !(await stat(file).then((s) => s.isFile(), () => false))) throw new Error(`the ${what} ${file} of ${instance.name} is not a file on node ${node}`);
     }

@@ -1,6 +1,6 @@
 import * as E from 'fp-ts/lib/Either.js';
 import { parseDiskSpecs } from '../../domain/disk-spec.js';
-import { checkHvParams, parseHypervisorOption } from '../../domain/hv-params.js';
+import { checkHvParams, parseHypervisorOption, parseParamList } from '../../domain/hv-params.js';
 import { HYPERVISORS, type HypervisorName } from '../../domain/hypervisors.js';
 import {
   OpInstanceActivateDisks,
@@ -118,7 +118,7 @@ export const instanceCommands: Command[] = [
   opcodeCommand({
     path: ['instance', 'add'],
     args: ['name'],
-    usage: '-t TEMPLATE|ext:POOL --memory SIZE --vcpus N [-n NODE | -I ALLOCATOR] [-H fake|kvm[:kernel_path=PATH,initrd_path=PATH,kernel_args=ARGS]] [--disk N:size=SIZE[,pool=POOL][,param=value]...]... [--no-start] [--tags A,B]',
+    usage: '-t TEMPLATE|ext:POOL --memory SIZE --vcpus N [-n NODE | -I ALLOCATOR] [-H fake|kvm[:kernel_path=PATH,initrd_path=PATH,kernel_args=ARGS,boot_order=disk]] [--disk N:size=SIZE[,pool=POOL][,param=value]...]... [--no-start] [--tags A,B]',
     summary: 'create an instance on a node',
     options: { ...CREATE_OPTIONS, ...MOVE_OPTIONS, hypervisor: { type: 'string', short: 'H' }, 'no-start': { type: 'boolean' }, tags: { type: 'string' } },
     schema: OpInstanceCreate,
@@ -153,17 +153,22 @@ export const instanceCommands: Command[] = [
   opcodeCommand({
     path: ['instance', 'modify'],
     args: ['name'],
-    usage: '[--memory SIZE] [--vcpus N] [--tags A,B]',
-    summary: "change an instance's memory, vcpus or tags (--tags replaces the set)",
-    options: { memory: { type: 'string', short: 'm' }, vcpus: { type: 'string' }, tags: { type: 'string' } },
+    usage: '[--memory SIZE] [--vcpus N] [--tags A,B] [-H PARAM=VALUE,...]',
+    summary: "change an instance's memory, vcpus, tags (--tags replaces the set) or hypervisor parameters (-H, PARAM=default drops one; taken at its next start)",
+    options: { memory: { type: 'string', short: 'm' }, vcpus: { type: 'string' }, tags: { type: 'string' }, hypervisor: { type: 'string', short: 'H' } },
     schema: OpInstanceSetParams,
-    flags,
-    opcode: ({ args: [name], values, size, number, list }) => ({
-      instanceName: name,
-      memoryMib: size('--memory', values.memory),
-      vcpus: number('--vcpus', values.vcpus),
-      tags: list(values.tags),
-    }),
+    flags: { ...flags, hypervisorParams: '-H' },
+    opcode: ({ args: [name], values, size, number, list, fail }) => {
+      const hv = values.hypervisor === undefined ? undefined : parseParamList(values.hypervisor);
+      if (hv && E.isLeft(hv)) return fail(`-H ${quote(values.hypervisor!)}: ${hv.left}`);
+      return {
+        instanceName: name,
+        memoryMib: size('--memory', values.memory),
+        vcpus: number('--vcpus', values.vcpus),
+        tags: list(values.tags),
+        ...(hv && { hypervisorParams: hv.right }),
+      };
+    },
   }),
   opcodeCommand({
     path: ['instance', 'grow-disk'],

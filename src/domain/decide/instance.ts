@@ -4,7 +4,7 @@ import { alreadyExists, insufficientResources, invalidArgument, notFound, notSup
 import type { ClusterEvent } from '../events.js';
 import type { OpcodeOf } from '../opcodes.js';
 import { DTS_PROVISIONED } from '../templates.js';
-import { bootsFromDisk, checkHvParams } from '../hv-params.js';
+import { bootsFromDisk, checkHvParams, modifiedHvParams } from '../hv-params.js';
 import { whyNot } from '../template-rules.js';
 import { diskLogicalId, plannedDisks } from './instance-disks.js';
 import { type DecideContext, type Decision, localDiskProblem, ok, placementProblem, refuse, stopped, withInstance } from './shared.js';
@@ -107,8 +107,13 @@ export const decideInstanceShutdown = (state: ClusterState, op: OpcodeOf<'OP_INS
 
 export const decideInstanceSetParams = (state: ClusterState, op: OpcodeOf<'OP_INSTANCE_SET_PARAMS'>): Decision =>
   withInstance(state, op.instanceName, (instance) => {
-    if (op.memoryMib === undefined && op.vcpus === undefined && op.tags === undefined) {
-      return refuse(invalidArgument('instance modify: nothing to change; give --memory, --vcpus or --tags'));
+    if (op.memoryMib === undefined && op.vcpus === undefined && op.tags === undefined && op.hypervisorParams === undefined) {
+      return refuse(invalidArgument('instance modify: nothing to change; give --memory, --vcpus, --tags or -H'));
+    }
+    const hvParams = op.hypervisorParams === undefined ? undefined : checkHvParams(instance.hypervisor, modifiedHvParams(instance.hypervisorParams, op.hypervisorParams));
+    if (hvParams && E.isLeft(hvParams)) return refuse(invalidArgument(`-H ${instance.hypervisor}: ${hvParams.left}`));
+    if (hvParams && bootsFromDisk(hvParams.right) && instance.disks.length === 0) {
+      return refuse(invalidArgument(`-H ${instance.hypervisor}: kernel_path is empty, so the guest boots from its first disk, but instance '${instance.name}' has no disk`));
     }
     const node = state.nodes.get(instance.primaryNodeUuid)!;
     const used = nodeUsage(state, node.uuid);
@@ -130,6 +135,7 @@ export const decideInstanceSetParams = (state: ClusterState, op: OpcodeOf<'OP_IN
         ...(op.memoryMib !== undefined && { memoryMib: op.memoryMib }),
         ...(op.vcpus !== undefined && { vcpus: op.vcpus }),
         ...(op.tags !== undefined && { tags: op.tags }),
+        ...(hvParams && { hypervisorParams: hvParams.right }),
       },
     });
   });

@@ -41,6 +41,19 @@ describe('hypervisors', () => {
       .thenRefused('invalid_argument', '-H kvm: kernel_path is empty, so the guest boots from its first disk, but it has no disk (give one with --disk, or a -t other than diskless)');
   });
 
+  it("changes them as Ganeti's modify -H does, refusing a set that could not start", () => {
+    const withParams = instanceAdded('vm', 'h1', { instanceUuid: 'u1', memoryMib: 512, hypervisor: 'kvm', hypervisorParams: { kernel_path: '/k', kernel_args: 'quiet' } });
+    given(...kvmCluster, withParams)
+      .when({ type: 'OP_INSTANCE_SET_PARAMS', instanceName: 'vm', hypervisorParams: { kernel_args: 'default', initrd_path: '/i' } })
+      .then({ type: 'InstanceModified', data: { instanceUuid: 'u1', hypervisorParams: { kernel_path: '/k', initrd_path: '/i' } } });
+    given(...kvmCluster, withParams)
+      .when({ type: 'OP_INSTANCE_SET_PARAMS', instanceName: 'vm', hypervisorParams: { kernel_path: '' } })
+      .thenRefused('invalid_argument', '-H kvm: kernel_path is empty, so the guest boots from its disk: initrd_path and kernel_args need a kernel to go with');
+    given(...kvmCluster, withParams)
+      .when({ type: 'OP_INSTANCE_SET_PARAMS', instanceName: 'vm', hypervisorParams: { kernel_path: '', kernel_args: 'default' } })
+      .thenRefused('invalid_argument', "-H kvm: kernel_path is empty, so the guest boots from its first disk, but instance 'vm' has no disk");
+  });
+
   it('refuses kvm on a local node: QEMU runs on a node with opl-noded', () =>
     given(...kvmCluster)
       .when({ ...create, primaryNode: 'local' })

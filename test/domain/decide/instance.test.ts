@@ -157,7 +157,7 @@ describe('OP_INSTANCE_SET_PARAMS', () => {
   it('refuses a modify that changes nothing', () =>
     given(...cluster)
       .when({ type: 'OP_INSTANCE_SET_PARAMS', instanceName: 'i1' })
-      .thenRefused('invalid_argument', 'instance modify: nothing to change; give --memory, --vcpus or --tags'));
+      .thenRefused('invalid_argument', 'instance modify: nothing to change; give --memory, --vcpus, --tags or -H'));
 
   it('refuses a memory increase beyond the node', () =>
     given(...cluster)
