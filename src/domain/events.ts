@@ -107,6 +107,8 @@ export const clusterEventSchemas = {
     sourceOffline: z.boolean(),
     /** Failover with --ignore-consistency: a source that cannot be stopped is not waited on. */
     ignoreSourceFailures: z.boolean().default(false),
+    /** Failover's --shutdown-timeout, for the guest's stop on its source (absent: the node's default). */
+    shutdownTimeoutSeconds: z.number().int().min(0).max(150).optional(),
     /** Recorded by migrate --cleanup: the instance was found running on the target already, so nothing is sent; the source's copy is let go of. */
     found: z.boolean().optional(),
   }),

@@ -129,6 +129,12 @@ export const OpInstanceGrowDisk = z.object({
 export const OpInstanceActivateDisks = z.object({ type: z.literal('OP_INSTANCE_ACTIVATE_DISKS'), instanceName: objectName });
 export const OpInstanceDeactivateDisks = z.object({ type: z.literal('OP_INSTANCE_DEACTIVATE_DISKS'), instanceName: objectName });
 /** Ganeti's migrate: a running instance moves live (or, non-live, with a short stop). */
+/**
+ * How long a guest is given to power itself down (the ACPI button) before its hypervisor
+ * ends it: Ganeti's --timeout, in seconds; 0 ends it at once. At most 150: the engine gives
+ * a node's kvm call 180 s. Absent: the node's own (its node.json, default 120).
+ */
+const shutdownTimeout = z.number().int('the shutdown timeout must be a whole number of seconds').min(0, 'the shutdown timeout cannot be negative').max(150, 'the shutdown timeout is at most 150 seconds').optional();
 export const OpInstanceMigrate = z.object({
   type: z.literal('OP_INSTANCE_MIGRATE'),
   instanceName: objectName,
@@ -145,16 +151,12 @@ export const OpInstanceFailover = z.object({
   targetNode: objectName.optional(),
   iallocator: z.string().min(1).optional(),
   ignoreConsistency: z.boolean().default(false),
+  /** Ganeti's --shutdown-timeout: how long the guest may take to power down on its source. */
+  shutdownTimeoutSeconds: shutdownTimeout,
 });
 export const OpInstanceRename = z.object({ type: z.literal('OP_INSTANCE_RENAME'), instanceName: objectName, newName: objectName });
-export const OpInstanceRemove = z.object({ type: z.literal('OP_INSTANCE_REMOVE'), instanceName: objectName });
+export const OpInstanceRemove = z.object({ type: z.literal('OP_INSTANCE_REMOVE'), instanceName: objectName, shutdownTimeoutSeconds: shutdownTimeout });
 export const OpInstanceStartup = z.object({ type: z.literal('OP_INSTANCE_STARTUP'), instanceName: objectName });
-/**
- * How long a guest is given to power itself down (the ACPI button) before its hypervisor
- * ends it: Ganeti's --timeout, in seconds; 0 ends it at once. At most 150: the engine gives
- * a node's kvm call 180 s. Absent: the node's own (its node.json, default 120).
- */
-const shutdownTimeout = z.number().int('the shutdown timeout must be a whole number of seconds').min(0, 'the shutdown timeout cannot be negative').max(150, 'the shutdown timeout is at most 150 seconds').optional();
 export const OpInstanceShutdown = z.object({ type: z.literal('OP_INSTANCE_SHUTDOWN'), instanceName: objectName, timeoutSeconds: shutdownTimeout });
 /**
  * Ganeti's reboot. hard (the default) and soft: the guest stopped on its node (ACPI, then

@@ -109,7 +109,7 @@ describe('instances on the kvm hypervisor', () => {
     expect(diskless.stderr.trim()).toMatch(/^opl: job \d+ failed: -H kvm: kernel_path is empty, so the guest boots from its first disk, but it has no disk \(give one with --disk, or a -t other than diskless\) \(invalid_argument\)$/);
     const missing = await add('-H', 'kvm:kernel_path=/nonexistent/vmlinuz');
     expect(missing.code).toBe(1);
-    expect(missing.stderr).toMatch(/the kernel_path \/nonexistent\/vmlinuz of vm3 is not a file on node n1/);
+    expect(missing.stderr).toMatch(/QEMU did not start vm3 on node n1: its kernel_path \/nonexistent\/vmlinuz is not a file there/);
     expect(await site.json<unknown[]>('instance', 'list')).toEqual(before);
     expect(guests('n1')).toEqual(['vm1']);
   });
@@ -154,10 +154,17 @@ describe('instances on the kvm hypervisor', () => {
     expect(at('starting instance vmb on node n2')).toBeGreaterThan(at('detaching disk 0 of vmb'));
     expect(await row('vmb')).toMatchObject({ primaryNode: 'n2', status: 'running' });
     await until('vmb to boot its disk again on n2', () => readFileSync(serialOf('vmb')('n2'), 'utf8').includes('opledger: booted from disk'), 60);
+    // failover --shutdown-timeout: stopped on its source after the second given, started on the target.
     const rebooted = qemuOf('n2', 'vmb').pid;
-    await ok(site.opl('instance', 'stop', 'vmb', '--timeout', '0'));
+    await ok(site.opl('instance', 'failover', 'vmb', '-n', 'n1', '--shutdown-timeout', '1'));
     expect(alive(rebooted)).toBe(false);
-    expect((await lastJob()).opcodes[0]!.log.map((l) => l.message)).toContain('stopping instance vmb on node n2 (ended at once, not powered down)');
+    expect((await lastJob()).opcodes[0]!.log.map((l) => l.message)).toContain('stopping instance vmb on node n2 (given 1 s to power down)');
+    expect(await row('vmb')).toMatchObject({ primaryNode: 'n1', status: 'running' });
+    const failedOver = qemuOf('n1', 'vmb').pid;
+    await ok(site.opl('instance', 'stop', 'vmb', '--timeout', '0'));
+    expect(alive(failedOver)).toBe(false);
+    expect((await lastJob()).opcodes[0]!.log.map((l) => l.message)).toContain('stopping instance vmb on node n1 (ended at once, not powered down)');
+    expect(await site.opl('instance', 'remove', '-f', 'vmb', '--shutdown-timeout', 'soon')).toMatchObject({ code: 2, stderr: "opl: instance remove: --shutdown-timeout 'soon': expected a number\n" });
     expect(await site.opl('instance', 'stop', 'vmb', '--timeout', '151')).toMatchObject({ code: 2, stderr: "opl: instance stop: --timeout '151': the shutdown timeout is at most 150 seconds\n" });
     expect(await site.opl('instance', 'reboot', 'vmb', '--type', 'warm')).toMatchObject({ code: 2, stderr: "opl: instance reboot: --type 'warm': expected one of soft, hard, full\n" });
     await ok(site.opl('instance', 'remove', '-f', 'vmb'));

@@ -117,7 +117,7 @@ describe('kvm guests on a node with a daemon', () => {
     const vm = { name: 'g5', uuid: 'u-g5', memoryMib: 128, vcpus: 1, hypervisor: 'kvm' as const };
     await expect(routed.start('n1', { ...vm, hvParams: { kernel_path: 'vmlinuz' } })).rejects.toThrow(/a hypervisor call whose 'instance\.hvParams' is not valid \(kernel_path "vmlinuz" is not an absolute path/);
     await expect(routed.start('n1', { ...vm, hvParams: { vnc: '1' } as never })).rejects.toThrow(/whose 'instance\.hvParams' is not valid \(kvm has no parameter 'vnc'/);
-    await expect(routed.start('n1', { ...vm, hvParams: { kernel_path: '/nonexistent/k' } })).rejects.toThrow(/the kernel_path \/nonexistent\/k of g5 is not a file on node n1/);
+    await expect(routed.start('n1', { ...vm, hvParams: { kernel_path: '/nonexistent/k' } })).rejects.toThrow(/QEMU did not start g5 on node n1: its kernel_path \/nonexistent\/k is not a file there/);
     expect(await routed.running('n1')).not.toContain('g5');
   });
 

@@ -50,7 +50,7 @@ const hypervisorOf = (ctx: { values: { hypervisor?: string | undefined }; fail: 
 };
 
 /** A command whose opcode names just the instance. */
-const simple = (verb: string, summary: string, schema: OpcodeSchema, more: { aliases?: string[]; confirm?: boolean; after?: boolean } = {}): Command =>
+const simple = (verb: string, summary: string, schema: OpcodeSchema, more: { aliases?: string[]; after?: boolean } = {}): Command =>
   opcodeCommand({
     path: ['instance', verb],
     args: ['name'],
@@ -59,7 +59,6 @@ const simple = (verb: string, summary: string, schema: OpcodeSchema, more: { ali
     flags,
     opcode: ({ args: [name] }) => ({ instanceName: name }),
     ...(more.aliases && { aliases: more.aliases }),
-    ...(more.confirm && { confirm: ({ args: [name] }: Ctx<{}, readonly ['name']>) => `Remove instance ${quote(name)} and its disks? This cannot be undone.` }),
     ...(more.after && { after: (s: Session, { args: [name] }: Ctx<{}, readonly ['name']>) => devicesOf(s, name) }),
   });
 
@@ -125,7 +124,17 @@ export const instanceCommands: Command[] = [
     flags: { ...flags, hypervisor: '-H' },
     opcode: (ctx) => ({ instanceName: ctx.args[0], ...createFields(ctx), ...hypervisorOf(ctx) }),
   }),
-  simple('remove', 'remove an instance and its disks (asks first, unless -f)', OpInstanceRemove, { confirm: true }),
+  opcodeCommand({
+    path: ['instance', 'remove'],
+    args: ['name'],
+    usage: '[-f] [--shutdown-timeout SECONDS]',
+    summary: 'remove an instance and its disks (asks first, unless -f); a running one is stopped first',
+    options: { 'shutdown-timeout': { type: 'string' } },
+    schema: OpInstanceRemove,
+    flags: { ...flags, shutdownTimeoutSeconds: '--shutdown-timeout' },
+    confirm: ({ args: [name] }) => `Remove instance ${quote(name)} and its disks? This cannot be undone.`,
+    opcode: ({ args: [name], values, number }) => ({ instanceName: name, shutdownTimeoutSeconds: number('--shutdown-timeout', values['shutdown-timeout']) }),
+  }),
   simple('start', 'start an instance', OpInstanceStartup, { aliases: ['startup'] }),
   opcodeCommand({
     path: ['instance', 'stop'],
@@ -206,14 +215,14 @@ export const instanceCommands: Command[] = [
   opcodeCommand({
     path: ['instance', 'failover'],
     args: ['name'],
-    usage: "[-n NODE | -I ALLOCATOR] [--ignore-consistency]   (neither: the cluster's default allocator)",
+    usage: "[-n NODE | -I ALLOCATOR] [--ignore-consistency] [--shutdown-timeout SECONDS]   (neither: the cluster's default allocator)",
     summary: 'move an instance to NODE, stopping it on its primary first (not waiting on an offline primary)',
-    options: { ...MOVE_OPTIONS, 'ignore-consistency': { type: 'boolean' }, cleanup: { type: 'boolean' } },
+    options: { ...MOVE_OPTIONS, 'ignore-consistency': { type: 'boolean' }, cleanup: { type: 'boolean' }, 'shutdown-timeout': { type: 'string' } },
     schema: OpInstanceFailover,
-    flags,
+    flags: { ...flags, shutdownTimeoutSeconds: '--shutdown-timeout' },
     opcode: (ctx) => {
       if (ctx.values.cleanup) ctx.fail(`--cleanup is for migrate: 'opl instance migrate ${ctx.args[0]} --cleanup'`);
-      return { ...move('failover', ctx), ignoreConsistency: ctx.values['ignore-consistency'] ?? false };
+      return { ...move('failover', ctx), ignoreConsistency: ctx.values['ignore-consistency'] ?? false, shutdownTimeoutSeconds: ctx.number('--shutdown-timeout', ctx.values['shutdown-timeout']) };
     },
   }),
   ...instanceViews,

@@ -49,6 +49,7 @@ const moveInstance = (state: ClusterState, op: OpcodeOf<'OP_INSTANCE_MIGRATE'> |
         running: instance.adminState === 'up',
         sourceOffline: source.offline,
         ignoreSourceFailures: op.type === 'OP_INSTANCE_FAILOVER' && op.ignoreConsistency,
+        ...(op.type === 'OP_INSTANCE_FAILOVER' && op.shutdownTimeoutSeconds !== undefined && { shutdownTimeoutSeconds: op.shutdownTimeoutSeconds }),
       },
     });
   });

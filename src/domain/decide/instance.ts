@@ -66,7 +66,7 @@ export const decideInstanceCreate = (state: ClusterState, op: OpcodeOf<'OP_INSTA
 export const decideInstanceRemove = (state: ClusterState, op: OpcodeOf<'OP_INSTANCE_REMOVE'>): Decision =>
   withInstance(state, op.instanceName, (instance) =>
     ok(
-      ...(instance.adminState === 'up' ? [stopped(instance)] : []),
+      ...(instance.adminState === 'up' ? [stopped(instance, op.shutdownTimeoutSeconds)] : []),
       ...(instance.activeDevices.length > 0
         ? [{ type: 'DisksDeactivated' as const, data: { instanceUuid: instance.uuid, nodeUuid: instance.primaryNodeUuid } }]
         : []),

@@ -72,7 +72,7 @@ export const moveSaga: SagaBuilder<'InstanceMoved'> = (event, ctx) => {
   } else if (d.running) {
     if (!d.sourceOffline) {
       steps.push({
-        effect: { kind: 'hypervisor', action: 'stop', nodeName: from, instance: hv },
+        effect: { kind: 'hypervisor', action: 'stop', nodeName: from, instance: hv, ...(d.shutdownTimeoutSeconds !== undefined && { timeoutSeconds: d.shutdownTimeoutSeconds }) },
         undo: () => ({ kind: 'hypervisor', action: 'start', nodeName: from, instance: hv }),
         ...source,
       });

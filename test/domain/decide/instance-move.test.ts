@@ -18,7 +18,7 @@ const cluster = [
 ];
 const migrate = (instanceName: string, targetNode?: string, more: { live?: boolean } = {}) =>
   ({ type: 'OP_INSTANCE_MIGRATE', instanceName, ...(targetNode !== undefined && { targetNode }), ...more }) as const;
-const failover = (instanceName: string, targetNode?: string, more: { ignoreConsistency?: boolean } = {}) =>
+const failover = (instanceName: string, targetNode?: string, more: { ignoreConsistency?: boolean; shutdownTimeoutSeconds?: number } = {}) =>
   ({ type: 'OP_INSTANCE_FAILOVER', instanceName, ...(targetNode !== undefined && { targetNode }), ...more }) as const;
 
 describe('OP_INSTANCE_MIGRATE', () => {
@@ -60,6 +60,9 @@ describe('OP_INSTANCE_MIGRATE', () => {
 
 describe('OP_INSTANCE_FAILOVER', () => {
   it('moves a running instance by stopping and starting it', () => given(...cluster).when(failover('sf1', 'n2')).then(moved('sf1', 'n1', 'n2', 'failover')));
+
+  it("gives the guest on its source the --shutdown-timeout asked for", () =>
+    given(...cluster).when(failover('sf1', 'n2', { shutdownTimeoutSeconds: 10 })).then(moved('sf1', 'n1', 'n2', 'failover', { shutdownTimeoutSeconds: 10 })));
 
   it('moves a stopped instance, which stays stopped', () =>
     given(...cluster, { type: 'InstanceStopped', data: { instanceUuid: instanceUuid('sf1'), nodeUuid: nodeUuid('n1') } })

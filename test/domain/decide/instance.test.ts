@@ -127,6 +127,9 @@ describe('OP_INSTANCE_REBOOT', () => {
     // soft and hard are the same stop and start, as on Ganeti's kvm; a diskless instance's full one has no disks to let go of.
     given(...withDisk).when({ type: 'OP_INSTANCE_REBOOT', instanceName: 'd1', rebootType: 'soft', shutdownTimeoutSeconds: 5 }).then(stoppedIn(5), started);
     given(...cluster).when({ type: 'OP_INSTANCE_REBOOT', instanceName: 'i1', rebootType: 'full' }).then(instanceStopped('i1', 'n1'), { type: 'InstanceStarted', data: { instanceUuid: instanceUuid('i1'), nodeUuid: nodeUuid('n1') } });
+    given(...cluster)
+      .when({ type: 'OP_INSTANCE_REMOVE', instanceName: 'i1', shutdownTimeoutSeconds: 7 })
+      .then({ type: 'InstanceStopped', data: { instanceUuid: instanceUuid('i1'), nodeUuid: nodeUuid('n1'), timeoutSeconds: 7 } }, { type: 'InstanceRemoved', data: { instanceUuid: instanceUuid('i1'), instanceName: 'i1' } });
     given(...cluster).when({ type: 'OP_INSTANCE_SHUTDOWN', instanceName: 'i1', timeoutSeconds: 30 }).then({ type: 'InstanceStopped', data: { instanceUuid: instanceUuid('i1'), nodeUuid: nodeUuid('n1'), timeoutSeconds: 30 } });
   });
 
