@@ -11,6 +11,7 @@ import type { HypervisorName } from './hypervisors.js';
 export const KVM_PARAMS = ['kernel_path', 'initrd_path', 'kernel_args', 'boot_order'] as const;
 export type KvmParamName = (typeof KVM_PARAMS)[number];
 export type HvParams = Partial<Record<KvmParamName, string>>;
+const isKvmParam = (name: string): name is KvmParamName => (KVM_PARAMS as readonly string[]).includes(name);
 
 const MAX_PATH = 4096;
 const MAX_ARGS = 1024;
@@ -31,7 +32,7 @@ export const checkHvParams = (hypervisor: HypervisorName, given: Readonly<Record
   const names = Object.keys(given).sort();
   if (names.length === 0) return E.right({});
   if (hypervisor !== 'kvm') return E.left(`hypervisor '${hypervisor}' takes no parameters (given: ${names.join(', ')}); only kvm does`);
-  const unknown = names.find((n) => !(KVM_PARAMS as readonly string[]).includes(n));
+  const unknown = names.find((n) => !isKvmParam(n));
   if (unknown !== undefined) return E.left(`kvm has no parameter '${unknown}' (it takes ${KVM_PARAMS.join(', ')})`);
   const params = given as HvParams;
   for (const name of ['kernel_path', 'initrd_path'] as const) {
@@ -78,14 +79,12 @@ export const parseParamList = (text: string, where = 'in -H'): E.Either<string, 
   let last: string | undefined;
   for (const piece of text === '' ? [] : text.split(',')) {
     const eq = piece.indexOf('=');
-    if (eq <= 0 || (last === 'kernel_args' && !(KVM_PARAMS as readonly string[]).includes(piece.slice(0, eq)))) {
-      if (last === 'kernel_args') {
-        params[last] += `,${piece}`;
-        continue;
-      }
-      return E.left(`expected PARAM=VALUE ${where}, got ${JSON.stringify(piece)}`);
+    const key = piece.slice(0, Math.max(eq, 0));
+    if (last === 'kernel_args' && (eq <= 0 || !isKvmParam(key))) {
+      params[last] += `,${piece}`;
+      continue;
     }
-    const key = piece.slice(0, eq);
+    if (eq <= 0) return E.left(`expected PARAM=VALUE ${where}, got ${JSON.stringify(piece)}`);
     if (Object.hasOwn(params, key)) return E.left(`parameter '${key}' is given twice`);
     params[key] = piece.slice(eq + 1);
     last = key;

@@ -128,13 +128,13 @@ export const OpInstanceGrowDisk = z.object({
 });
 export const OpInstanceActivateDisks = z.object({ type: z.literal('OP_INSTANCE_ACTIVATE_DISKS'), instanceName: objectName });
 export const OpInstanceDeactivateDisks = z.object({ type: z.literal('OP_INSTANCE_DEACTIVATE_DISKS'), instanceName: objectName });
-/** Ganeti's migrate: a running instance moves live (or, non-live, with a short stop). */
 /**
  * How long a guest is given to power itself down (the ACPI button) before its hypervisor
  * ends it: Ganeti's --timeout, in seconds; 0 ends it at once. At most 150: the engine gives
  * a node's kvm call 180 s. Absent: the node's own (its node.json, default 120).
  */
 const shutdownTimeout = z.number().int('the shutdown timeout must be a whole number of seconds').min(0, 'the shutdown timeout cannot be negative').max(150, 'the shutdown timeout is at most 150 seconds').optional();
+/** Ganeti's migrate: a running instance moves live (or, non-live, with a short stop). */
 export const OpInstanceMigrate = z.object({
   type: z.literal('OP_INSTANCE_MIGRATE'),
   instanceName: objectName,

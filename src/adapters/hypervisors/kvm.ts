@@ -131,8 +131,11 @@ export const createKvmHypervisor = (options: KvmOptions): Hypervisor & { paths(n
     const kernel = hv.kernel_path ?? options.kernel;
     // A kernel of the instance's own is given the initrd it names, or none: the node's was made for the node's kernel.
     const initrd = hv.initrd_path !== undefined ? hv.initrd_path : hv.kernel_path !== undefined ? undefined : options.initrd;
-    const whose = (param: 'kernel_path' | 'initrd_path', ownKey: 'kernel' | 'initrd') => (hv[param] !== undefined ? `its ${param}` : `the node's kvm ${ownKey}`);
-    for (const [what, file] of [[whose('kernel_path', 'kernel'), kernel], [whose('initrd_path', 'initrd'), initrd]] as const) {
+    const files = [
+      [hv.kernel_path !== undefined ? 'its kernel_path' : "the node's kvm kernel", kernel],
+      [hv.initrd_path !== undefined ? 'its initrd_path' : "the node's kvm initrd", initrd],
+    ] as const;
+    for (const [what, file] of files) {
       if (file && !(await stat(file).then((s) => s.isFile(), () => false))) throw new Error(`QEMU did not start ${instance.name} on node ${node}: ${what} ${file} is not a file there`);
     }
     return ['-kernel', kernel, ...(initrd ? ['-initrd', initrd] : []), '-append', hv.kernel_args ?? options.append ?? 'console=ttyS0 quiet panic=-1'];

@@ -23,7 +23,7 @@ export const wireInstance = (instance: HypervisorInstance) => ({
   memoryMib: instance.memoryMib,
   vcpus: instance.vcpus,
   ...(instance.hypervisor && { hypervisor: instance.hypervisor }),
-  ...(instance.hvParams && Object.keys(instance.hvParams).length > 0 && { hvParams: instance.hvParams }),
+  ...(instance.hvParams && { hvParams: instance.hvParams }),
   ...(instance.disks?.length && { disks: instance.disks }),
 });
 

@@ -95,10 +95,11 @@ export const decideInstanceReboot = (state: ClusterState, op: OpcodeOf<'OP_INSTA
     // full: its disks are let go of on the node between stop and start (Ganeti's shutdown and
     // start of its disks): a kvm start attaches them again itself; disks an operator had
     // activated are activated again, as they were.
-    const full = op.rebootType === 'full' && instance.disks.length > 0 && !whyNot(instance.diskTemplate, 'activate-disks');
-    const disksAgain: ClusterEvent[] = !full
-      ? []
-      : [{ type: 'DisksDeactivated', data: at }, ...(instance.activeDevices.length > 0 ? [{ type: 'DisksActivated' as const, data: { ...at, devices: instance.disks.map(() => '') } }] : [])];
+    const disksAgain: ClusterEvent[] = [];
+    if (op.rebootType === 'full' && instance.disks.length > 0 && !whyNot(instance.diskTemplate, 'activate-disks')) {
+      disksAgain.push({ type: 'DisksDeactivated', data: at });
+      if (instance.activeDevices.length > 0) disksAgain.push({ type: 'DisksActivated', data: { ...at, devices: instance.disks.map(() => '') } });
+    }
     return ok(stopped(instance, op.shutdownTimeoutSeconds), ...disksAgain, { type: 'InstanceStarted', data: at });
   });
 
