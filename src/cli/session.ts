@@ -25,6 +25,7 @@ import type { NodeStorageCheck } from '../domain/ports/node-storage-check.js';
 import type { DriverCatalog } from '../domain/ports/driver-catalog.js';
 import { openEventStore, parseStoreLocation } from '../adapters/stores/open.js';
 import type { Opcode } from '../domain/opcodes.js';
+import { oobPrograms } from '../adapters/oob/oob-program.js';
 import { UnknownDependencyError, createControlPlane, type ControlPlane } from '../engine/control-plane.js';
 import { CLIENT_PATIENCE, DAEMON_PATIENCE, type Patience } from '../engine/store-patience.js';
 import { StoreFailureError } from '../domain/ports/event-store.js';
@@ -103,6 +104,7 @@ export const openSession = async (command: string, globals: GlobalValues, io: Io
     storage: { ...fileStorage(join(dataDir, 'nodes'), daemonOf), blockdev: createBlockDeviceStorage(identify), ext: extDiskStorage(nodeRoutedDrivers(localDrivers(driverSearchPath(io.env), join(dataDir, 'driver-calls')), daemonOf)) },
     drivers: driverCatalog(driverSearchPath(io.env)),
     nodes,
+    oob: oobPrograms(),
     iallocators,
     iallocatorSearchPath: allocatorPath,
     actor: io.env.OPL_ACTOR ?? `${safeUser()}@${hostname()}`,

@@ -27,6 +27,7 @@ export const evolveCluster = (state: ClusterState, event: ClusterEvent, revision
         iallocatorTimeoutSeconds: d.iallocatorTimeoutSeconds ?? 60,
         defaultIallocator: d.defaultIallocator ?? BUILTIN_IALLOCATOR,
         ...(d.sharedFileStorageDir !== undefined && { sharedFileStorageDir: d.sharedFileStorageDir }),
+        ...(d.oobProgram && { oobProgram: d.oobProgram }),
       };
       return state;
     }
@@ -41,6 +42,8 @@ export const evolveCluster = (state: ClusterState, event: ClusterEvent, revision
       if (d.blockdevPrefixes !== undefined) state.params.blockdevPrefixes = d.blockdevPrefixes;
       if (d.iallocatorTimeoutSeconds !== undefined) state.params.iallocatorTimeoutSeconds = d.iallocatorTimeoutSeconds;
       if (d.defaultIallocator !== undefined) state.params.defaultIallocator = d.defaultIallocator;
+      if (d.oobProgram === '') delete state.params.oobProgram;
+      else if (d.oobProgram !== undefined) state.params.oobProgram = d.oobProgram;
       return state;
     }
     case 'ClusterDestroyed': {
@@ -114,6 +117,16 @@ export const evolveCluster = (state: ClusterState, event: ClusterEvent, revision
       if (d.offline !== undefined) node.offline = d.offline;
       if (d.drained !== undefined) node.drained = d.drained;
       if (d.vmCapable !== undefined) node.vmCapable = d.vmCapable;
+      if (d.oobProgram === '') delete node.oobProgram;
+      else if (d.oobProgram !== undefined) node.oobProgram = d.oobProgram;
+      return state;
+    }
+    case 'NodePowered': {
+      const node = state.nodes.get(event.data.nodeUuid);
+      if (!node) return state;
+      // Ganeti's node.powered; a node powered off is offline, whoever asked.
+      node.powered = event.data.command !== 'power-off';
+      if (!node.powered) node.offline = true;
       return state;
     }
     case 'NodeRemoved':

@@ -26,6 +26,8 @@ export interface ClusterParams {
   iallocatorTimeoutSeconds: number;
   /** The allocator used when an opcode names neither a node nor an allocator. */
   defaultIallocator: string;
+  /** Ganeti's ndparam oob_program, for nodes without their own: powers them off and on (run on the engine's host). */
+  oobProgram?: string;
 }
 
 export const DEFAULT_BLOCKDEV_PREFIXES = ['/dev/disk/by-id', '/dev/mapper'];
@@ -60,6 +62,10 @@ export interface NodeConfig {
   /** Where its `opl-noded` listens; absent: a local node (a directory on the engine's host). */
   address?: NodeAddressValue;
   reported?: NodeReported;
+  /** Its own oob program, over the cluster's. */
+  oobProgram?: string;
+  /** Ganeti's node.powered, as its oob program last left it (absent: never powered through one). */
+  powered?: boolean;
 }
 export interface InstanceConfig {
   uuid: string;
@@ -192,3 +198,6 @@ export const instancesUsingPool = (s: ClusterState, pool: string, groupUuid?: st
       i.disks.some((d) => d.pool === pool) &&
       (groupUuid === undefined || s.nodes.get(i.primaryNodeUuid)?.groupUuid === groupUuid),
   );
+
+/** The oob program that powers NODE off and on: its own, or the cluster's. */
+export const oobProgramOf = (state: ClusterState, node: NodeConfig): string | undefined => node.oobProgram ?? state.params?.oobProgram;

@@ -36,6 +36,7 @@ export const clusterEventSchemas = {
     blockdevPrefixes: z.array(z.string()).optional(),
     iallocatorTimeoutSeconds: z.number().optional(),
     defaultIallocator: z.string().optional(),
+    oobProgram: z.string().optional(),
   }),
   ClusterModified: z.object({
     enabledDiskTemplates: z.array(z.enum(DISK_TEMPLATES)).optional(),
@@ -46,6 +47,8 @@ export const clusterEventSchemas = {
     blockdevPrefixes: z.array(z.string()).optional(),
     iallocatorTimeoutSeconds: z.number().optional(),
     defaultIallocator: z.string().optional(),
+    /** '' clears it. */
+    oobProgram: z.string().optional(),
   }),
   /** The cluster's configuration ends here (it had no nodes left); `cluster init` may begin another. */
   ClusterDestroyed: z.object({ clusterName: name, clusterUuid: uuid }),
@@ -74,6 +77,19 @@ export const clusterEventSchemas = {
     offline: z.boolean().optional(),
     drained: z.boolean().optional(),
     vmCapable: z.boolean().optional(),
+    /** '' goes back to the cluster's. */
+    oobProgram: z.string().optional(),
+  }),
+  /**
+   * The node's oob program ran `command` and its power status was checked after it.
+   * A power-off leaves the node offline. `fencedFor`: powered off so that this
+   * instance could fail over from it while it did not answer.
+   */
+  NodePowered: z.object({
+    nodeUuid: uuid,
+    command: z.enum(['power-on', 'power-off', 'power-cycle']),
+    program: z.string(),
+    fencedFor: uuid.optional(),
   }),
   NodeRemoved: z.object({ nodeUuid: uuid, nodeName: name }),
   InstanceAdded: z.object({
@@ -111,6 +127,8 @@ export const clusterEventSchemas = {
     shutdownTimeoutSeconds: z.number().int().min(0).max(150).optional(),
     /** Recorded by migrate --cleanup: the instance was found running on the target already, so nothing is sent; the source's copy is let go of. */
     found: z.boolean().optional(),
+    /** Failover from a source that was powered off through its oob program first (a NodePowered before it). */
+    fenced: z.boolean().optional(),
   }),
   /** A migrate --cleanup found the instance or its disks where they should not be, and let go of them there. */
   InstanceCleanedUp: z.object({ instanceUuid: uuid, nodeUuids: z.array(uuid).min(1) }),
@@ -239,6 +257,7 @@ export const jobEventSchemas = {
       device: z.string().optional(),
       uri: z.string().optional(),
       migration: z.object({ totalMs: z.number(), downtimeMs: z.number(), bytes: z.number() }).optional(),
+      powered: z.boolean().optional(),
     }),
   }),
   /** The step failed; `ignored` when the saga goes on without it (a dead source node). */

@@ -12,6 +12,9 @@ const absolutePath = z
   .regex(/^\/[^\0]*$/, 'must be an absolute path')
   .refine((p) => !p.split('/').includes('..'), 'must not contain ..');
 
+/** Ganeti's ndparam oob_program: the program that powers a node off and on; '' clears it. */
+const oobProgram = absolutePath.or(z.literal('')).optional();
+
 const enabledHypervisors = z.array(z.enum(HYPERVISORS)).min(1).refine((l) => new Set(l).size === l.length, 'each hypervisor once');
 
 export const OpClusterInit = z.object({
@@ -25,6 +28,7 @@ export const OpClusterInit = z.object({
   blockdevPrefixes: z.array(absolutePath).min(1).default(['/dev/disk/by-id', '/dev/mapper']),
   iallocatorTimeoutSeconds: z.number().positive('the iallocator timeout must be positive').max(86400).default(60),
   defaultIallocator: z.string().min(1).default(BUILTIN_IALLOCATOR),
+  oobProgram,
 });
 export const OpClusterSetParams = z.object({
   type: z.literal('OP_CLUSTER_SET_PARAMS'),
@@ -36,6 +40,7 @@ export const OpClusterSetParams = z.object({
   blockdevPrefixes: z.array(absolutePath).min(1).optional(),
   iallocatorTimeoutSeconds: z.number().positive('the iallocator timeout must be positive').max(86400).optional(),
   defaultIallocator: z.string().min(1).optional(),
+  oobProgram,
   addPool: z
     .object({
       poolName: objectName,
@@ -89,6 +94,16 @@ export const OpNodeSetParams = z.object({
   offline: z.boolean().optional(),
   drained: z.boolean().optional(),
   vmCapable: z.boolean().optional(),
+  /** The node's own oob program, over the cluster's; '' goes back to the cluster's. */
+  oobProgram,
+});
+/** Ganeti's OpOobCommand (`gnt-node power`): runs the nodes' oob program; power-off only on offline nodes. */
+export const OOB_COMMANDS = ['power-on', 'power-off', 'power-cycle', 'power-status'] as const;
+export type OobCommand = (typeof OOB_COMMANDS)[number];
+export const OpOobCommand = z.object({
+  type: z.literal('OP_OOB_COMMAND'),
+  command: z.enum(OOB_COMMANDS),
+  nodeNames: z.array(objectName).min(1),
 });
 export const OpNodeRemove = z.object({ type: z.literal('OP_NODE_REMOVE'), nodeName: objectName });
 /** Does the undos a node owes (it did not answer when a saga was undone), or drops them (`giveUp`). */
@@ -153,6 +168,8 @@ export const OpInstanceFailover = z.object({
   ignoreConsistency: z.boolean().default(false),
   /** Ganeti's --shutdown-timeout: how long the guest may take to power down on its source. */
   shutdownTimeoutSeconds: shutdownTimeout,
+  /** Filled in by the engine, whatever was given: whether the source's daemon answered just before the decision. */
+  sourceAnswered: z.boolean().optional(),
 });
 export const OpInstanceRename = z.object({ type: z.literal('OP_INSTANCE_RENAME'), instanceName: objectName, newName: objectName });
 export const OpInstanceRemove = z.object({ type: z.literal('OP_INSTANCE_REMOVE'), instanceName: objectName, shutdownTimeoutSeconds: shutdownTimeout });
@@ -198,6 +215,7 @@ export const Opcode = z.discriminatedUnion('type', [
   OpNodeSetParams,
   OpNodeRemove,
   OpNodeRepair,
+  OpOobCommand,
   OpInstanceCreate,
   OpInstanceRemove,
   OpInstanceStartup,

@@ -21,6 +21,8 @@ export interface ControlPlaneOptions {
   store: EventStore;
   hypervisor: Hypervisor;
   storage?: EffectPorts['storage'];
+  /** Runs the nodes' oob programs (power off, on, status). */
+  oob?: EffectPorts['oob'];
   drivers?: EngineDeps['drivers'];
   nodes?: EngineDeps['nodes'];
   iallocators?: EngineDeps['iallocators'];
@@ -94,6 +96,7 @@ export const createControlPlane = (options: ControlPlaneOptions): ControlPlane =
     projector,
     hypervisor: options.hypervisor,
     storage: options.storage ?? {},
+    ...(options.oob && { oob: options.oob }),
     ...(options.drivers && { drivers: options.drivers }),
     ...(options.nodes && { nodes: options.nodes }),
     ...(options.iallocators && { iallocators: options.iallocators }),

@@ -65,6 +65,7 @@ export const createOpcodeRunner = (deps: OpcodeRunnerDeps) => {
     ...(deps.iallocatorSearchPath && { iallocatorSearchPath: deps.iallocatorSearchPath }),
     ...(deps.drivers && { drivers: deps.drivers }),
     ...(deps.nodes && { nodes: deps.nodes }),
+    ...(deps.oob && { oob: deps.oob }),
     ...(identify && { identifyDevice: (node: string, path: string) => identify(node, path) }),
   });
   const appendCluster = (job: JobView, index: number, events: readonly ClusterEvent[], expected: bigint | 'any') =>
@@ -102,7 +103,7 @@ export const createOpcodeRunner = (deps: OpcodeRunnerDeps) => {
   };
 
   const sagaDeps = (job: JobView, index: number): SagaRunnerDeps => ({
-    ports: { hypervisor: deps.hypervisor, storage: deps.storage },
+    ports: { hypervisor: deps.hypervisor, storage: deps.storage, ...(deps.oob && { oob: deps.oob }) },
     newId: deps.newId,
     ...(deps.killAt !== undefined && { killAt: deps.killAt }),
     recordIntent: (r) =>
@@ -144,7 +145,8 @@ export const createOpcodeRunner = (deps: OpcodeRunnerDeps) => {
     async run(job: JobView, index: number, opcode: Opcode): Promise<OpcodeOutcome> {
       const handler = handlerOf(deps.handlers, opcode);
       const ctx = context(job, index);
-      if (handler.run) return handler.run(opcode, ctx);
+      const ran = handler.run ? await handler.run(opcode, ctx) : undefined;
+      if (ran) return ran;
       const prepared = handler.prepare ? await handler.prepare(opcode, ctx) : E.right({ opcode });
       if (E.isLeft(prepared)) return prepared;
       const decided = await decideAndRecord(job, index, handler, prepared.right);

@@ -46,7 +46,7 @@ export interface SagaFailure extends SagaResult {
 /** `unreachable`: the call failed because its node did not answer (or is marked offline). */
 type Attempt = { outcome: EffectOutcome } | { failure: Failure; unreachable?: boolean };
 
-const nodeOf = (effect: Effect): string => (effect.kind === 'hypervisor' ? effect.nodeName : effect.target.nodeName);
+const nodeOf = (effect: Effect): string => (effect.kind === 'disk' ? effect.target.nodeName : effect.nodeName);
 
 /**
  * Runs a saga's steps in order, each between an intent and an outcome recorded in the
@@ -139,7 +139,8 @@ const attempt = async (deps: SagaRunnerDeps, effect: Effect, step: number, isUnd
     const kind = error instanceof StorageTimeoutError ? 'timeout' : 'application';
     const message = `${what} failed: ${error instanceof Error ? error.message : String(error)}`;
     const failed =
-      error instanceof NodeCallError ? failures.nodeError(message) : effect.kind === 'hypervisor' ? failures.hypervisorError(message, kind) : failures.storageError(message, kind);
+      // An oob program's failure is the node's: its power could not be had.
+      error instanceof NodeCallError || effect.kind === 'oob' ? failures.nodeError(message) : effect.kind === 'hypervisor' ? failures.hypervisorError(message, kind) : failures.storageError(message, kind);
     await deps.recordFailure(step, isUndo, failed, mayFail);
     return { failure: failed, unreachable: error instanceof NodeCallError && error.kind === 'unreachable' };
   } finally {

@@ -15,6 +15,8 @@ export interface ClusterInfo {
   blockdevPrefixes: string[];
   iallocatorTimeoutSeconds: number;
   defaultIallocator: string;
+  /** Ganeti's ndparam oob_program, for nodes without their own. */
+  oobProgram: string | null;
   serialNo: number;
   groups: number;
   nodes: number;
@@ -56,6 +58,11 @@ export interface NodeInfo {
   address?: string;
   /** What the node reported when it was added. */
   reported?: NodeReported;
+  /** The oob program that powers it (its own or the cluster's), and whose it is. */
+  oobProgram?: string;
+  oobProgramFrom?: 'node' | 'cluster';
+  /** As its oob program last left it; absent: never powered through one. */
+  powered?: boolean;
 }
 export interface InstanceInfo {
   name: string;
@@ -113,6 +120,7 @@ export const clusterInfo = (views: Views): ClusterInfo | null => {
     blockdevPrefixes: params.blockdevPrefixes,
     iallocatorTimeoutSeconds: params.iallocatorTimeoutSeconds,
     defaultIallocator: params.defaultIallocator,
+    oobProgram: params.oobProgram ?? null,
     serialNo: views.cluster.serial,
     groups: views.cluster.groups.size,
     nodes: views.cluster.nodes.size,
@@ -176,6 +184,8 @@ export const nodeInfos = (views: Views): NodeInfo[] => {
       primaryInstances: (primaries.get(n.uuid) ?? []).sort(),
       ...(n.address && { address: formatNodeAddress(n.address) }),
       ...(n.reported && { reported: n.reported }),
+      ...(n.oobProgram ? { oobProgram: n.oobProgram, oobProgramFrom: 'node' as const } : s.params?.oobProgram ? { oobProgram: s.params.oobProgram, oobProgramFrom: 'cluster' as const } : {}),
+      ...(n.powered !== undefined && { powered: n.powered }),
     }))
     .sort(byName);
 };

@@ -9,6 +9,7 @@ import { opcodeCommand } from '../opcode-command.js';
 import { json, keyValues } from '../render.js';
 import { quote } from '../text.js';
 import { viewCommand } from '../view-command.js';
+import { NODE_PARAMETERS_OPTION, oobProgramParameter } from './node-parameters.js';
 
 const flags = {
   clusterName: 'NAME',
@@ -20,6 +21,7 @@ const flags = {
   blockdevPrefixes: '--blockdev-prefixes',
   iallocatorTimeoutSeconds: '--iallocator-timeout',
   defaultIallocator: '--default-iallocator',
+  oobProgram: '--node-parameters oob_program',
   addPool: '--add-pool',
   'addPool.driver': 'DRIVER',
   'addPool.params': '--pool-param',
@@ -38,10 +40,11 @@ const PARAM_OPTIONS = {
   'blockdev-prefixes': { type: 'string' },
   'iallocator-timeout': { type: 'string' },
   'default-iallocator': { type: 'string' },
+  ...NODE_PARAMETERS_OPTION,
 } as const;
-const PARAM_USAGE = '[--enabled-disk-templates T1,T2] [--enabled-hypervisors H1,H2] [--vcpu-ratio R] [--shared-file-storage-dir PATH] [--blockdev-prefixes P1,P2] [--iallocator-timeout S] [--default-iallocator NAME]';
+const PARAM_USAGE = '[--enabled-disk-templates T1,T2] [--enabled-hypervisors H1,H2] [--vcpu-ratio R] [--shared-file-storage-dir PATH] [--blockdev-prefixes P1,P2] [--iallocator-timeout S] [--default-iallocator NAME] [--node-parameters oob_program=PATH]';
 
-const params = ({ values, list, number }: Ctx<typeof PARAM_OPTIONS, readonly string[]>) => ({
+const params = ({ values, list, number, fail }: Ctx<typeof PARAM_OPTIONS, readonly string[]>) => ({
   enabledDiskTemplates: list(values['enabled-disk-templates']),
   enabledHypervisors: list(values['enabled-hypervisors']),
   vcpuRatio: number('--vcpu-ratio', values['vcpu-ratio']),
@@ -49,6 +52,7 @@ const params = ({ values, list, number }: Ctx<typeof PARAM_OPTIONS, readonly str
   blockdevPrefixes: list(values['blockdev-prefixes']),
   iallocatorTimeoutSeconds: number('--iallocator-timeout', values['iallocator-timeout']),
   defaultIallocator: values['default-iallocator'],
+  oobProgram: oobProgramParameter(values['node-parameters'], fail),
 });
 
 const POOL_OPTIONS = {
@@ -145,6 +149,7 @@ export const clusterCommands: Command[] = [
               ['vcpu-ratio', info.vcpuRatio],
               ['Default iallocator', info.defaultIallocator],
               ['iallocator timeout', `${info.iallocatorTimeoutSeconds}s`],
+              ['oob program', info.oobProgram ?? 'none'],
               ['Shared file storage dir', info.sharedFileStorageDir],
               ['Block device prefixes', info.blockdevPrefixes],
               ['Tags', info.tags],

@@ -8,6 +8,8 @@ import { opcodeCommand } from '../opcode-command.js';
 import { json, keyValues } from '../render.js';
 import { viewCommand } from '../view-command.js';
 import type { Session } from '../session.js';
+import { NODE_PARAMETERS_OPTION, oobProgramParameter } from './node-parameters.js';
+import { nodePowerCommands } from './node-power.js';
 
 const flags = { nodeName: 'NAME', groupName: '--group', memoryMib: '--memory', cpus: '--cpus', diskMib: '--disk', address: '--address' };
 
@@ -28,6 +30,7 @@ const flagsOf = (n: { offline: boolean; drained: boolean; vmCapable: boolean }):
   [n.offline && 'offline', n.drained && 'drained', !n.vmCapable && 'not-vm-capable'].filter(Boolean).join(',') || '-';
 
 export const nodeCommands: Command[] = [
+  ...nodePowerCommands,
   opcodeCommand({
     path: ['node', 'add'],
     args: ['name'],
@@ -57,16 +60,17 @@ Without --address the node is local: a directory on this machine (the embedded d
   opcodeCommand({
     path: ['node', 'modify'],
     args: ['name'],
-    usage: '[--offline yes|no] [--drained yes|no] [--vm-capable yes|no]',
-    summary: "change a node's flags",
-    options: { offline: { type: 'string', short: 'O' }, drained: { type: 'string', short: 'D' }, 'vm-capable': { type: 'string' } },
+    usage: '[--offline yes|no] [--drained yes|no] [--vm-capable yes|no] [--node-parameters oob_program=PATH]',
+    summary: "change a node's flags, or its oob program (oob_program= goes back to the cluster's)",
+    options: { offline: { type: 'string', short: 'O' }, drained: { type: 'string', short: 'D' }, 'vm-capable': { type: 'string' }, ...NODE_PARAMETERS_OPTION },
     schema: OpNodeSetParams,
-    flags,
-    opcode: ({ args: [name], values, yesNo }) => ({
+    flags: { ...flags, oobProgram: '--node-parameters oob_program' },
+    opcode: ({ args: [name], values, yesNo, fail }) => ({
       nodeName: name,
       offline: yesNo('--offline', values.offline),
       drained: yesNo('--drained', values.drained),
       vmCapable: yesNo('--vm-capable', values['vm-capable']),
+      oobProgram: oobProgramParameter(values['node-parameters'], fail),
     }),
   }),
   opcodeCommand({
@@ -147,6 +151,8 @@ must be given up before 'node remove').`,
               ['Flags', flagsOf(node)],
               ['Status', node.unreachable ? `unreachable: ${node.unreachable}` : node.status],
               ['Address', node.address ?? 'local (no node daemon)'],
+              ['oob program', node.oobProgram ? `${node.oobProgram}${node.oobProgramFrom === 'cluster' ? " (the cluster's)" : ''}` : 'none'],
+              ['Powered', node.powered === undefined ? 'not powered through its oob program' : node.powered ? 'on' : 'off'],
               ...(node.reported
                 ? ([
                     ['Reported at', node.reported.at],

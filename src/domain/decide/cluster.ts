@@ -18,6 +18,7 @@ export const decideClusterInit = (state: ClusterState, op: OpcodeOf<'OP_CLUSTER_
       blockdevPrefixes: op.blockdevPrefixes,
       iallocatorTimeoutSeconds: op.iallocatorTimeoutSeconds,
       defaultIallocator: op.defaultIallocator,
+      ...(op.oobProgram && { oobProgram: op.oobProgram }),
     },
   });
 };

@@ -8,6 +8,7 @@ import { decideInstanceCreate, decideInstanceRemove, decideInstanceRename, decid
 import { decideInstanceActivateDisks, decideInstanceDeactivateDisks, decideInstanceGrowDisk } from './instance-disks.js';
 import { decideInstanceFailover, decideInstanceMigrate } from './instance-move.js';
 import { decideNodeAdd, decideNodeRemove, decideNodeRepair, decideNodeSetParams } from './node.js';
+import { decideOobCommand } from './node-power.js';
 import { type DecideContext, type Decision, refuse } from './shared.js';
 
 export type { CleanupObservation, DecideContext, Decision } from './shared.js';
@@ -55,6 +56,7 @@ export const logicalUnits: { readonly [T in OpcodeType]: LogicalUnit<T> } = {
   OP_NODE_SET_PARAMS: { locks: (_s, op) => [BGL, exclusive('node', op.nodeName)], decide: inCluster(decideNodeSetParams) },
   OP_NODE_REMOVE: { locks: (_s, op) => [BGL, exclusive('node', op.nodeName)], decide: inCluster(decideNodeRemove) },
   OP_NODE_REPAIR: { locks: (_s, op) => [BGL, exclusive('node', op.nodeName)], decide: inCluster(decideNodeRepair) },
+  OP_OOB_COMMAND: { locks: (_s, op) => [BGL, ...op.nodeNames.map((name) => exclusive('node', name))], decide: inCluster(decideOobCommand) },
   OP_INSTANCE_CREATE: { locks: (_s, op) => [BGL, ...(op.primaryNode ? [shared('node', op.primaryNode)] : []), exclusive('instance', op.instanceName)], decide: inCluster(decideInstanceCreate) },
   OP_INSTANCE_REMOVE: { locks: onInstance, decide: inCluster(decideInstanceRemove) },
   OP_INSTANCE_STARTUP: { locks: onInstance, decide: inCluster(decideInstanceStartup) },

@@ -1,6 +1,6 @@
 import * as E from 'fp-ts/lib/Either.js';
-import { type ClusterState, findNode } from '../cluster-state.js';
-import { invalidArgument, notFound, notSupported, wrongState } from '../errors.js';
+import { type ClusterState, type NodeConfig, findNode, oobProgramOf } from '../cluster-state.js';
+import { DomainError, invalidArgument, notFound, notSupported, wrongState } from '../errors.js';
 import type { ClusterEvent } from '../events.js';
 import { mobilityDomain } from '../mobility.js';
 import type { OpcodeOf } from '../opcodes.js';
@@ -39,7 +39,10 @@ const moveInstance = (state: ClusterState, op: OpcodeOf<'OP_INSTANCE_MIGRATE'> |
       return refuse(wrongState(`node '${source.name}' is offline, so '${instance.name}' cannot migrate live; use 'opl instance failover'`));
     }
     const how = !migrate ? 'failover' : op.live ? 'live-migration' : 'non-live-migration';
-    return ok({
+    const fence = op.type === 'OP_INSTANCE_FAILOVER' ? fencing(state, op, source, instance.name, instance.adminState === 'up') : undefined;
+    if (fence instanceof DomainError) return refuse(fence);
+    const fenced = typeof fence === 'string';
+    const moved: ClusterEvent = {
       type: 'InstanceMoved',
       data: {
         instanceUuid: instance.uuid,
@@ -47,12 +50,34 @@ const moveInstance = (state: ClusterState, op: OpcodeOf<'OP_INSTANCE_MIGRATE'> |
         toNodeUuid: target.uuid,
         how,
         running: instance.adminState === 'up',
-        sourceOffline: source.offline,
+        // A fenced source is powered off before anything else: it is called no more.
+        sourceOffline: source.offline || fenced,
         ignoreSourceFailures: op.type === 'OP_INSTANCE_FAILOVER' && op.ignoreConsistency,
         ...(op.type === 'OP_INSTANCE_FAILOVER' && op.shutdownTimeoutSeconds !== undefined && { shutdownTimeoutSeconds: op.shutdownTimeoutSeconds }),
+        ...(fenced && { fenced: true }),
       },
-    });
+    };
+    return fenced ? ok({ type: 'NodePowered', data: { nodeUuid: source.uuid, command: 'power-off', program: fence, fencedFor: instance.uuid } }, moved) : ok(moved);
   });
+
+/**
+ * Whether a failover must fence its source first, and with which oob program. A running
+ * instance's source that is offline, or does not answer, may still run the guest on the
+ * shared disk: started on the target too, two guests would write it. With an oob
+ * program the source is powered off first (unless it was already, through that
+ * program); without one, a source marked offline is the operator's word that it is down
+ * (Ganeti's habit), and a silent one is refused unless --ignore-consistency says so.
+ */
+const fencing = (state: ClusterState, op: OpcodeOf<'OP_INSTANCE_FAILOVER'>, source: NodeConfig, name: string, running: boolean): string | DomainError | undefined => {
+  const silent = !source.offline && op.sourceAnswered === false;
+  if (!running || (!source.offline && !silent) || source.powered === false) return undefined;
+  const program = oobProgramOf(state, source);
+  if (program) return program;
+  if (!silent || op.ignoreConsistency) return undefined;
+  return wrongState(
+    `node '${source.name}' does not answer and may still run '${name}': mark it offline once you know it is down ('opl node modify ${source.name} --offline yes'), give it an oob program that can power it off (--node-parameters oob_program=PATH), or fail over with --ignore-consistency`,
+  );
+};
 
 /**
  * Ganeti's `migrate --cleanup`, after a move that failed or was left half-done: the

@@ -1,5 +1,5 @@
 import { type ClusterState, findGroup, findNode, instancesOnNode } from '../cluster-state.js';
-import { alreadyExists, inUse, invalidArgument, notFound } from '../errors.js';
+import { alreadyExists, inUse, invalidArgument, notFound, wrongState } from '../errors.js';
 import type { OpcodeOf } from '../opcodes.js';
 import { type DecideContext, type Decision, ok, refuse } from './shared.js';
 
@@ -28,8 +28,12 @@ export const decideNodeAdd = (state: ClusterState, op: OpcodeOf<'OP_NODE_ADD'>, 
 export const decideNodeSetParams = (state: ClusterState, op: OpcodeOf<'OP_NODE_SET_PARAMS'>): Decision => {
   const node = findNode(state, op.nodeName);
   if (!node) return refuse(notFound('node', op.nodeName));
-  if (op.offline === undefined && op.drained === undefined && op.vmCapable === undefined) {
-    return refuse(invalidArgument('node modify: nothing to change; give --offline, --drained or --vm-capable'));
+  if (op.offline === undefined && op.drained === undefined && op.vmCapable === undefined && op.oobProgram === undefined) {
+    return refuse(invalidArgument('node modify: nothing to change; give --offline, --drained, --vm-capable or --node-parameters'));
+  }
+  // Ganeti's rule: a node its oob program powered off is brought back by powering it on.
+  if (node.powered === false && (op.offline === false || op.drained === true)) {
+    return refuse(wrongState(`node '${node.name}' is powered off; power it on first ('opl node power on ${node.name}')`));
   }
   if (op.offline === true && op.drained === true) {
     return refuse(invalidArgument('node modify: a node is either offline or drained, not both'));
@@ -41,6 +45,7 @@ export const decideNodeSetParams = (state: ClusterState, op: OpcodeOf<'OP_NODE_S
     ...(op.offline !== undefined && { offline: op.offline }),
     ...(op.drained !== undefined && { drained: op.drained }),
     ...(op.vmCapable !== undefined && { vmCapable: op.vmCapable }),
+    ...(op.oobProgram !== undefined && { oobProgram: op.oobProgram }),
     // Ganeti's node roles are exclusive: going offline ends draining and vice versa.
     ...(op.offline === true && node.drained && { drained: false }),
     ...(op.drained === true && node.offline && { offline: false }),

@@ -9,6 +9,7 @@ import type { OpcodeOf, OpcodeType } from '../../domain/opcodes.js';
 import type { DriverCatalog } from '../../domain/ports/driver-catalog.js';
 import type { Iallocators } from '../../domain/ports/iallocator.js';
 import type { NodeReach } from '../../domain/ports/node-reach.js';
+import type { OutOfBand } from '../../domain/ports/out-of-band.js';
 import type { JobView } from '../../projections/job-view.js';
 import type { Projector } from '../../projections/projector.js';
 
@@ -26,6 +27,8 @@ export interface HandlerContext {
   drivers?: DriverCatalog;
   /** The node daemons, for nodes that have an address. */
   nodes?: NodeReach;
+  /** The nodes' oob programs. */
+  oob?: OutOfBand;
   /** Says which device a path names on a node (blockdev adoption). */
   identifyDevice?: (nodeName: string, path: string) => Promise<DeviceSighting>;
 }
@@ -48,8 +51,8 @@ export interface Handler<T extends OpcodeType> {
   locks(state: ClusterState, opcode: OpcodeOf<T>): LockRequest[];
   prepare?(opcode: OpcodeOf<T>, ctx: HandlerContext): Promise<Either<Failure, Prepared<T>>>;
   decide(state: ClusterState, opcode: OpcodeOf<T>, ctx: DecideContext): Either<DomainError, ClusterEvent[]>;
-  /** Runs the opcode outright instead of deciding it (Ganeti's OP_TEST_DELAY only). */
-  run?(opcode: OpcodeOf<T>, ctx: HandlerContext): Promise<Either<Failure, unknown>>;
+  /** Runs the opcode outright instead of deciding it (Ganeti's OP_TEST_DELAY, a power status); undefined: decided as usual. */
+  run?(opcode: OpcodeOf<T>, ctx: HandlerContext): Promise<Either<Failure, unknown> | undefined>;
 }
 
 export type Handlers = { [T in OpcodeType]: Handler<T> };

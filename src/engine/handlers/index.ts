@@ -6,6 +6,7 @@ import { debugHandlers } from './debug.js';
 import type { Extras, Handler, Handlers } from './handler.js';
 import { instancePreparations } from './instance.js';
 import { nodePreparations } from './nodes.js';
+import { oobHandlers } from './oob.js';
 
 /**
  * Ganeti's command table, engine side: one handler per opcode, each its domain
@@ -14,7 +15,7 @@ import { nodePreparations } from './nodes.js';
  * type or checked against them, so an opcode without a handler fails to compile.
  */
 export const createHandlers = (hypervisor: () => Hypervisor): Handlers => {
-  const extras: Extras = { ...clusterPreparations, ...nodePreparations, ...instancePreparations(hypervisor), ...debugHandlers };
+  const extras: Extras = { ...clusterPreparations, ...nodePreparations, ...instancePreparations(hypervisor), ...debugHandlers, ...oobHandlers };
   const handler = <T extends OpcodeType>(type: T): Handler<T> => ({ ...logicalUnits[type], ...extras[type] });
   // Object.fromEntries forgets which value goes with which key; `handler` paired them.
   return Object.fromEntries(OPCODE_TYPES.map((type) => [type, handler(type)])) as Handlers;

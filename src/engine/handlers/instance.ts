@@ -12,6 +12,7 @@ import type { Extras, HandlerContext, Prepared } from './handler.js';
 import { observeDevices } from './devices.js';
 import { consultIallocator } from './iallocator.js';
 import { observeInstance } from './observe.js';
+import { sourceAnswers } from './source-probe.js';
 
 
 /** With neither -n nor -I, a new instance goes where the cluster's default allocator says. */
@@ -62,10 +63,16 @@ const placeMove = async (op: MoveOpcode, ctx: HandlerContext, hypervisor: Hyperv
 };
 const prepareMove =
   (hypervisor: () => Hypervisor) =>
-  async <T extends MoveOpcode>(op: T, ctx: HandlerContext): Promise<Either<Failure, { opcode: T; observed?: CleanupObservation }>> =>
-    E.map(({ targetNode, observed }: MovePlan) => ({ opcode: { ...op, ...(targetNode !== undefined && { targetNode }) }, ...(observed && { observed }) }))(
-      await placeMove(op, ctx, hypervisor()),
-    );
+  async <T extends MoveOpcode>(op: T, ctx: HandlerContext): Promise<Either<Failure, { opcode: T; observed?: CleanupObservation }>> => {
+    const placed = await placeMove(op, ctx, hypervisor());
+    if (E.isLeft(placed)) return placed;
+    const { targetNode, observed } = placed.right;
+    // A failover's source is asked whether it answers, whatever the caller said of it.
+    const { sourceAnswered: _untrusted, ...given } = op as OpcodeOf<'OP_INSTANCE_FAILOVER'>;
+    const answered = op.type === 'OP_INSTANCE_FAILOVER' ? await sourceAnswers(ctx, op.instanceName) : undefined;
+    const opcode = { ...(op.type === 'OP_INSTANCE_FAILOVER' ? given : op), ...(targetNode !== undefined && { targetNode }), ...(answered !== undefined && { sourceAnswered: answered }) } as T;
+    return E.right({ opcode, ...(observed && { observed }) });
+  };
 
 /** What instance opcodes ask of allocators and nodes before they are decided. */
 export const instancePreparations = (hypervisor: () => Hypervisor) =>

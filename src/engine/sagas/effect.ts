@@ -1,9 +1,13 @@
 import type { DiskStorage, DiskTarget, StorageContext } from '../../domain/ports/disk-storage.js';
 import { NEVER_RAN_STATES, type Hypervisor, type HypervisorInstance, type LiveMigration, type MigrationProgress, type MigrationStats } from '../../domain/ports/hypervisor.js';
 import type { DiskTemplate } from '../../domain/templates.js';
+import type { OobCommand } from '../../domain/opcodes.js';
+import type { OutOfBand } from '../../domain/ports/out-of-band.js';
 
-/** One call into the world: a hypervisor on a node, or a template's storage. */
+/** One call into the world: a hypervisor on a node, a template's storage, or a node's oob program. */
 export type Effect =
+  /** `expectPowered` (power-status): the answer the step needs; any other fails it. */
+  | { kind: 'oob'; command: OobCommand; nodeName: string; program: string; expectPowered?: boolean }
   | { kind: 'hypervisor'; action: 'start' | 'cleanup' | 'confirm' | 'withdraw'; nodeName: string; instance: HypervisorInstance }
   /** `timeoutSeconds`: how long the guest is given to power down before it is ended (absent: the node's default). */
   | { kind: 'hypervisor'; action: 'stop'; nodeName: string; instance: HypervisorInstance; timeoutSeconds?: number }
@@ -24,15 +28,23 @@ export interface EffectOutcome {
   uri?: string;
   /** What a live migration cost, as the source's QEMU measured it. */
   migration?: MigrationStats;
+  /** What a node's oob program said of its power. */
+  powered?: boolean;
 }
 
 export interface EffectPorts {
   hypervisor: Hypervisor;
   storage: Partial<Record<DiskTemplate, DiskStorage>>;
+  oob?: OutOfBand;
 }
 
 /** The line the job log gets, and the intent records, before the effect runs. */
 export const describeEffect = (effect: Effect): string => {
+  if (effect.kind === 'oob') {
+    const through = `through its oob program ${effect.program}`;
+    if (effect.command === 'power-status') return `checking ${through} that node ${effect.nodeName} is powered ${effect.expectPowered === false ? 'off' : 'on'}`;
+    return `${{ 'power-on': 'powering on', 'power-off': 'powering off', 'power-cycle': 'power-cycling' }[effect.command]} node ${effect.nodeName} ${through}`;
+  }
   if (effect.kind === 'hypervisor') {
     const { name } = effect.instance;
     switch (effect.action) {
@@ -75,7 +87,9 @@ export const describeEffect = (effect: Effect): string => {
 
 /** What the intent records of an effect: which call, where, on which volume — for auditors and successors. */
 export const effectSummary = (effect: Effect): Record<string, unknown> =>
-  effect.kind === 'hypervisor'
+  effect.kind === 'oob'
+    ? { kind: 'oob', command: effect.command, node: effect.nodeName, program: effect.program, ...(effect.expectPowered !== undefined && { expectPowered: effect.expectPowered }) }
+    : effect.kind === 'hypervisor'
     ? {
         kind: 'hypervisor',
         action: effect.action,
@@ -129,8 +143,29 @@ const destinationLetGo = async (hypervisor: Hypervisor, node: string, instance: 
   return true;
 };
 
+/** A node's oob program run; a power status other than the one the step needs fails it (a node still powered is not fenced). */
+const runOob = async (ports: EffectPorts, effect: Extract<Effect, { kind: 'oob' }>, progress?: (line: string) => void): Promise<EffectOutcome> => {
+  const { oob } = ports;
+  if (!oob) throw new Error('this engine runs no oob programs');
+  const ask = () => oob.run(effect.program, effect.command, effect.nodeName);
+  let answer = await ask();
+  // A BMC may take a moment to say what it did: asked again, a bounded number of times.
+  for (let tries = 1; effect.expectPowered !== undefined && answer.powered !== effect.expectPowered && tries < POWER_SETTLE_TRIES; tries++) {
+    if (tries === 1) progress?.(`node ${effect.nodeName} is still powered ${answer.powered ? 'on' : 'off'}; asking again for up to ${(POWER_SETTLE_TRIES * POWER_SETTLE_PAUSE_MS) / 1000} s`);
+    await new Promise((resolve) => setTimeout(resolve, POWER_SETTLE_PAUSE_MS));
+    answer = await ask();
+  }
+  if (effect.expectPowered !== undefined && answer.powered !== effect.expectPowered) {
+    throw new Error(`node ${effect.nodeName} is still powered ${answer.powered ? 'on' : 'off'}, says its oob program ${effect.program}`);
+  }
+  return answer.powered === undefined ? {} : { powered: answer.powered };
+};
+const POWER_SETTLE_TRIES = 10;
+const POWER_SETTLE_PAUSE_MS = 1_000;
+
 /** `progress`: where a long call says how far it has got (lines for the job log). */
 export const runEffect = async (ports: EffectPorts, effect: Effect, ctx: StorageContext, progress?: (line: string) => void): Promise<EffectOutcome> => {
+  if (effect.kind === 'oob') return runOob(ports, effect, progress);
   if (effect.kind === 'hypervisor') {
     const { nodeName: node, instance } = effect;
     switch (effect.action) {

@@ -5,6 +5,7 @@ import { activateSaga, deactivateSaga } from './disks.js';
 import type { EffectOutcome } from './effect.js';
 import { growSaga } from './grow.js';
 import { cleanupSaga, moveSaga } from './move.js';
+import { nodePowerSaga } from './node-power.js';
 import { startSaga, stopSaga } from './power.js';
 import { removeSaga } from './remove.js';
 import { settleOwedSaga } from './repair.js';
@@ -31,6 +32,7 @@ const sagas: { [T in ClusterEventType]: SagaBuilder<T> | 'configuration only' } 
   NodeAdded: 'configuration only',
   NodeModified: 'configuration only',
   NodeRemoved: 'configuration only',
+  NodePowered: nodePowerSaga,
   InstanceModified: 'configuration only',
   SagaBegun: 'configuration only',
   SagaCompleted: 'configuration only',

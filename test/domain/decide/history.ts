@@ -35,7 +35,7 @@ export const nodeAdded = (
   data: { nodeUuid: nodeUuid(name), nodeName: name, groupUuid: groupUuid(group), memoryMib: 4096, cpus: 2, diskMib: 0, ...over },
 });
 
-export const nodeModified = (name: string, changes: { offline?: boolean; drained?: boolean; vmCapable?: boolean }): EventOf<'NodeModified'> => ({
+export const nodeModified = (name: string, changes: Omit<EventOf<'NodeModified'>['data'], 'nodeUuid'>): EventOf<'NodeModified'> => ({
   type: 'NodeModified',
   data: { nodeUuid: nodeUuid(name), ...changes },
 });

@@ -1,0 +1,41 @@
+import { z } from 'zod';
+import type { OobCommand } from '../../domain/opcodes.js';
+import type { OobAnswer, OutOfBand } from '../../domain/ports/out-of-band.js';
+import { runBounded } from '../process/run-bounded.js';
+
+/** Ganeti's default oob_timeout. */
+export const OOB_TIMEOUT_MS = 60_000;
+const OUTPUT_LIMIT = 64 * 1024;
+
+/** Ganeti's power-status answer: a JSON object with a boolean `powered`. */
+const PowerStatus = z.object({ powered: z.boolean() });
+
+const firstLine = (text: string): string => text.trim().split('\n')[0]?.slice(0, 300) ?? '';
+
+/**
+ * Runs oob programs as Ganeti does: `PROGRAM COMMAND NODE`, exit 0 for success, a
+ * power-status printed as `{"powered": true|false}` on stdout, nothing believed
+ * otherwise. Bounded in time and output; what it leaves running is ended.
+ */
+export const oobPrograms = (options: { timeoutMs?: number } = {}): OutOfBand => ({
+  async run(program: string, command: OobCommand, node: string): Promise<OobAnswer> {
+    const timeoutMs = options.timeoutMs ?? OOB_TIMEOUT_MS;
+    const run = await runBounded(program, { args: [command, node], timeoutMs, outputLimit: OUTPUT_LIMIT });
+    const who = `the oob program ${program} (${command} ${node})`;
+    if (run.timedOut) throw new Error(`${who} gave no answer within ${timeoutMs / 1000} s and was ended`);
+    if (run.exitCode !== 0) {
+      const why = firstLine(run.stderr) || firstLine(run.stdout);
+      throw new Error(`${who} failed${run.exitCode === null ? '' : ` with exit ${run.exitCode}`}${why ? `: ${why}` : ''}`);
+    }
+    if (command !== 'power-status') return {};
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(run.stdout);
+    } catch {
+      parsed = undefined;
+    }
+    const status = PowerStatus.safeParse(parsed);
+    if (!status.success) throw new Error(`${who} printed ${JSON.stringify(firstLine(run.stdout))}; expected {"powered": true} or {"powered": false}`);
+    return { powered: status.data.powered };
+  },
+});

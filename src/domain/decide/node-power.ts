@@ -1,0 +1,46 @@
+import { type ClusterState, type NodeConfig, findNode, oobProgramOf } from '../cluster-state.js';
+import { type DomainError, invalidArgument, notFound, wrongState } from '../errors.js';
+import type { ClusterEvent } from '../events.js';
+import type { OpcodeOf } from '../opcodes.js';
+import { type Decision, ok, refuse } from './shared.js';
+
+/** What a node's oob program must be to be run on it, or why not. */
+const programFor = (state: ClusterState, node: NodeConfig): string | DomainError =>
+  oobProgramOf(state, node) ??
+  invalidArgument(`node '${node.name}' has no oob program; give it one with 'opl node modify ${node.name} --node-parameters oob_program=PATH' (or the cluster's, on 'opl cluster modify')`);
+
+/**
+ * Ganeti's `gnt-node power on|off|cycle NODE…`: each node's oob program runs the command,
+ * then its power status is checked. As in Ganeti, only a node marked offline is powered
+ * off: powering off one the cluster still uses would end its guests behind its back.
+ * (`power-status` is not decided: the engine runs it and reports what it printed.)
+ */
+export const decideOobCommand = (state: ClusterState, op: OpcodeOf<'OP_OOB_COMMAND'>): Decision => {
+  if (op.command === 'power-status') return refuse(invalidArgument('power-status records nothing: the engine runs it'));
+  const command = op.command;
+  const events: ClusterEvent[] = [];
+  for (const name of new Set(op.nodeNames)) {
+    const node = findNode(state, name);
+    if (!node) return refuse(notFound('node', name));
+    const program = programFor(state, node);
+    if (typeof program !== 'string') return refuse(program);
+    if (command === 'power-off' && !node.offline) {
+      return refuse(wrongState(`node '${node.name}' is not offline; mark it offline first ('opl node modify ${node.name} --offline yes'), then power it off`));
+    }
+    events.push({ type: 'NodePowered', data: { nodeUuid: node.uuid, command, program } });
+  }
+  return ok(...events);
+};
+
+/** The nodes `power-status` asks, each with its program, or why one cannot be asked. */
+export const powerStatusTargets = (state: ClusterState, names: readonly string[]): { node: string; program: string }[] | DomainError => {
+  const targets: { node: string; program: string }[] = [];
+  for (const name of new Set(names)) {
+    const node = findNode(state, name);
+    if (!node) return notFound('node', name);
+    const program = programFor(state, node);
+    if (typeof program !== 'string') return program;
+    targets.push({ node: node.name, program });
+  }
+  return targets;
+};

@@ -1,0 +1,50 @@
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { oobPrograms } from '../../../src/adapters/oob/oob-program.js';
+
+/** Real programs, run as Ganeti runs them: PROGRAM COMMAND NODE. */
+const dir = mkdtempSync(join(tmpdir(), 'opl-oob-'));
+const program = (name: string, body: string): string => {
+  const path = join(dir, name);
+  writeFileSync(path, `#!/bin/sh\necho "$@" >> ${join(dir, 'calls')}\n${body}\n`);
+  chmodSync(path, 0o755);
+  return path;
+};
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('an oob program', () => {
+  const oob = oobPrograms({ timeoutMs: 2_000 });
+
+  it('is given the command and the node, and its power status is read', async () => {
+    const status = program('status', `[ "$1" = power-status ] && echo '{"powered": false}'; exit 0`);
+    expect(await oob.run(status, 'power-status', 'n1')).toEqual({ powered: false });
+    expect(await oob.run(status, 'power-off', 'n1')).toEqual({});
+    expect(readFileSync(join(dir, 'calls'), 'utf8')).toBe('power-status n1\npower-off n1\n');
+  });
+
+  it('is not believed when its power status is not the JSON Ganeti defines', async () => {
+    const loose = program('loose', `echo 'powered: no'`);
+    await expect(oob.run(loose, 'power-status', 'n1')).rejects.toThrow(`the oob program ${loose} (power-status n1) printed "powered: no"; expected {"powered": true} or {"powered": false}`);
+    const stringly = program('stringly', `echo '{"powered": "false"}'`);
+    await expect(oob.run(stringly, 'power-status', 'n1')).rejects.toThrow(/printed "\{\\"powered\\": \\"false\\"\}"; expected/);
+  });
+
+  it('fails with its exit status and the first line it wrote on stderr', async () => {
+    const failing = program('failing', `echo 'BMC 10.0.0.9: connection refused' >&2; echo more >&2; exit 3`);
+    await expect(oob.run(failing, 'power-off', 'n2')).rejects.toThrow(`the oob program ${failing} (power-off n2) failed with exit 3: BMC 10.0.0.9: connection refused`);
+  });
+
+  it('is ended when it takes longer than its timeout', async () => {
+    const slow = program('slow', 'exec sleep 30');
+    await expect(oob.run(slow, 'power-off', 'n3')).rejects.toThrow(`the oob program ${slow} (power-off n3) gave no answer within 2 s and was ended`);
+  });
+
+  it('that cannot be run says why', async () => {
+    const path = join(dir, 'not-executable');
+    writeFileSync(path, '#!/bin/sh\n');
+    await expect(oob.run(path, 'power-on', 'n1')).rejects.toThrow(`the oob program ${path} (power-on n1) failed: spawn ${path} EACCES`);
+    await expect(oob.run(join(dir, 'missing'), 'power-on', 'n1')).rejects.toThrow(/failed: spawn .*missing ENOENT/);
+  });
+});
