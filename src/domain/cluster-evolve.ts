@@ -119,6 +119,7 @@ export const evolveCluster = (state: ClusterState, event: ClusterEvent, revision
       if (d.vmCapable !== undefined) node.vmCapable = d.vmCapable;
       if (d.oobProgram === '') delete node.oobProgram;
       else if (d.oobProgram !== undefined) node.oobProgram = d.oobProgram;
+      if (d.powered !== undefined) node.powered = d.powered;
       return state;
     }
     case 'NodePowered': {
@@ -126,7 +127,8 @@ export const evolveCluster = (state: ClusterState, event: ClusterEvent, revision
       if (!node) return state;
       // Ganeti's node.powered; a node powered off is offline, whoever asked.
       node.powered = event.data.command !== 'power-off';
-      if (!node.powered) node.offline = true;
+      // Offline ends draining, as node modify's roles do.
+      if (!node.powered) Object.assign(node, { offline: true, drained: false });
       return state;
     }
     case 'NodeRemoved':

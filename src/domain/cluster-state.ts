@@ -103,7 +103,8 @@ export type Hold =
   | { kind: 'name'; name: string }
   /** A device by one of its keys (`path …`, `device MAJ:MIN`; see devices.ts). */
   | { kind: 'device'; key: string }
-  | { kind: 'instance'; instanceUuid: string };
+  | { kind: 'instance'; instanceUuid: string }
+  | { kind: 'node'; nodeUuid: string };
 
 /** A saga whose decision is in the log and whose end is not (yet). */
 export interface PendingSaga {
@@ -129,6 +130,8 @@ export interface ClusterState {
   sagas: Map<string, PendingSaga>;
   /** Instance uuid → the saga working on it: nothing else may touch it meanwhile. */
   busyInstances: Map<string, string>;
+  /** Nodes a saga is powering (a fence under way), by saga id: not powered or brought online by another until it ends. */
+  busyNodes: Map<string, string>;
   /** Instance names a saga is about to give (a create, a rename) → that saga. */
   heldNames: Map<string, string>;
   /** Devices a saga is adopting, by path and by device number → that saga. */
@@ -153,6 +156,7 @@ export const emptyClusterState = (): ClusterState => ({
   usage: new Map(),
   sagas: new Map(),
   busyInstances: new Map(),
+  busyNodes: new Map(),
   heldNames: new Map(),
   heldDevices: new Map(),
   owedUndos: new Map(),

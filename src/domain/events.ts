@@ -79,6 +79,8 @@ export const clusterEventSchemas = {
     vmCapable: z.boolean().optional(),
     /** '' goes back to the cluster's. */
     oobProgram: z.string().optional(),
+    /** Ganeti's --node-powered: the operator's word on the node's power, when its oob program cannot say it. */
+    powered: z.boolean().optional(),
   }),
   /**
    * The node's oob program ran `command` and its power status was checked after it.

@@ -96,6 +96,8 @@ export const OpNodeSetParams = z.object({
   vmCapable: z.boolean().optional(),
   /** The node's own oob program, over the cluster's; '' goes back to the cluster's. */
   oobProgram,
+  /** Ganeti's --node-powered: records the node's power as the operator says it is. */
+  powered: z.boolean().optional(),
 });
 /** Ganeti's OpOobCommand (`gnt-node power`): runs the nodes' oob program; power-off only on offline nodes. */
 export const OOB_COMMANDS = ['power-on', 'power-off', 'power-cycle', 'power-status'] as const;

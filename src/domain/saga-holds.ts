@@ -39,6 +39,10 @@ export const holdsOf = (state: ClusterState, events: readonly ClusterEvent[]): H
         holds.push({ kind: 'instance', instanceUuid: event.data.instanceUuid });
         break;
       }
+      case 'NodePowered':
+        // A fence's instance is held by its InstanceMoved; the node, so that nobody powers it on or brings it online meanwhile.
+        holds.push({ kind: 'node', nodeUuid: event.data.nodeUuid });
+        break;
       case 'InstanceRenamed':
         holds.push({ kind: 'name', name: event.data.newName }, { kind: 'instance', instanceUuid: event.data.instanceUuid });
         break;
@@ -51,7 +55,7 @@ export const holdsOf = (state: ClusterState, events: readonly ClusterEvent[]): H
 
 const usage = (memoryMib: number, vcpus: number, instances: number, diskMib: number): NodeUsage => ({ memoryMib, vcpus, instances, diskMib });
 
-const holdKey = (h: Exclude<Hold, { kind: 'usage' }>): string => (h.kind === 'name' ? h.name : h.kind === 'device' ? h.key : h.instanceUuid);
+const holdKey = (h: Exclude<Hold, { kind: 'usage' }>): string => (h.kind === 'name' ? h.name : h.kind === 'device' ? h.key : h.kind === 'node' ? h.nodeUuid : h.instanceUuid);
 
 /** Usage adds up; a name, device or instance is held once however many events name it. */
 const dedupe = (holds: Hold[]): Hold[] => {
@@ -76,7 +80,7 @@ const addUsage = (state: ClusterState, nodeUuid: string, delta: NodeUsage, sign:
 };
 
 const apply = (state: ClusterState, saga: PendingSaga, hold: Hold, sign: 1 | -1): void => {
-  const index = { name: state.heldNames, device: state.heldDevices, instance: state.busyInstances } as const;
+  const index = { name: state.heldNames, device: state.heldDevices, instance: state.busyInstances, node: state.busyNodes } as const;
   if (hold.kind === 'usage') return addUsage(state, hold.nodeUuid, hold.delta, sign);
   const map = index[hold.kind];
   const key = holdKey(hold);
@@ -117,6 +121,12 @@ export const heldProblem = (state: ClusterState, opcode: Opcode, devices?: Devic
     if (busy !== undefined) return wrongState(`instance '${opcode.instanceName}' is being changed by ${by(busy)}; wait for it to end`);
     const held = state.heldNames.get(opcode.instanceName);
     if (held !== undefined && !instance) return new DomainError('already_exists', `instance name '${opcode.instanceName}' is being given by ${by(held)}`);
+  }
+  const nodeNames = opcode.type === 'OP_OOB_COMMAND' ? opcode.nodeNames : opcode.type === 'OP_NODE_SET_PARAMS' ? [opcode.nodeName] : [];
+  for (const name of nodeNames) {
+    const uuid = state.nodeByName.get(name);
+    const busy = uuid === undefined ? undefined : state.busyNodes.get(uuid);
+    if (busy !== undefined) return wrongState(`node '${name}' is being powered by ${by(busy)}; wait for it to end`);
   }
   if (opcode.type === 'OP_INSTANCE_RENAME' && state.heldNames.has(opcode.newName)) {
     return new DomainError('already_exists', `instance name '${opcode.newName}' is being given by ${by(state.heldNames.get(opcode.newName))}`);

@@ -21,7 +21,7 @@ import { failures } from '../domain/failures.js';
 import { metadataFor, type Recorder } from './job-records.js';
 import { runSaga, type SagaRunnerDeps } from './saga-runner.js';
 import type { EffectPorts } from './sagas/effect.js';
-import { needsSaga, planSaga } from './sagas/index.js';
+import { describeKept, needsSaga, planSaga } from './sagas/index.js';
 
 const CONFLICT_RETRIES = 20;
 
@@ -132,6 +132,7 @@ export const createOpcodeRunner = (deps: OpcodeRunnerDeps) => {
       return E.right({ changed: true, recorded: finals.map((e) => e.type), serialNo: Number(written.nextRevision) + 1 });
     }
     const partial = plan.keptOnFailure(result.left.outcomes);
+    for (const kept of partial) await jobLog.log(job, index, `${describeKept(await state(), kept)}, though the job failed: that is not taken back`, 'warning');
     const current = await state();
     const owed = result.left.owed.flatMap(({ node, ...undo }) => {
       const nodeUuid = findNode(current, node)?.uuid;

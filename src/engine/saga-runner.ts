@@ -79,7 +79,9 @@ export const runSaga = async (deps: SagaRunnerDeps, plan: SagaPlan, resume?: Sag
       // An engine lost too often gives up: nothing new is tried, but the call a lost
       // engine had under way is asked for its answer (by its call id), so that what it
       // made is known and undone with the rest.
-      const underWay = prior && !prior.failure ? await attempt(deps, effectOf(i), n, false, prior) : undefined;
+      // An oob command is not repeated to learn its answer (a power-cycle would cycle twice): its intent stays in the log.
+      const effect = effectOf(i);
+      const underWay = prior && !prior.failure && effect.kind !== 'oob' ? await attempt(deps, effect, n, false, prior) : undefined;
       if (underWay && 'outcome' in underWay) {
         outcomes[i] = underWay.outcome;
         done.push(i);

@@ -77,7 +77,7 @@ describe('a failover from a node that does not answer, fenced through its oob pr
     const failed = await site.opl('instance', 'failover', 'i1', '-n', 'n2');
     expect(failed.code).toBe(1);
     expect(failed.stderr).toMatch(`* powering off node n1 through its oob program ${broken}`);
-    expect(failed.stderr).toMatch(`failed: powering off node n1 through its oob program ${broken} failed: the oob program ${broken} (power-off n1) failed with exit 4: BMC of n1 refused the command (node_error)`);
+    expect(failed.stderr).toMatch(`failed: powering off node n1 through its oob program ${broken} failed: it exited 4: BMC of n1 refused the command (node_error)`);
     expect(await views()).toEqual(before);
     expect(guestOnN2()).toBe(false);
     expect(daemonAlive()).toBe(true);
@@ -87,7 +87,7 @@ describe('a failover from a node that does not answer, fenced through its oob pr
     const bmc = script('bmc', `pid=$(cat ${join(tools, 'pid')})
 case "$1" in
   power-off) kill -KILL "$pid" 2>/dev/null; exit 0 ;;
-  power-status) if kill -0 "$pid" 2>/dev/null; then echo '{"powered": true}'; else echo '{"powered": false}'; fi ;;
+  power-status) [ -e ${join(tools, 'bmc-broken')} ] && { echo "no power-status here" >&2; exit 1; }; if kill -0 "$pid" 2>/dev/null; then echo '{"powered": true}'; else echo '{"powered": false}'; fi ;;
   *) echo "no $1 here" >&2; exit 1 ;;
 esac`);
     await ok(site.opl('node', 'modify', 'n1', '--node-parameters', `oob_program=${bmc}`));
@@ -111,13 +111,28 @@ esac`);
   it('keeps a powered-off node offline until it is powered on, and says its power through the program', async () => {
     const online = await site.opl('node', 'modify', 'n1', '--offline', 'no');
     expect(online.code).toBe(1);
-    expect(online.stderr).toMatch("node 'n1' is powered off; power it on first ('opl node power on n1') (wrong_state)");
+    expect(online.stderr).toMatch("node 'n1' is powered off; power it on first ('opl node power on n1'), or say it is on with --node-powered yes (wrong_state)");
     const status = await ok(site.opl('node', 'power', 'status', 'n1'));
     expect(status.stdout).toMatch(/^n1\s+off$/m);
     const on = await site.opl('node', 'power', 'on', 'n1');
     expect(on.code).toBe(1);
-    expect(on.stderr).toMatch('(power-on n1) failed with exit 1: no power-on here (node_error)');
+    expect(on.stderr).toMatch('failed: powering on node n1 through its oob program');
+    expect(on.stderr).toMatch('failed: it exited 1: no power-on here (node_error)');
     expect((await site.json<NodeRow[]>('node', 'list')).find((n) => n.name === 'n1')).toMatchObject({ offline: true, powered: false });
+    // The program cannot power it on: the operator says it is on (Ganeti's --node-powered), and it may come back.
+    await ok(site.opl('node', 'modify', 'n1', '--node-powered', 'yes'));
+    expect((await site.json<NodeRow[]>('node', 'list')).find((n) => n.name === 'n1')).toMatchObject({ offline: true, powered: true });
+  });
+
+  it('asks every node for its power status and names each whose program fails', async () => {
+    await ok(site.opl('node', 'modify', 'n2', '--node-parameters', `oob_program=${join(tools, 'broken')}`));
+    await ok(site.opl('cluster', 'modify', '--node-parameters', 'oob_program='));
+    writeFileSync(join(tools, 'bmc-broken'), '');
+    const status = await site.opl('node', 'power', 'status', 'n2', 'n1');
+    expect(status.code).toBe(1);
+    expect(status.stderr).toMatch(/\* node n2 is powered on, says its oob program/);
+    expect(status.stderr).toMatch(`node n1: its oob program ${join(tools, 'bmc')}: it exited 1: no power-status here`);
+    expect(status.stderr).toMatch(/failed: node n1: its oob program .*bmc: it exited 1/);
   });
 
   it('refuses bad oob parameters on the command line, in one line, before any job', async () => {

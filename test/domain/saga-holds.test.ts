@@ -16,6 +16,7 @@ const nothingHeld = (state: ClusterState) => {
   expect(state.busyInstances.size).toBe(0);
   expect(state.heldNames.size).toBe(0);
   expect(state.heldDevices.size).toBe(0);
+  expect(state.busyNodes.size).toBe(0);
 };
 const none = { memoryMib: 0, vcpus: 0, instances: 0, diskMib: 0 };
 
@@ -30,6 +31,16 @@ const moveI1: ClusterEvent = { type: 'InstanceMoved', data: { instanceUuid: 'uui
 const renameI1: ClusterEvent = { type: 'InstanceRenamed', data: { instanceUuid: 'uuid-i1', oldName: 'i1', newName: 'web2', logicalIds: ['/srv/shared/web2/disk0'] } };
 
 describe('saga holds', () => {
+  it('a fence holds its node until it ends: nobody powers it on or brings it online meanwhile', () => {
+    const fence: ClusterEvent = { type: 'NodePowered', data: { nodeUuid: 'node-n1', command: 'power-off', program: '/sbin/power', fencedFor: 'uuid-i1' } };
+    const state = foldInto(withI1(), begun(9, [fence, { ...moveI1, data: { ...moveI1.data, how: 'failover', sourceOffline: true, fenced: true } }]));
+    expect([...state.busyNodes]).toEqual([['node-n1', 'job-9/op-0']]);
+    expect(heldProblem(state, Opcode.parse({ type: 'OP_OOB_COMMAND', command: 'power-on', nodeNames: ['n1'] }))?.message).toBe("node 'n1' is being powered by job 9; wait for it to end");
+    expect(heldProblem(state, Opcode.parse({ type: 'OP_NODE_SET_PARAMS', nodeName: 'n1', offline: false }))?.message).toBe("node 'n1' is being powered by job 9; wait for it to end");
+    expect(heldProblem(state, Opcode.parse({ type: 'OP_OOB_COMMAND', command: 'power-on', nodeNames: ['n2'] }))).toBeUndefined();
+    nothingHeld(foldInto(state, undone(9)));
+  });
+
   it('a create holds memory, vcpus and the instance on its primary, its name, its adopted devices and the instance, once each', () => {
     const state = foldInto(withI1(), begun(7, createX));
     expect(usage(state, 'n2')).toEqual({ memoryMib: 512, vcpus: 1, instances: 1, diskMib: 0 });

@@ -112,7 +112,7 @@ const tail = (file: string, lines = 20) => (existsSync(file) ? readFileSync(file
 const whatHappened = async (): Promise<string> => {
   const jobs = await opl(['job', 'list', '--output', 'json']).then((r) => (JSON.parse(r.stdout) as Job[]).slice(-3)).catch(() => [] as Job[]);
   const logs = jobs.map((j) => `job ${j.id} ${j.opcodes[0]?.type} ${j.status}:\n${j.opcodes.flatMap((o) => o.log.map((l) => `  ${l.message}`)).join('\n')}`);
-  const hosts = ['h1', 'h2'].map((h) => `${h} console:\n${tail(join(guestDir(h), 'vm.serial'))}\n${h} daemon errors:\n${tail(join(work, `${h}.err`))}\n${h} guest files: ${existsSync(guestDir(h)) ? readdirSync(guestDir(h)).join(' ') : '(none)'}`);
+  const hosts = ['h1', 'h2', 'h3'].map((h) => `${h} console:\n${tail(join(guestDir(h), 'vm.serial'))}\n${h} daemon errors:\n${tail(join(work, `${h}.err`))}\n${h} guest files: ${existsSync(guestDir(h)) ? readdirSync(guestDir(h)).join(' ') : '(none)'}`);
   return [...logs, ...hosts].join('\n');
 };
 const ourNamespaces = () => execFileSync('ip', ['netns', 'list']).toString().split('\n').filter((l) => l.startsWith(`${PREFIX}-`));
@@ -121,11 +121,11 @@ beforeAll(async () => {
   if (!existsSync(join(GUEST, 'vmlinuz'))) throw new Error(`no test guest in ${GUEST}: run scripts/build-test-guest.sh (npm test's setup does)`);
   work = mkdtempSync(join(tmpdir(), 'opl-netns-kvm-'));
   const kvm = { kernel: join(GUEST, 'vmlinuz'), initrd: join(GUEST, 'initramfs.img'), append: `console=ttyS0 quiet panic=-1 opl.dirty=${DIRTY_MIB}`, shutdownTimeoutSeconds: 3 };
-  for (const host of ['h1', 'h2']) {
+  for (const host of ['h1', 'h2', 'h3']) {
     mkdirSync(join(work, host));
     writeFileSync(join(work, host, 'node.json'), JSON.stringify({ name: host, storageDirs: [join(work, 'shared')], driverDirs: [join(work, 'drivers')], kvm }));
   }
-  execFileSync('bash', [SCRIPT, 'up', PREFIX, '2', work], { timeout: 120_000, stdio: ['ignore', 'pipe', 'pipe'] });
+  execFileSync('bash', [SCRIPT, 'up', PREFIX, '3', work], { timeout: 120_000, stdio: ['ignore', 'pipe', 'pipe'] });
   await ok('cluster', 'modify', '--enabled-hypervisors', 'fake,kvm');
   await ok('instance', 'add', 'vm', '-t', 'sharedfile', '--disk', '0:size=4M', '--memory', '256M', '--vcpus', '1', '-n', 'h1', '-H', 'kvm');
   await until('vm to dirty its memory and count on h1', () => readFileSync(join(guestDir('h1'), 'vm.serial'), 'utf8').includes(`dirtying ${DIRTY_MIB} MiB`) && counted('h1').length >= 2, 90);
@@ -135,7 +135,7 @@ afterAll(() => {
   try {
     execFileSync('bash', [SCRIPT, 'down', PREFIX, work], { timeout: 60_000 });
   } finally {
-    killGuestsIn(['h1', 'h2'].map(guestDir));
+    killGuestsIn(['h1', 'h2', 'h3'].map(guestDir));
     rmSync(work, { recursive: true, force: true });
   }
   expect(ourNamespaces()).toEqual([]);
@@ -227,17 +227,44 @@ describe('a kvm guest on namespaced hosts, its live migration interrupted', () =
     expect(qemuPid('h2', 'vm2')).toBeUndefined();
   });
 
-  it('its host dead (daemon and QEMU killed): h1 marked offline, the guest failed over to h2 from its disk, counting on', async () => {
+  it("its host cut off while the guest runs: the failover powers h1 off through h1's oob program first, then the guest boots on h2 from its disk, counting on", async () => {
     await runningOn('h1');
-    const daemon = Number(readFileSync(join(work, 'pids'), 'utf8').split('\n').find((l) => l.startsWith('h1 '))!.split(' ')[1]);
+    // h1's "BMC": power-off ends everything in h1's namespace (its daemon, its QEMU); power-status says whether anything lives there.
+    const bmc = join(work, 'bmc');
+    writeFileSync(bmc, `#!/bin/sh\necho "$@" >> ${join(work, 'bmc.calls')}\nns="${PREFIX}-$2"\ncase "$1" in\n  power-off) pids=$(ip netns pids "$ns"); [ -z "$pids" ] || kill -KILL $pids; exit 0 ;;\n  power-status) if [ -n "$(ip netns pids "$ns")" ]; then echo '{"powered": true}'; else echo '{"powered": false}'; fi ;;\n  *) echo "no $1 here" >&2; exit 1 ;;\nesac\n`, { mode: 0o755 });
+    await ok('node', 'modify', 'h1', '--node-parameters', `oob_program=${bmc}`);
+    const onH1 = qemuPid('h1')!;
+    execFileSync('ip', ['-n', `${PREFIX}-h1`, 'link', 'set', 'eth0', 'down']);
+    // Cut off, the guest goes on writing the shared disk: why it must not be started elsewhere beside it.
+    const cut = counted('h1').at(-1)!;
+    await until('vm to count on h1 while h1 is cut off', () => counted('h1').some((n) => n > cut + 1), 30);
+    const r = await ok('instance', 'failover', 'vm', '-n', 'h2');
+    const lines = r.stderr.split('\n');
+    const at = (text: string) => lines.findIndex((l) => l.includes(text));
+    expect(at('node h1, where vm runs, does not answer')).toBeGreaterThan(-1);
+    expect(at(`powering off node h1 through its oob program ${bmc}`)).toBeGreaterThan(at('does not answer'));
+    expect(at('that node h1 is powered off')).toBeGreaterThan(at('powering off node h1'));
+    expect(at('starting instance vm on node h2')).toBeGreaterThan(at('that node h1 is powered off'));
+    expect(readFileSync(join(work, 'bmc.calls'), 'utf8')).toBe('power-off h1\npower-status h1\n');
+    expect(alive(onH1)).toBe(false);
     const last = counted('h1').at(-1)!;
-    process.kill(daemon, 'SIGKILL');
-    process.kill(qemuPid('h1')!, 'SIGKILL');
-    await until('h1 to be dead', () => !alive(daemon) && qemuPid('h1') === undefined, 10);
-    await ok('node', 'modify', 'h1', '--offline', 'yes');
-    expect(await instance()).toMatchObject({ primaryNode: 'h1', status: 'ERROR_nodeoffline' });
-    await ok('instance', 'failover', 'vm', '-n', 'h2', '--ignore-consistency');
     expect(await instance()).toMatchObject({ primaryNode: 'h2', status: 'running' });
+    const nodes = JSON.parse((await ok('node', 'list', '--output', 'json')).stdout) as { name: string; offline: boolean; powered?: boolean }[];
+    expect(nodes.find((n) => n.name === 'h1')).toMatchObject({ offline: true, powered: false });
     await countsOnFrom('h2', last);
+  });
+
+  it('its host dead (daemon and QEMU killed): h2 marked offline, the guest failed over to h3 from its disk, counting on', async () => {
+    await runningOn('h2');
+    const daemon = Number(readFileSync(join(work, 'pids'), 'utf8').split('\n').find((l) => l.startsWith('h2 '))!.split(' ')[1]);
+    const last = counted('h2').at(-1)!;
+    process.kill(daemon, 'SIGKILL');
+    process.kill(qemuPid('h2')!, 'SIGKILL');
+    await until('h2 to be dead', () => !alive(daemon) && qemuPid('h2') === undefined, 10);
+    await ok('node', 'modify', 'h2', '--offline', 'yes');
+    expect(await instance()).toMatchObject({ primaryNode: 'h2', status: 'ERROR_nodeoffline' });
+    await ok('instance', 'failover', 'vm', '-n', 'h3', '--ignore-consistency');
+    expect(await instance()).toMatchObject({ primaryNode: 'h3', status: 'running' });
+    await countsOnFrom('h3', last);
   });
 });

@@ -15,17 +15,17 @@ const firstLine = (text: string): string => text.trim().split('\n')[0]?.slice(0,
 /**
  * Runs oob programs as Ganeti does: `PROGRAM COMMAND NODE`, exit 0 for success, a
  * power-status printed as `{"powered": true|false}` on stdout, nothing believed
- * otherwise. Bounded in time and output; what it leaves running is ended.
+ * otherwise. Bounded in time and output; what it leaves running is ended. Its failures
+ * say what the program did; the caller says which program, for what.
  */
 export const oobPrograms = (options: { timeoutMs?: number } = {}): OutOfBand => ({
   async run(program: string, command: OobCommand, node: string): Promise<OobAnswer> {
     const timeoutMs = options.timeoutMs ?? OOB_TIMEOUT_MS;
     const run = await runBounded(program, { args: [command, node], timeoutMs, outputLimit: OUTPUT_LIMIT });
-    const who = `the oob program ${program} (${command} ${node})`;
-    if (run.timedOut) throw new Error(`${who} gave no answer within ${timeoutMs / 1000} s and was ended`);
+    if (run.timedOut) throw new Error(`it gave no answer within ${timeoutMs / 1000} s and was ended`);
     if (run.exitCode !== 0) {
       const why = firstLine(run.stderr) || firstLine(run.stdout);
-      throw new Error(`${who} failed${run.exitCode === null ? '' : ` with exit ${run.exitCode}`}${why ? `: ${why}` : ''}`);
+      throw new Error(`${run.exitCode === null ? 'it could not be run' : `it exited ${run.exitCode}`}${why ? `: ${why}` : ''}`);
     }
     if (command !== 'power-status') return {};
     let parsed: unknown;
@@ -35,7 +35,7 @@ export const oobPrograms = (options: { timeoutMs?: number } = {}): OutOfBand => 
       parsed = undefined;
     }
     const status = PowerStatus.safeParse(parsed);
-    if (!status.success) throw new Error(`${who} printed ${JSON.stringify(firstLine(run.stdout))}; expected {"powered": true} or {"powered": false}`);
+    if (!status.success) throw new Error(`it printed ${JSON.stringify(firstLine(run.stdout))}, not {"powered": true} or {"powered": false}`);
     return { powered: status.data.powered };
   },
 });

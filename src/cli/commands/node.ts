@@ -60,17 +60,18 @@ Without --address the node is local: a directory on this machine (the embedded d
   opcodeCommand({
     path: ['node', 'modify'],
     args: ['name'],
-    usage: '[--offline yes|no] [--drained yes|no] [--vm-capable yes|no] [--node-parameters oob_program=PATH]',
+    usage: '[--offline yes|no] [--drained yes|no] [--vm-capable yes|no] [--node-parameters oob_program=PATH] [--node-powered yes|no]',
     summary: "change a node's flags, or its oob program (oob_program= goes back to the cluster's)",
-    options: { offline: { type: 'string', short: 'O' }, drained: { type: 'string', short: 'D' }, 'vm-capable': { type: 'string' }, ...NODE_PARAMETERS_OPTION },
+    options: { offline: { type: 'string', short: 'O' }, drained: { type: 'string', short: 'D' }, 'vm-capable': { type: 'string' }, 'node-powered': { type: 'string' }, ...NODE_PARAMETERS_OPTION },
     schema: OpNodeSetParams,
-    flags: { ...flags, oobProgram: '--node-parameters oob_program' },
+    flags: { ...flags, oobProgram: '--node-parameters oob_program', powered: '--node-powered' },
     opcode: ({ args: [name], values, yesNo, fail }) => ({
       nodeName: name,
       offline: yesNo('--offline', values.offline),
       drained: yesNo('--drained', values.drained),
       vmCapable: yesNo('--vm-capable', values['vm-capable']),
       oobProgram: oobProgramParameter(values['node-parameters'], fail),
+      powered: yesNo('--node-powered', values['node-powered']),
     }),
   }),
   opcodeCommand({

@@ -62,18 +62,19 @@ const moveInstance = (state: ClusterState, op: OpcodeOf<'OP_INSTANCE_MIGRATE'> |
 
 /**
  * Whether a failover must fence its source first, and with which oob program. A running
- * instance's source that is offline, or does not answer, may still run the guest on the
- * shared disk: started on the target too, two guests would write it. With an oob
- * program the source is powered off first (unless it was already, through that
- * program); without one, a source marked offline is the operator's word that it is down
- * (Ganeti's habit), and a silent one is refused unless --ignore-consistency says so.
+ * instance's source that does not answer may still run the guest on the shared disk:
+ * started on the target too, two guests would write it. With an oob program the source
+ * is powered off first, with --ignore-consistency too; without one the failover is
+ * refused unless --ignore-consistency says to go on. A source marked offline is the
+ * operator's word that it is down (Ganeti's habit), and is not fenced: it is also how
+ * to fail over from a node whose power cannot be had.
  */
 const fencing = (state: ClusterState, op: OpcodeOf<'OP_INSTANCE_FAILOVER'>, source: NodeConfig, name: string, running: boolean): string | DomainError | undefined => {
   const silent = !source.offline && op.sourceAnswered === false;
-  if (!running || (!source.offline && !silent) || source.powered === false) return undefined;
+  if (!running || !silent) return undefined;
   const program = oobProgramOf(state, source);
   if (program) return program;
-  if (!silent || op.ignoreConsistency) return undefined;
+  if (op.ignoreConsistency) return undefined;
   return wrongState(
     `node '${source.name}' does not answer and may still run '${name}': mark it offline once you know it is down ('opl node modify ${source.name} --offline yes'), give it an oob program that can power it off (--node-parameters oob_program=PATH), or fail over with --ignore-consistency`,
   );

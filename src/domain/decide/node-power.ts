@@ -24,6 +24,8 @@ export const decideOobCommand = (state: ClusterState, op: OpcodeOf<'OP_OOB_COMMA
     if (!node) return refuse(notFound('node', name));
     const program = programFor(state, node);
     if (typeof program !== 'string') return refuse(program);
+    // A local node is a directory on the engine's host (Ganeti never powers its master off).
+    if (command !== 'power-on' && !node.address) return refuse(wrongState(`node '${node.name}' is a local node, on this engine's host: it is not powered off through an oob program`));
     if (command === 'power-off' && !node.offline) {
       return refuse(wrongState(`node '${node.name}' is not offline; mark it offline first ('opl node modify ${node.name} --offline yes'), then power it off`));
     }

@@ -28,12 +28,16 @@ export const decideNodeAdd = (state: ClusterState, op: OpcodeOf<'OP_NODE_ADD'>, 
 export const decideNodeSetParams = (state: ClusterState, op: OpcodeOf<'OP_NODE_SET_PARAMS'>): Decision => {
   const node = findNode(state, op.nodeName);
   if (!node) return refuse(notFound('node', op.nodeName));
-  if (op.offline === undefined && op.drained === undefined && op.vmCapable === undefined && op.oobProgram === undefined) {
-    return refuse(invalidArgument('node modify: nothing to change; give --offline, --drained, --vm-capable or --node-parameters'));
+  if (op.offline === undefined && op.drained === undefined && op.vmCapable === undefined && op.oobProgram === undefined && op.powered === undefined) {
+    return refuse(invalidArgument('node modify: nothing to change; give --offline, --drained, --vm-capable, --node-parameters or --node-powered'));
   }
-  // Ganeti's rule: a node its oob program powered off is brought back by powering it on.
-  if (node.powered === false && (op.offline === false || op.drained === true)) {
-    return refuse(wrongState(`node '${node.name}' is powered off; power it on first ('opl node power on ${node.name}')`));
+  // Ganeti's rule: a node powered off is brought back by powering it on (or, when its
+  // program cannot, by the operator saying it is on: --node-powered yes).
+  if ((op.powered ?? node.powered) === false && (op.offline === false || op.drained === true)) {
+    return refuse(wrongState(`node '${node.name}' is powered off; power it on first ('opl node power on ${node.name}'), or say it is on with --node-powered yes`));
+  }
+  if (op.powered === false && !(op.offline ?? node.offline)) {
+    return refuse(wrongState(`node '${node.name}' is not offline; a node powered off is offline (give --offline yes with it)`));
   }
   if (op.offline === true && op.drained === true) {
     return refuse(invalidArgument('node modify: a node is either offline or drained, not both'));
@@ -46,6 +50,7 @@ export const decideNodeSetParams = (state: ClusterState, op: OpcodeOf<'OP_NODE_S
     ...(op.drained !== undefined && { drained: op.drained }),
     ...(op.vmCapable !== undefined && { vmCapable: op.vmCapable }),
     ...(op.oobProgram !== undefined && { oobProgram: op.oobProgram }),
+    ...(op.powered !== undefined && { powered: op.powered }),
     // Ganeti's node roles are exclusive: going offline ends draining and vice versa.
     ...(op.offline === true && node.drained && { drained: false }),
     ...(op.drained === true && node.offline && { offline: false }),

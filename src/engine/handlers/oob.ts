@@ -25,15 +25,20 @@ export const oobHandlers = {
       if (targets instanceof DomainError) return E.left(targets.toFailure());
       if (!ctx.oob) return E.left(failures.nodeError('this engine runs no oob programs'));
       const rows: PowerStatusRow[] = [];
+      const failed: string[] = [];
+      // Every node is asked, as Ganeti does; one whose program fails is named at the end.
       for (const { node, program } of targets) {
         try {
           const { powered } = await ctx.oob.run(program, 'power-status', node);
           rows.push({ node, powered: powered === true });
           await ctx.log(`node ${node} is powered ${powered ? 'on' : 'off'}, says its oob program ${program}`);
         } catch (error) {
-          return E.left(failures.nodeError(error instanceof Error ? error.message : String(error)));
+          const message = `node ${node}: its oob program ${program}: ${error instanceof Error ? error.message : String(error)}`;
+          failed.push(message);
+          await ctx.log(message, 'error');
         }
       }
+      if (failed.length > 0) return E.left(failures.nodeError(failed.length === 1 ? failed[0]! : `${failed.length} of ${targets.length} nodes could not be asked: ${failed.join('; ')}`));
       return E.right(rows);
     },
   },

@@ -151,12 +151,12 @@ const runOob = async (ports: EffectPorts, effect: Extract<Effect, { kind: 'oob' 
   let answer = await ask();
   // A BMC may take a moment to say what it did: asked again, a bounded number of times.
   for (let tries = 1; effect.expectPowered !== undefined && answer.powered !== effect.expectPowered && tries < POWER_SETTLE_TRIES; tries++) {
-    if (tries === 1) progress?.(`node ${effect.nodeName} is still powered ${answer.powered ? 'on' : 'off'}; asking again for up to ${(POWER_SETTLE_TRIES * POWER_SETTLE_PAUSE_MS) / 1000} s`);
+    if (tries === 1) progress?.(`node ${effect.nodeName} is still powered ${answer.powered ? 'on' : 'off'}; asking again, up to ${POWER_SETTLE_TRIES - 1} more times a second apart`);
     await new Promise((resolve) => setTimeout(resolve, POWER_SETTLE_PAUSE_MS));
     answer = await ask();
   }
   if (effect.expectPowered !== undefined && answer.powered !== effect.expectPowered) {
-    throw new Error(`node ${effect.nodeName} is still powered ${answer.powered ? 'on' : 'off'}, says its oob program ${effect.program}`);
+    throw new Error(`it says the node is still powered ${answer.powered ? 'on' : 'off'}`);
   }
   return answer.powered === undefined ? {} : { powered: answer.powered };
 };

@@ -87,3 +87,13 @@ export const planSaga = (state: ClusterState, events: readonly ClusterEvent[]): 
       }),
   };
 };
+
+/** What a part kept on failure means for the operator, for the job log. */
+export const describeKept = (state: ClusterState, event: ClusterEvent): string => {
+  if (event.type === 'NodePowered') {
+    const node = state.nodes.get(event.data.nodeUuid)?.name ?? event.data.nodeUuid;
+    return event.data.command === 'power-off' ? `node ${node} was powered off and stays so, offline` : `node ${node} was powered on (${event.data.command})`;
+  }
+  if (event.type === 'InstanceStopped') return `instance ${state.instances.get(event.data.instanceUuid)?.name ?? event.data.instanceUuid} was stopped and stays so`;
+  return `${event.type} is recorded`;
+};

@@ -1,7 +1,7 @@
 import { describe, it } from 'vitest';
 import type { EventOf } from '../../../src/domain/events.js';
 import { given } from '../decider-spec.js';
-import { instanceUuid, nodeModified, nodeUuid, running, sharedFileDisk, threeNodes } from './history.js';
+import { clusterInitialized, groupAdded, instanceUuid, nodeAdded, nodeModified, nodeUuid, running, sharedFileDisk } from './history.js';
 
 const OOB = '/usr/local/sbin/power';
 const power = (command: 'power-on' | 'power-off' | 'power-cycle' | 'power-status', ...nodeNames: string[]) => ({ type: 'OP_OOB_COMMAND', command, nodeNames }) as const;
@@ -15,8 +15,17 @@ const moved = (over: Partial<EventOf<'InstanceMoved'>['data']> = {}): EventOf<'I
   data: { instanceUuid: instanceUuid('sf1'), fromNodeUuid: nodeUuid('n1'), toNodeUuid: nodeUuid('n2'), how: 'failover', running: true, sourceOffline: false, ignoreSourceFailures: false, ...over },
 });
 
-const withOob = [...threeNodes({ sharedFileStorageDir: '/srv/shared', oobProgram: OOB }), ...running('sf1', 'n1', { diskTemplate: 'sharedfile', disks: [sharedFileDisk('sf1', 0, 64)] })];
-const withoutOob = [...threeNodes({ sharedFileStorageDir: '/srv/shared' }), ...running('sf1', 'n1', { diskTemplate: 'sharedfile', disks: [sharedFileDisk('sf1', 0, 64)] })];
+/** n1 and n2 run opl-noded; n3 is local, on the engine's host. */
+const nodes = (oobProgram?: string) => [
+  clusterInitialized({ sharedFileStorageDir: '/srv/shared', ...(oobProgram && { oobProgram }) }),
+  groupAdded('g1'),
+  nodeAdded('n1', 'g1', { address: { host: '10.0.0.1', port: 1811 } }),
+  nodeAdded('n2', 'g1', { address: { host: '10.0.0.2', port: 1811 } }),
+  nodeAdded('n3', 'g1'),
+  ...running('sf1', 'n1', { diskTemplate: 'sharedfile', disks: [sharedFileDisk('sf1', 0, 64)] }),
+];
+const withOob = nodes(OOB);
+const withoutOob = nodes();
 
 describe('OP_OOB_COMMAND', () => {
   it('powers an offline node off with the cluster’s program', () => given(...withOob, nodeModified('n1', { offline: true })).when(power('power-off', 'n1')).then(powered('n1', 'power-off')));
@@ -29,6 +38,11 @@ describe('OP_OOB_COMMAND', () => {
     given(...withOob, nodeModified('n2', { oobProgram: '/opt/bmc' })).when(power('power-cycle', 'n2')).then(powered('n2', 'power-cycle', { program: '/opt/bmc' }));
   });
 
+  it("refuses to power off or cycle a local node: it is the engine's own host", () => {
+    given(...withOob, nodeModified('n3', { offline: true })).when(power('power-off', 'n3')).thenRefused('wrong_state', "node 'n3' is a local node, on this engine's host: it is not powered off through an oob program");
+    given(...withOob).when(power('power-cycle', 'n3')).thenRefused('wrong_state', "node 'n3' is a local node, on this engine's host: it is not powered off through an oob program");
+  });
+
   it('refuses a node without a program, and a node that does not exist', () => {
     given(...withoutOob).when(power('power-on', 'n1')).thenRefused('invalid_argument', "node 'n1' has no oob program; give it one with 'opl node modify n1 --node-parameters oob_program=PATH' (or the cluster's, on 'opl cluster modify')");
     given(...withOob, nodeModified('n1', { oobProgram: '' })).when(power('power-on', 'n9')).thenRefused('not_found', "node 'n9' does not exist");
@@ -39,7 +53,14 @@ describe('OP_OOB_COMMAND', () => {
 
 describe('OP_NODE_SET_PARAMS on a powered-off node', () => {
   it('refuses to bring it online before it is powered on', () =>
-    given(...withOob, nodeModified('n1', { offline: true }), powered('n1', 'power-off')).when({ type: 'OP_NODE_SET_PARAMS', nodeName: 'n1', offline: false }).thenRefused('wrong_state', "node 'n1' is powered off; power it on first ('opl node power on n1')"));
+    given(...withOob, nodeModified('n1', { offline: true }), powered('n1', 'power-off')).when({ type: 'OP_NODE_SET_PARAMS', nodeName: 'n1', offline: false }).thenRefused('wrong_state', "node 'n1' is powered off; power it on first ('opl node power on n1'), or say it is on with --node-powered yes"));
+
+  it("takes the operator's word on its power when the program cannot say (Ganeti's --node-powered)", () => {
+    given(...withOob, nodeModified('n1', { offline: true }), powered('n1', 'power-off'))
+      .when({ type: 'OP_NODE_SET_PARAMS', nodeName: 'n1', offline: false, powered: true })
+      .then(nodeModified('n1', { offline: false, powered: true }));
+    given(...withOob).when({ type: 'OP_NODE_SET_PARAMS', nodeName: 'n1', powered: false }).thenRefused('wrong_state', "node 'n1' is not offline; a node powered off is offline (give --offline yes with it)");
+  });
 
   it('brings it online once powered on', () =>
     given(...withOob, nodeModified('n1', { offline: true }), powered('n1', 'power-off'), powered('n1', 'power-on'))
@@ -51,12 +72,14 @@ describe('OP_INSTANCE_FAILOVER from a source that may still run the guest', () =
   it('fences a silent source through its oob program before the instance moves', () =>
     given(...withOob).when(failover({ sourceAnswered: false })).then(powered('n1', 'power-off', { fencedFor: instanceUuid('sf1') }), moved({ sourceOffline: true, fenced: true })));
 
-  it('fences an offline source too, when it has a program', () =>
-    given(...withOob, nodeModified('n1', { offline: true })).when(failover()).then(powered('n1', 'power-off', { fencedFor: instanceUuid('sf1') }), moved({ sourceOffline: true, fenced: true })));
+  it('fences a silent source with --ignore-consistency too: the program makes it safe', () =>
+    given(...withOob)
+      .when(failover({ sourceAnswered: false, ignoreConsistency: true }))
+      .then(powered('n1', 'power-off', { fencedFor: instanceUuid('sf1') }), moved({ sourceOffline: true, fenced: true, ignoreSourceFailures: true })));
 
-  it('does not fence a source that answers, nor one powered off already', () => {
+  it("does not fence a source that answers, nor one marked offline (the operator's word, and the way out when its power cannot be had)", () => {
     given(...withOob).when(failover({ sourceAnswered: true })).then(moved());
-    given(...withOob, nodeModified('n1', { offline: true }), powered('n1', 'power-off')).when(failover()).then(moved({ sourceOffline: true }));
+    given(...withOob, nodeModified('n1', { offline: true })).when(failover()).then(moved({ sourceOffline: true }));
   });
 
   it('refuses a silent source without a program, unless --ignore-consistency says so', () => {

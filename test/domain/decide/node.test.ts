@@ -46,7 +46,7 @@ describe('OP_NODE_SET_PARAMS', () => {
   it('refuses a modify that changes nothing', () =>
     given(...threeNodes())
       .when({ type: 'OP_NODE_SET_PARAMS', nodeName: 'n1' })
-      .thenRefused('invalid_argument', 'node modify: nothing to change; give --offline, --drained, --vm-capable or --node-parameters'));
+      .thenRefused('invalid_argument', 'node modify: nothing to change; give --offline, --drained, --vm-capable, --node-parameters or --node-powered'));
 
   it('refuses a node both offline and drained', () =>
     given(...threeNodes())
