@@ -269,3 +269,62 @@ describe('saga runner, resuming what a lost engine began', () => {
     expect(result).toEqual(E.left({ failure: giveUp, owed: [], outcomes: [undefined, { sizeMib: 2048 }, undefined, undefined] }));
   });
 });
+
+describe('a fence: a node powered off through its oob program before a failover', () => {
+  const fenceAndMove = () =>
+    planSaga(clusterWith(instanceAdded('f1', 'sharedfile', [disk(0, '/srv/shared/f1/disk0')]), { type: 'InstanceStarted', data: { instanceUuid: 'uuid-f1', nodeUuid: 'node-n1' } }), [
+      { type: 'NodePowered', data: { nodeUuid: 'node-n1', command: 'power-off', program: '/sbin/power', fencedFor: 'uuid-f1' } },
+      { type: 'InstanceMoved', data: { instanceUuid: 'uuid-f1', fromNodeUuid: 'node-n1', toNodeUuid: 'node-n2', how: 'failover', running: true, sourceOffline: true, ignoreSourceFailures: false, fenced: true } },
+    ]);
+  /** An oob port that writes on the world's timeline; `statuses`: what power-status says, in turn (the last one after that). */
+  const withOob = (world: ReturnType<typeof fakeWorld>, statuses: boolean[], failing: (command: string) => boolean = () => false) => {
+    const said = [...statuses];
+    world.deps.ports.oob = {
+      run: async (program, command, node) => {
+        world.timeline.push(`oob ${command} ${node} (${program})`);
+        if (failing(command)) throw new Error('it exited 4: BMC refused');
+        return command === 'power-status' ? { powered: said.length > 1 ? said.shift()! : said[0]! } : {};
+      },
+    };
+    return world;
+  };
+
+  it('powers the source off, checks it is off, and only then moves the instance: nothing is called on the source', async () => {
+    const world = withOob(fakeWorld(), [false]);
+    const plan = fenceAndMove();
+    const result = await runSaga(world.deps, plan, undefined);
+    expect(world.timeline.filter((l) => !l.startsWith('intent') && !l.startsWith('succeeded'))).toEqual([
+      'oob power-off n1 (/sbin/power)',
+      'oob power-status n1 (/sbin/power)',
+      'attach f1#0(/srv/shared/f1/disk0) on n2 [call-3]',
+      'start f1 on n2',
+    ]);
+    expect(E.isRight(result) && result.right.outcomes[1]).toEqual({ powered: false });
+  });
+
+  it('asks again while the program still says on, and fails the fence if it never says off: nothing moves, and nothing is kept', async () => {
+    const world = withOob(fakeWorld(), [true]);
+    const plan = fenceAndMove();
+    const result = await runSaga(world.deps, plan, undefined);
+    expect(world.timeline.filter((l) => l.startsWith('oob power-status'))).toHaveLength(10);
+    expect(world.timeline.some((l) => l.startsWith('start') || l.startsWith('attach'))).toBe(false);
+    expect(E.isLeft(result) && result.left.failure.message).toBe('checking through its oob program /sbin/power that node n1 is powered off failed: it says the node is still powered on');
+    expect(E.isLeft(result) && plan.keptOnFailure(result.left.outcomes)).toEqual([]);
+  }, 30_000);
+
+  it('keeps the fence when the start on the target fails: the node was powered off, and the log says so', async () => {
+    const world = withOob(fakeWorld(failOn('start', 'n2')), [true, false]);
+    const plan = fenceAndMove();
+    const result = await runSaga(world.deps, plan, undefined);
+    expect(world.logs.map((l) => l.message)).toContain('node n1 is still powered on; asking again, up to 9 more times a second apart');
+    expect(E.isLeft(result) && plan.keptOnFailure(result.left.outcomes).map((e) => e.type)).toEqual(['NodePowered']);
+  });
+
+  it('a lost engine given up on does not repeat an oob command under way', async () => {
+    const giveUp: Failure = { kind: 'engine_lost', code: 'engine_lost', message: 'the engine was lost 3 times running this opcode' };
+    const world = withOob(fakeWorld(), [false]);
+    const result = await runSaga(world.deps, fenceAndMove(), resumed(record(1, 'old-1')), giveUp);
+    expect(world.timeline).toEqual([]);
+    expect(E.isLeft(result) && result.left.failure).toEqual(giveUp);
+  });
+});
