@@ -118,7 +118,7 @@ export const verifyLog = async (log: AuditLog, options: VerifyOptions = {}): Pro
   const claims: Claim[] = [];
   const logKeys = new Map<string, KeyObject>();
   const report = (fault: ChainFault | undefined, checkpoints: CheckedCheckpoint[] = []): VerifyReport => {
-    const lastSigned = checkpoints.length > 0 ? Math.max(...checkpoints.map((c) => c.at)) : 0;
+    const lastSigned = checkpoints.reduce((last, c) => Math.max(last, c.at), 0);
     return {
       ok: fault === undefined,
       events: walked.checked,
