@@ -11,6 +11,10 @@ export const checkedBody = <S extends z.ZodType<{ node: string }>>(what: string,
   const parsed = schema.safeParse(body);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
+    if (issue.code === 'unrecognized_keys') {
+      const fields = issue.keys.map((k) => [...issue.path, k].join('.'));
+      throw badRequest(`${what} carries ${fields.map((f) => `'${f}'`).join(', ')}, which this opl-noded does not take: it is older than the engine that called it, or the caller is not ours; upgrade it`);
+    }
     throw badRequest(`${what} whose '${issue.path.join('.') || '(body)'}' is not valid (${issue.message})`);
   }
   if (parsed.data.node !== nodeName) throw badRequest(`${what} for node '${parsed.data.node}' reached node '${nodeName}'`);

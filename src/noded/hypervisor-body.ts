@@ -11,10 +11,15 @@ const hvParams = z
   })
   .transform((given) => given as HvParams);
 
-/** What a hypervisor call carries: the instance as the engine knows it, checked before anything runs. */
-export const HypervisorCallBody = z.object({
+/**
+ * What a hypervisor call carries: the instance as the engine knows it, checked before
+ * anything runs. Strict: a field this daemon does not know is refused, not dropped — a
+ * newer engine's kvm parameters or shutdown timeout, ignored, would start the wrong
+ * kernel or end a guest sooner than asked.
+ */
+export const HypervisorCallBody = z.strictObject({
   node: z.string(),
-  instance: z.object({
+  instance: z.strictObject({
     name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,253}$/, 'expected an instance name'),
     uuid: z.string().min(1).max(64),
     memoryMib: z.number().int().positive(),

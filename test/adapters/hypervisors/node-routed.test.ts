@@ -47,6 +47,11 @@ describe('a hypervisor reached through opl-noded', () => {
   it('refuses an instance that is not one, in one line that names the field', async () => {
     await expect(clients.get('n1')!.call('hv-start', { node: 'n1', instance: { name: '../etc', uuid: 'u', memoryMib: 1, vcpus: 1 } })).rejects.toThrow(/node n1 at 127\.0\.0\.1:\d+: hv-start: a hypervisor call whose 'instance\.name' is not valid \(expected an instance name\)/);
     await expect(clients.get('n1')!.call('hv-stop', { node: 'n1' })).rejects.toThrow(/'instance' is not valid/);
+    // A field this daemon does not take is refused, not dropped (a newer engine's parameter, ignored, would do the wrong thing).
+    await expect(clients.get('n1')!.call('hv-stop', { node: 'n1', instance: { name: 'i1', uuid: 'u', memoryMib: 1, vcpus: 1 }, graceful: true })).rejects.toThrow(
+      /hv-stop: a hypervisor call carries 'graceful', which this opl-noded does not take: it is older than the engine that called it, or the caller is not ours; upgrade it/,
+    );
+    await expect(clients.get('n1')!.call('hv-start', { node: 'n1', instance: { name: 'i1', uuid: 'u', memoryMib: 1, vcpus: 1, cpuMask: '0-3' } })).rejects.toThrow(/carries 'instance\.cpuMask', which this opl-noded does not take/);
   });
 
   it('reports what it runs in its facts, as the daemon sees it', async () => {
