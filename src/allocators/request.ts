@@ -109,7 +109,7 @@ const cluster = (state: ClusterState, nodeUuids: ReadonlySet<string>) => {
 /** Where should a new instance go: one node of the nodes that reach its storage. */
 export const allocateRequest = (state: ClusterState, op: OpcodeOf<'OP_INSTANCE_CREATE'>): IallocatorRequest => {
   const pools = [...new Set(op.disks.map((d) => d.pool).filter((p): p is string => p !== undefined))];
-  const domain = placementDomain(state, op.diskTemplate, pools);
+  const domain = placementDomain(state, op.diskTemplate, pools, op.hypervisor ?? state.params?.enabledHypervisors[0]);
   const size = op.disks.reduce((sum, d) => sum + (d.sizeMib ?? 0), 0);
   return {
     ...cluster(state, new Set(domain.map((name) => state.nodeByName.get(name)!))),

@@ -1,4 +1,5 @@
 import type { ClusterState, InstanceConfig, NodeConfig } from './cluster-state.js';
+import type { HypervisorName } from './hypervisors.js';
 import { rulesFor } from './template-rules.js';
 import { DTS_EXT_MIRROR, DTS_INT_MIRROR, DTS_LOCAL, type DiskTemplate } from './templates.js';
 
@@ -57,17 +58,21 @@ export const mobilityDomain = (state: ClusterState, instance: InstanceConfig): C
       }
       const problem = nodeProblem(node);
       if (problem) return no(`node is ${problem}`);
+      // So allocators are offered only nodes that can run it: QEMU runs under a node's opl-noded.
+      if (instance.hypervisor === 'kvm' && !node.address) return no('a local node (no opl-noded): it runs no kvm guests');
       return { node: node.name, group, candidate: true, reason: rulesFor(t).moveTargets === 'secondary' ? 'its secondary' : `group '${group}' reaches its storage` };
     });
 };
 
 /**
  * Where a new instance could be placed: online, undrained, vm-capable nodes of the
- * groups that reach the storage its template and pools need.
+ * groups that reach the storage its template and pools need (for a kvm guest, nodes
+ * with opl-noded).
  */
-export const placementDomain = (state: ClusterState, template: DiskTemplate, pools: readonly string[]): string[] =>
+export const placementDomain = (state: ClusterState, template: DiskTemplate, pools: readonly string[], hypervisor?: HypervisorName): string[] =>
   [...state.nodes.values()]
     .filter((n) => !nodeProblem(n))
+    .filter((n) => hypervisor !== 'kvm' || n.address !== undefined)
     .filter((n) => template !== 'ext' || pools.every((p) => state.groups.get(n.groupUuid)?.pools.includes(p)))
     .map((n) => n.name)
     .sort();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { findInstance } from '../../src/domain/cluster-state.js';
-import { candidates, mobilityDomain } from '../../src/domain/mobility.js';
+import { candidates, mobilityDomain, placementDomain } from '../../src/domain/mobility.js';
 import { sequentialUuids, stateAfter } from './fixtures.js';
 
 const setup = [
@@ -41,5 +41,32 @@ describe('mobility domain', () => {
     });
     expect(mobilityDomain(state, findInstance(state, 'sf')!).find((c) => c.node === 'a3')!.reason).toBe('node is drained');
     expect(mobilityDomain(state, findInstance(state, 'loc')!).find((c) => c.node === 'a1')!.reason).toBe("'file' disks live on its primary node only");
+  });
+});
+
+describe('mobility domain of a kvm guest', () => {
+  const withAddress = (n: string, i: number) => ({ type: 'OP_NODE_ADD', nodeName: n, groupName: 'g', memoryMib: 4096, cpus: 4, address: { host: `10.0.0.${i}`, port: 1811 } });
+  const state = stateAfter(
+    [
+      { type: 'OP_CLUSTER_INIT', clusterName: 'c', sharedFileStorageDir: '/srv/shared', enabledHypervisors: ['kvm', 'fake'] },
+      { type: 'OP_GROUP_ADD', groupName: 'g' },
+      withAddress('h1', 1),
+      withAddress('h2', 2),
+      { type: 'OP_NODE_ADD', nodeName: 'local', groupName: 'g', memoryMib: 4096, cpus: 4 },
+      { type: 'OP_INSTANCE_CREATE', instanceName: 'vm', diskTemplate: 'sharedfile', memoryMib: 128, vcpus: 1, primaryNode: 'h1', disks: [{ sizeMib: 4 }] },
+    ],
+    sequentialUuids(),
+  );
+
+  it('leaves out local nodes, saying why: QEMU runs under a node daemon, so allocators are never offered one', () => {
+    const vm = findInstance(state, 'vm')!;
+    expect(vm.hypervisor).toBe('kvm');
+    expect(candidates(state, vm)).toEqual(['h2']);
+    expect(mobilityDomain(state, vm).find((c) => c.node === 'local')).toMatchObject({ candidate: false, reason: 'a local node (no opl-noded): it runs no kvm guests' });
+  });
+
+  it('places a new kvm guest only on nodes with a daemon', () => {
+    expect(placementDomain(state, 'sharedfile', [], 'kvm')).toEqual(['h1', 'h2']);
+    expect(placementDomain(state, 'sharedfile', [], 'fake')).toEqual(['h1', 'h2', 'local']);
   });
 });

@@ -25,12 +25,12 @@ const moveInstance = (state: ClusterState, op: OpcodeOf<'OP_INSTANCE_MIGRATE'> |
     }
     const target = findNode(state, op.targetNode);
     if (!target) return refuse(notFound('node', op.targetNode));
+    if (instance.hypervisor === 'kvm' && !target.address) {
+      return refuse(invalidArgument(`node '${target.name}' is a local node (no opl-noded): kvm guests run only on nodes added with --address`));
+    }
     const candidacy = mobilityDomain(state, instance).find((c) => c.node === target.name)!;
     if (!candidacy.candidate) {
       return refuse(wrongState(`node '${target.name}' is not in the mobility domain of '${instance.name}': ${candidacy.reason}`));
-    }
-    if (instance.hypervisor === 'kvm' && !target.address) {
-      return refuse(invalidArgument(`node '${target.name}' is a local node (no opl-noded): kvm guests run only on nodes added with --address`));
     }
     const unfit = placementProblem(state, target, instance.memoryMib, instance.vcpus);
     if (unfit) return refuse(unfit);
