@@ -257,7 +257,7 @@ describe('instances on the kvm hypervisor', () => {
     const before = counted('n1').at(-1)!;
     await ok(site.opl('instance', 'migrate', 'vmd', '--cleanup'));
     expect((await lastJob()).opcodes[0]!.log.map((l) => l.message)).toContain(
-      "cleanup: asked local1, n1, n2: vmd runs on n2; a copy that is not the guest on n1 (QEMU on n1 says 'postmigrate', QEMU on n2 says 'running'); its disks may be attached on no node but its primary",
+      "cleanup: asked n1, n2: vmd runs on n2; a copy that is not the guest on n1 (QEMU on n1 says 'postmigrate', QEMU on n2 says 'running'); its disks may be attached on no node but its primary",
     );
     expect(alive(source.pid)).toBe(false);
     expect(await row('vmd')).toMatchObject({ primaryNode: 'n2', status: 'running' });
