@@ -31,6 +31,8 @@ export interface OpcodeSpec<O extends OptionSpec, A extends readonly string[], S
   onSuccess?(job: JobView, ctx: Ctx<O, A>): string;
   /** Run after a successful job followed to its end, whatever the output format. */
   committed?(session: Session, ctx: Ctx<O, A>): Promise<void>;
+  /** A job that succeeded may still end the command non-zero (a power status one node could not give): its exit status then. */
+  exitCode?(job: JobView): number;
   /** Printed after a successful job (table output, not with --submit), from the views. */
   after?(session: Session, ctx: Ctx<O, A>): Promise<string>;
 }
@@ -54,7 +56,9 @@ export const opcodeCommand = <const O extends OptionSpec, const A extends readon
     }
     return withSession(ctx.command, ctx.values, io, async (s) => {
       const { onSuccess } = spec;
-      const code = await runJob(s, ctx.command, ctx.values, [op], onSuccess && ((job) => onSuccess(job, ctx)));
+      let followed: JobView | undefined;
+      const code = await runJob(s, ctx.command, ctx.values, [op], onSuccess && ((job) => onSuccess(job, ctx)), (job) => (followed = job));
+      if (code === 0 && followed && spec.exitCode) return spec.exitCode(followed);
       if (code === 0 && spec.committed && !ctx.values.submit) await spec.committed(s, ctx);
       if (code === 0 && spec.after && !ctx.values.submit && s.format === 'table') io.out(await spec.after(s, ctx));
       return code;

@@ -185,6 +185,8 @@ export const runJob = async (
   globals: GlobalValues,
   opcodes: Opcode[],
   onSuccess?: (job: JobView) => string,
+  /** Told the job as it ended, whatever the output format. */
+  onFinished?: (job: JobView) => void,
 ): Promise<number> => {
   const priority = parseNumber(command, '--priority', globals.priority) ?? 0;
   if (!Number.isInteger(priority) || priority < -20 || priority > 19) {
@@ -214,6 +216,7 @@ export const runJob = async (
         session.io.err(`${stamp(event.metadata.recordedAt)} ${data.level === 'info' ? '*' : data.level.toUpperCase()} ${escapeControl(data.message)}\n`);
       }
     });
+    onFinished?.(job);
     return reportJob(session, job, onSuccess);
   } catch (error) {
     if (!(error instanceof StoreFailureError)) throw error;

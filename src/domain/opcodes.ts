@@ -12,8 +12,12 @@ const absolutePath = z
   .regex(/^\/[^\0]*$/, 'must be an absolute path')
   .refine((p) => !p.split('/').includes('..'), 'must not contain ..');
 
-/** Ganeti's ndparam oob_program: the program that powers a node off and on; '' clears it. */
-const oobProgram = absolutePath.or(z.literal('')).optional();
+/** Ganeti's ndparam oob_program: the program that powers a node off and on, named plainly; '' clears it. */
+const oobProgram = absolutePath
+  .refine((p) => !/[\x00-\x1f\x7f]/.test(p), 'must not hold control characters')
+  .refine((p) => p !== '/' && !p.endsWith('/') && !p.split('/').slice(1).some((part) => part === '' || part === '.'), "must name a file plainly (no '//', '/./' or trailing '/')")
+  .or(z.literal(''))
+  .optional();
 
 const enabledHypervisors = z.array(z.enum(HYPERVISORS)).min(1).refine((l) => new Set(l).size === l.length, 'each hypervisor once');
 

@@ -131,8 +131,14 @@ esac`);
     const status = await site.opl('node', 'power', 'status', 'n2', 'n1');
     expect(status.code).toBe(1);
     expect(status.stderr).toMatch(/\* node n2 is powered on, says its oob program/);
-    expect(status.stderr).toMatch(`node n1: its oob program ${join(tools, 'bmc')}: it exited 1: no power-status here`);
-    expect(status.stderr).toMatch(/failed: node n1: its oob program .*bmc: it exited 1/);
+    expect(status.stdout).toMatch(/^n2\s+on$/m);
+    expect(status.stdout).toMatch(new RegExp(`^n1\\s+unknown: its oob program ${join(tools, 'bmc')}: it exited 1: no power-status here$`, 'm'));
+    const json = await site.opl('node', 'power', 'status', 'n2', 'n1', '--output', 'json');
+    expect(json.code).toBe(1);
+    expect((JSON.parse(json.stdout) as { results: unknown[][] }).results[0]).toEqual([
+      { node: 'n2', powered: true },
+      { node: 'n1', powered: null, error: `its oob program ${join(tools, 'bmc')}: it exited 1: no power-status here` },
+    ]);
   });
 
   it('refuses bad oob parameters on the command line, in one line, before any job', async () => {

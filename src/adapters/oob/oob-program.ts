@@ -1,3 +1,5 @@
+import { constants } from 'node:fs';
+import { access, stat } from 'node:fs/promises';
 import { z } from 'zod';
 import type { OobCommand } from '../../domain/opcodes.js';
 import type { OobAnswer, OutOfBand } from '../../domain/ports/out-of-band.js';
@@ -10,6 +12,16 @@ const OUTPUT_LIMIT = 64 * 1024;
 /** Ganeti's power-status answer: a JSON object with a boolean `powered`. */
 const PowerStatus = z.object({ powered: z.boolean() });
 
+/** Why PROGRAM cannot be run, in our words (runBounded would say it as a shell does). */
+const runnable = async (program: string): Promise<void> => {
+  const info = await stat(program).catch((e: NodeJS.ErrnoException) => e);
+  if (info instanceof Error) throw new Error(info.code === 'ENOENT' ? 'there is no such file' : `it cannot be looked at (${info.code ?? info.message})`);
+  if (!info.isFile()) throw new Error(`it is ${info.isDirectory() ? 'a directory' : 'not a regular file'}, not a program`);
+  await access(program, constants.X_OK).catch(() => {
+    throw new Error('it is not executable');
+  });
+};
+
 const firstLine = (text: string): string => text.trim().split('\n')[0]?.slice(0, 300) ?? '';
 
 /**
@@ -21,12 +33,14 @@ const firstLine = (text: string): string => text.trim().split('\n')[0]?.slice(0,
 export const oobPrograms = (options: { timeoutMs?: number } = {}): OutOfBand => ({
   async run(program: string, command: OobCommand, node: string): Promise<OobAnswer> {
     const timeoutMs = options.timeoutMs ?? OOB_TIMEOUT_MS;
+    await runnable(program);
     const run = await runBounded(program, { args: [command, node], timeoutMs, outputLimit: OUTPUT_LIMIT });
     if (run.timedOut) throw new Error(`it gave no answer within ${timeoutMs / 1000} s and was ended`);
     if (run.exitCode !== 0) {
       const why = firstLine(run.stderr) || firstLine(run.stdout);
-      throw new Error(`${run.exitCode === null ? 'it could not be run' : `it exited ${run.exitCode}`}${why ? `: ${why}` : ''}`);
+      throw new Error(`${run.exitCode === null ? (run.stderr.startsWith('spawn ') ? 'it could not be run' : 'it was ended by a signal') : `it exited ${run.exitCode}`}${why ? `: ${why}` : ''}`);
     }
+    if (run.stdout.length >= OUTPUT_LIMIT) throw new Error(`it printed more than ${OUTPUT_LIMIT / 1024} KiB; a power status is one line`);
     if (command !== 'power-status') return {};
     let parsed: unknown;
     try {

@@ -15,6 +15,7 @@ export const oobProgramParameter = (text: string | undefined, fail: (message: st
     if (eq <= 0) return fail(`--node-parameters ${quote(piece)}: expected KEY=VALUE`);
     const key = piece.slice(0, eq);
     if (key !== 'oob_program') return fail(`--node-parameters ${quote(key)}: not a node parameter opledger takes (it takes oob_program)`);
+    if (program !== undefined) return fail(`--node-parameters: oob_program is given twice; give it once`);
     program = piece.slice(eq + 1);
   }
   return program;

@@ -3,6 +3,7 @@ import type { PowerStatusRow } from '../../engine/handlers/oob.js';
 import type { Command } from '../command.js';
 import { opcodeCommand } from '../opcode-command.js';
 import { table } from '../render.js';
+import type { JobView } from '../../projections/job-view.js';
 
 const DETAILS = `Runs each node's oob program (Ganeti's ndparam oob_program, given with
 'opl cluster modify --node-parameters oob_program=PATH' or per node on 'opl node modify')
@@ -21,7 +22,7 @@ const VERBS: { verb: string; command: OobCommand; summary: string; asks?: string
   { verb: 'status', command: 'power-status', summary: "show whether nodes are powered, as their oob program says" },
 ];
 
-const statusRows = (result: unknown): PowerStatusRow[] => (Array.isArray(result) ? (result as PowerStatusRow[]) : []);
+const statusRows = (job: JobView): PowerStatusRow[] => (Array.isArray(job.opcodes[0]?.result) ? (job.opcodes[0].result as PowerStatusRow[]) : []);
 
 /** Ganeti's `gnt-node power on|off|cycle|status NODE…`. */
 export const nodePowerCommands: Command[] = VERBS.map(({ verb, command, summary, asks }) =>
@@ -39,7 +40,9 @@ export const nodePowerCommands: Command[] = VERBS.map(({ verb, command, summary,
     ...(asks && { confirm: ({ positionals }: { positionals: string[] }) => `${asks} node(s) ${positionals.join(', ')}? Every guest still running there ends.` }),
     onSuccess: (job, { positionals }) =>
       command === 'power-status'
-        ? table(['Node', 'Powered'], statusRows(job.opcodes[0]?.result).map((r) => [r.node, r.powered ? 'on' : 'off']))
-        : `node(s) ${positionals.join(', ')} ${{ 'power-on': 'powered on', 'power-off': 'powered off', 'power-cycle': 'power-cycled' }[command]}\n`,
+        ? table(['Node', 'Powered'], statusRows(job).map((r) => [r.node, r.error ? `unknown: ${r.error}` : r.powered ? 'on' : 'off']))
+        : `node(s) ${[...new Set(positionals)].join(', ')} ${{ 'power-on': 'powered on', 'power-off': 'powered off', 'power-cycle': 'power-cycled' }[command]}\n`,
+    // A node whose program could not say its power: its row says why, and the command exits 1.
+    exitCode: (job) => (statusRows(job).some((r) => r.error) ? 1 : 0),
   }),
 );

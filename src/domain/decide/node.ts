@@ -31,16 +31,17 @@ export const decideNodeSetParams = (state: ClusterState, op: OpcodeOf<'OP_NODE_S
   if (op.offline === undefined && op.drained === undefined && op.vmCapable === undefined && op.oobProgram === undefined && op.powered === undefined) {
     return refuse(invalidArgument('node modify: nothing to change; give --offline, --drained, --vm-capable, --node-parameters or --node-powered'));
   }
-  // Ganeti's rule: a node powered off is brought back by powering it on (or, when its
-  // program cannot, by the operator saying it is on: --node-powered yes).
-  if ((op.powered ?? node.powered) === false && (op.offline === false || op.drained === true)) {
-    return refuse(wrongState(`node '${node.name}' is powered off; power it on first ('opl node power on ${node.name}'), or say it is on with --node-powered yes`));
-  }
-  if (op.powered === false && !(op.offline ?? node.offline)) {
-    return refuse(wrongState(`node '${node.name}' is not offline; a node powered off is offline (give --offline yes with it)`));
-  }
   if (op.offline === true && op.drained === true) {
     return refuse(invalidArgument('node modify: a node is either offline or drained, not both'));
+  }
+  if (op.powered === false && !node.address) return refuse(wrongState(`node '${node.name}' is a local node, on this engine's host: it is never powered off`));
+  if (op.powered === false && !(op.offline ?? node.offline)) {
+    return refuse(wrongState(`node '${node.name}' is not offline; a node powered off is offline (give --offline yes with --node-powered no)`));
+  }
+  // Ganeti's rule: a node powered off is brought back by powering it on (or, when its
+  // program cannot, by the operator saying it is on: --node-powered yes).
+  if (node.powered === false && op.powered !== true && (op.offline === false || op.drained === true)) {
+    return refuse(wrongState(`node '${node.name}' is powered off; power it on first ('opl node power on ${node.name}'), or say it is on with --node-powered yes`));
   }
   // Offline with instances on it is allowed, as in Ganeti: it is how an operator says a
   // node is dead, so that its instances show ERROR_nodeoffline and failover

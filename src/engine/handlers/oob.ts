@@ -4,10 +4,11 @@ import { DomainError } from '../../domain/errors.js';
 import { failures } from '../../domain/failures.js';
 import type { Extras } from './handler.js';
 
-/** One node's answer to `node power status`. */
+/** One node's answer to `node power status`: its power, or why its program could not say. */
 export interface PowerStatusRow {
   node: string;
-  powered: boolean;
+  powered: boolean | null;
+  error?: string;
 }
 
 /**
@@ -25,20 +26,16 @@ export const oobHandlers = {
       if (targets instanceof DomainError) return E.left(targets.toFailure());
       if (!ctx.oob) return E.left(failures.nodeError('this engine runs no oob programs'));
       const rows: PowerStatusRow[] = [];
-      const failed: string[] = [];
-      // Every node is asked, as Ganeti does; one whose program fails is named at the end.
+      // Every node is asked, as Ganeti does; one whose program fails has its row say why (the command then exits 1).
       for (const { node, program } of targets) {
         try {
           const { powered } = await ctx.oob.run(program, 'power-status', node);
           rows.push({ node, powered: powered === true });
           await ctx.log(`node ${node} is powered ${powered ? 'on' : 'off'}, says its oob program ${program}`);
         } catch (error) {
-          const message = `node ${node}: its oob program ${program}: ${error instanceof Error ? error.message : String(error)}`;
-          failed.push(message);
-          await ctx.log(message, 'error');
+          rows.push({ node, powered: null, error: `its oob program ${program}: ${error instanceof Error ? error.message : String(error)}` });
         }
       }
-      if (failed.length > 0) return E.left(failures.nodeError(failed.length === 1 ? failed[0]! : `${failed.length} of ${targets.length} nodes could not be asked: ${failed.join('; ')}`));
       return E.right(rows);
     },
   },

@@ -44,7 +44,13 @@ describe('an oob program', () => {
   it('that cannot be run says why', async () => {
     const path = join(dir, 'not-executable');
     writeFileSync(path, '#!/bin/sh\n');
-    await expect(oob.run(path, 'power-on', 'n1')).rejects.toThrow(`it could not be run: spawn ${path} EACCES`);
-    await expect(oob.run(join(dir, 'missing'), 'power-on', 'n1')).rejects.toThrow(/it could not be run: spawn .*missing ENOENT/);
+    await expect(oob.run(path, 'power-on', 'n1')).rejects.toThrow('it is not executable');
+    await expect(oob.run(join(dir, 'missing'), 'power-on', 'n1')).rejects.toThrow('there is no such file');
+    await expect(oob.run(dir, 'power-on', 'n1')).rejects.toThrow('it is a directory, not a program');
+  });
+
+  it('that dies by a signal, or prints more than a power status could be, is not believed', async () => {
+    await expect(oob.run(program('suicide', 'kill -9 $$'), 'power-off', 'n1')).rejects.toThrow('it was ended by a signal');
+    await expect(oob.run(program('chatty', `head -c 70000 /dev/zero | tr '\\0' '\\n'; echo '{"powered": true}'`), 'power-status', 'n1')).rejects.toThrow('it printed more than 64 KiB; a power status is one line');
   });
 });

@@ -59,7 +59,9 @@ describe('OP_NODE_SET_PARAMS on a powered-off node', () => {
     given(...withOob, nodeModified('n1', { offline: true }), powered('n1', 'power-off'))
       .when({ type: 'OP_NODE_SET_PARAMS', nodeName: 'n1', offline: false, powered: true })
       .then(nodeModified('n1', { offline: false, powered: true }));
-    given(...withOob).when({ type: 'OP_NODE_SET_PARAMS', nodeName: 'n1', powered: false }).thenRefused('wrong_state', "node 'n1' is not offline; a node powered off is offline (give --offline yes with it)");
+    given(...withOob).when({ type: 'OP_NODE_SET_PARAMS', nodeName: 'n1', powered: false }).thenRefused('wrong_state', "node 'n1' is not offline; a node powered off is offline (give --offline yes with --node-powered no)");
+    given(...withOob).when({ type: 'OP_NODE_SET_PARAMS', nodeName: 'n3', offline: true, powered: false }).thenRefused('wrong_state', "node 'n3' is a local node, on this engine's host: it is never powered off");
+    given(...withOob).when({ type: 'OP_NODE_SET_PARAMS', nodeName: 'n1', offline: true, drained: true, powered: false }).thenRefused('invalid_argument', 'node modify: a node is either offline or drained, not both');
   });
 
   it('brings it online once powered on', () =>
