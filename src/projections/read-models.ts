@@ -1,4 +1,4 @@
-import { freeLocalDiskMib, freeMemoryMib, instancesUsingPool, nodeUsage } from '../domain/cluster-state.js';
+import { type NodeConfig, freeLocalDiskMib, freeMemoryMib, instancesUsingPool, nodeUsage, oobProgramOf } from '../domain/cluster-state.js';
 import { formatNodeAddress, type NodeReported } from '../domain/node-address.js';
 import type { JobView } from './job-view.js';
 import type { Views } from './views.js';
@@ -167,6 +167,10 @@ export const nodeInfos = (views: Views): NodeInfo[] => {
     list.push(i.name);
     primaries.set(i.primaryNodeUuid, list);
   }
+  const oobOf = (n: NodeConfig) => {
+    const program = oobProgramOf(s, n);
+    return program === undefined ? {} : { oobProgram: program, oobProgramFrom: n.oobProgram ? ('node' as const) : ('cluster' as const) };
+  };
   return [...s.nodes.values()]
     .map((n) => ({
       name: n.name,
@@ -184,7 +188,7 @@ export const nodeInfos = (views: Views): NodeInfo[] => {
       primaryInstances: (primaries.get(n.uuid) ?? []).sort(),
       ...(n.address && { address: formatNodeAddress(n.address) }),
       ...(n.reported && { reported: n.reported }),
-      ...(n.oobProgram ? { oobProgram: n.oobProgram, oobProgramFrom: 'node' as const } : s.params?.oobProgram ? { oobProgram: s.params.oobProgram, oobProgramFrom: 'cluster' as const } : {}),
+      ...oobOf(n),
       ...(n.powered !== undefined && { powered: n.powered }),
     }))
     .sort(byName);

@@ -1,5 +1,3 @@
-import { constants } from 'node:fs';
-import { access, stat } from 'node:fs/promises';
 import { z } from 'zod';
 import type { OobCommand } from '../../domain/opcodes.js';
 import type { OobAnswer, OutOfBand } from '../../domain/ports/out-of-band.js';
@@ -12,14 +10,11 @@ const OUTPUT_LIMIT = 64 * 1024;
 /** Ganeti's power-status answer: a JSON object with a boolean `powered`. */
 const PowerStatus = z.object({ powered: z.boolean() });
 
-/** Why PROGRAM cannot be run, in our words (runBounded would say it as a shell does). */
-const runnable = async (program: string): Promise<void> => {
-  const info = await stat(program).catch((e: NodeJS.ErrnoException) => e);
-  if (info instanceof Error) throw new Error(info.code === 'ENOENT' ? 'there is no such file' : `it cannot be looked at (${info.code ?? info.message})`);
-  if (!info.isFile()) throw new Error(`it is ${info.isDirectory() ? 'a directory' : 'not a regular file'}, not a program`);
-  await access(program, constants.X_OK).catch(() => {
-    throw new Error('it is not executable');
-  });
+/** Why a program could not be started, in our words, from runBounded's `spawn PROGRAM CODE`. */
+const CANNOT_START: Record<string, string> = { ENOENT: 'there is no such file', EACCES: 'it is not executable', EISDIR: 'it is a directory, not a program' };
+const cannotStart = (stderr: string): string | undefined => {
+  const code = /^spawn .* (E[A-Z]+)$/.exec(stderr.trim())?.[1];
+  return code === undefined ? undefined : (CANNOT_START[code] ?? `it could not be run (${code})`);
 };
 
 const firstLine = (text: string): string => text.trim().split('\n')[0]?.slice(0, 300) ?? '';
@@ -33,12 +28,12 @@ const firstLine = (text: string): string => text.trim().split('\n')[0]?.slice(0,
 export const oobPrograms = (options: { timeoutMs?: number } = {}): OutOfBand => ({
   async run(program: string, command: OobCommand, node: string): Promise<OobAnswer> {
     const timeoutMs = options.timeoutMs ?? OOB_TIMEOUT_MS;
-    await runnable(program);
     const run = await runBounded(program, { args: [command, node], timeoutMs, outputLimit: OUTPUT_LIMIT });
     if (run.timedOut) throw new Error(`it gave no answer within ${timeoutMs / 1000} s and was ended`);
+    if (run.exitCode === null) throw new Error(cannotStart(run.stderr) ?? 'it was ended by a signal');
     if (run.exitCode !== 0) {
       const why = firstLine(run.stderr) || firstLine(run.stdout);
-      throw new Error(`${run.exitCode === null ? (run.stderr.startsWith('spawn ') ? 'it could not be run' : 'it was ended by a signal') : `it exited ${run.exitCode}`}${why ? `: ${why}` : ''}`);
+      throw new Error(`it exited ${run.exitCode}${why ? `: ${why}` : ''}`);
     }
     if (run.stdout.length >= OUTPUT_LIMIT) throw new Error(`it printed more than ${OUTPUT_LIMIT / 1024} KiB; a power status is one line`);
     if (command !== 'power-status') return {};

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, statSync } from 'node:fs';
 import { endContainment, ENTER_CGROUP, markerEnv, openContainment } from './containment.js';
 
 export interface BoundedRun {
@@ -30,6 +30,8 @@ const DRAIN_MS = 2000;
 const cannotStart = (program: string): string | undefined => {
   if (!program.includes('/')) return undefined;
   try {
+    // A directory passes X_OK; exec would refuse it in the shell's words.
+    if (statSync(program).isDirectory()) return `spawn ${program} EISDIR`;
     accessSync(program, constants.X_OK);
     return undefined;
   } catch (error) {

@@ -27,11 +27,14 @@ export interface LogicalUnit<T extends OpcodeType> {
   decide: Decider<T>;
 }
 
+/** Every opcode but OP_CLUSTER_INIT is refused with this until the cluster exists. */
+export const notInitialised = () => wrongState("the cluster is not initialised; run 'opl cluster init NAME' first");
+
 /** A decider that refuses, as every opcode but OP_CLUSTER_INIT must, until the cluster exists. */
 export const inCluster =
   <T extends OpcodeType>(decide: Decider<T>): Decider<T> =>
   (state, op, ctx) =>
-    state.params ? decide(state, op, ctx) : refuse(wrongState("the cluster is not initialised; run 'opl cluster init NAME' first"));
+    state.params ? decide(state, op, ctx) : refuse(notInitialised());
 
 const onInstance = (state: ClusterState, op: { instanceName: string }) => instanceLocks(state, op.instanceName);
 const onInstanceAndTarget = (state: ClusterState, op: { instanceName: string; targetNode?: string | undefined }) => [

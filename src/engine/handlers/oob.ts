@@ -1,5 +1,6 @@
 import * as E from 'fp-ts/lib/Either.js';
-import { powerStatusTargets } from '../../domain/decide/node-power.js';
+import { notInitialised } from '../../domain/decide/index.js';
+import { oobTargets } from '../../domain/decide/node-power.js';
 import { DomainError } from '../../domain/errors.js';
 import { failures } from '../../domain/failures.js';
 import type { Extras } from './handler.js';
@@ -21,13 +22,13 @@ export const oobHandlers = {
     async run(op, ctx) {
       if (op.command !== 'power-status') return undefined;
       const state = await ctx.state();
-      if (!state.params) return E.left(failures.wrongState("the cluster is not initialised; run 'opl cluster init NAME' first"));
-      const targets = powerStatusTargets(state, op.nodeNames);
+      if (!state.params) return E.left(notInitialised().toFailure());
+      const targets = oobTargets(state, op.nodeNames);
       if (targets instanceof DomainError) return E.left(targets.toFailure());
       if (!ctx.oob) return E.left(failures.nodeError('this engine runs no oob programs'));
       const rows: PowerStatusRow[] = [];
       // Every node is asked, as Ganeti does; one whose program fails has its row say why (the command then exits 1).
-      for (const { node, program } of targets) {
+      for (const { node: { name: node }, program } of targets) {
         try {
           const { powered } = await ctx.oob.run(program, 'power-status', node);
           rows.push({ node, powered: powered === true });
