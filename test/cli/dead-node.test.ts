@@ -1,7 +1,8 @@
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startNoded, tempRoot, type RunningNoded } from '../noded/cluster-pki.js';
+import { tempRoot, type RunningNoded } from '../noded/cluster-pki.js';
+import { joinNode } from './joined-node.js';
 import { newSite, ok, type Site } from './opl.js';
 
 /**
@@ -26,10 +27,7 @@ beforeAll(async () => {
   root = tempRoot();
   await ok(site.opl('cluster', 'init', 'c1'));
   await ok(site.opl('group', 'add', 'g1'));
-  const token = (await ok(site.opl('node', 'token', 'n1'))).stdout.trim();
-  n1Dir = mkdtempSync(join(root, 'n1-'));
-  daemon = await startNoded(n1Dir, ['--listen', '127.0.0.1:0', '--name', 'n1'], { env: { OPL_JOIN_TOKEN: token }, ready: /^waiting to join as node \S+ at [^\n]*:(\d+)$/m });
-  await ok(site.opl('node', 'add', 'n1', '--group', 'g1', '--address', `127.0.0.1:${daemon.port}`));
+  ({ daemon, dir: n1Dir } = await joinNode(site, root, 'n1'));
   await ok(site.opl('node', 'add', 'n2', '--group', 'g1', '--memory', '4G', '--cpus', '4'));
   await ok(site.opl('instance', 'add', 'i1', '-t', 'diskless', '--memory', '256M', '--vcpus', '1', '-n', 'n1'));
 }, 120_000);

@@ -1,12 +1,13 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { alive, createKvmHypervisor } from '../../src/adapters/hypervisors/kvm.js';
 import { writeBootSector } from '../adapters/hypervisors/boot-sector.js';
 import { killGuestsIn } from '../adapters/hypervisors/qemu-leftovers.js';
-import { startNoded, tempRoot, type RunningNoded } from '../noded/cluster-pki.js';
+import { tempRoot, type RunningNoded } from '../noded/cluster-pki.js';
 import { until } from './invariants.js';
 import { newSite, ok, type Site } from './opl.js';
+import { joinNode } from './joined-node.js';
 
 /**
  * Instances on the kvm hypervisor through the real `opl`: two nodes whose `opl-noded`
@@ -23,12 +24,8 @@ let shared: string;
 const daemons = new Map<string, { daemon: RunningNoded; dir: string }>();
 
 const join_ = async (name: string) => {
-  const token = (await ok(site.opl('node', 'token', name))).stdout.trim();
-  const dir = mkdtempSync(join(root, `${name}-`));
-  writeFileSync(join(dir, 'node.json'), JSON.stringify({ name, storageDirs: [shared], driverDirs: [DRIVERS], kvm: { kernel: join(GUEST, 'vmlinuz'), initrd: join(GUEST, 'initramfs.img'), shutdownTimeoutSeconds: 3 } }));
-  const daemon = await startNoded(dir, ['--listen', '127.0.0.1:0'], { env: { OPL_JOIN_TOKEN: token }, ready: /^waiting to join as node \S+ at [^\n]*:(\d+)$/m });
-  daemons.set(name, { daemon, dir });
-  await ok(site.opl('node', 'add', name, '--group', 'g1', '--address', `127.0.0.1:${daemon.port}`));
+  const nodeJson = { name, storageDirs: [shared], driverDirs: [DRIVERS], kvm: { kernel: join(GUEST, 'vmlinuz'), initrd: join(GUEST, 'initramfs.img'), shutdownTimeoutSeconds: 3 } };
+  daemons.set(name, await joinNode(site, root, name, { args: [], prepare: (dir) => writeFileSync(join(dir, 'node.json'), JSON.stringify(nodeJson)) }));
 };
 const guests = (node: string) => {
   const dir = join(daemons.get(node)!.dir, 'hypervisor', node, 'kvm');

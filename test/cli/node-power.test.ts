@@ -1,7 +1,8 @@
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startNoded, tempRoot, type RunningNoded } from '../noded/cluster-pki.js';
+import { tempRoot, type RunningNoded } from '../noded/cluster-pki.js';
+import { joinNode } from './joined-node.js';
 import { newSite, ok, recorded, type Site } from './opl.js';
 
 /**
@@ -18,7 +19,6 @@ interface InstanceRow { name: string; primaryNode: string; status: string }
 let site: Site;
 let root: string;
 let daemon: RunningNoded;
-let n1Dir: string;
 let tools: string;
 
 const script = (name: string, body: string): string => {
@@ -42,11 +42,8 @@ beforeAll(async () => {
   tools = mkdtempSync(join(root, 'oob-'));
   await ok(site.opl('cluster', 'init', 'c1'));
   await ok(site.opl('group', 'add', 'g1'));
-  const token = (await ok(site.opl('node', 'token', 'n1'))).stdout.trim();
-  n1Dir = mkdtempSync(join(root, 'n1-'));
-  daemon = await startNoded(n1Dir, ['--listen', '127.0.0.1:0', '--name', 'n1'], { env: { OPL_JOIN_TOKEN: token }, ready: /^waiting to join as node \S+ at [^\n]*:(\d+)$/m });
+  ({ daemon } = await joinNode(site, root, 'n1'));
   writeFileSync(join(tools, 'pid'), String(daemon.child.pid));
-  await ok(site.opl('node', 'add', 'n1', '--group', 'g1', '--address', `127.0.0.1:${daemon.port}`));
   await ok(site.opl('node', 'add', 'n2', '--group', 'g1', '--memory', '4G', '--cpus', '4'));
   await ok(site.opl('instance', 'add', 'i1', '-t', 'diskless', '--memory', '256M', '--vcpus', '1', '-n', 'n1'));
 }, 120_000);

@@ -1,9 +1,10 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startNoded, tempRoot, type RunningNoded } from '../noded/cluster-pki.js';
 import { runOpl, until } from './invariants.js';
 import { newSite, ok, type Site } from './opl.js';
+import { joinNode } from './joined-node.js';
 
 /**
  * A saga mid-way on a node that died: `instance add` on n1 (the real `opl-noded`) is
@@ -46,11 +47,8 @@ beforeAll(async () => {
   root = tempRoot();
   await ok(site.opl('cluster', 'init', 'c1'));
   await ok(site.opl('group', 'add', 'g1'));
-  const token = (await ok(site.opl('node', 'token', 'n1'))).stdout.trim();
-  n1Dir = mkdtempSync(join(root, 'n1-'));
-  daemon = await startNoded(n1Dir, ['--listen', '127.0.0.1:0', '--name', 'n1'], { env: { OPL_JOIN_TOKEN: token }, ready: /^waiting to join as node \S+ at [^\n]*:(\d+)$/m });
+  ({ daemon, dir: n1Dir } = await joinNode(site, root, 'n1'));
   port = daemon.port;
-  await ok(site.opl('node', 'add', 'n1', '--group', 'g1', '--address', `127.0.0.1:${port}`));
 }, 120_000);
 
 afterAll(async () => {

@@ -1,8 +1,9 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startNoded, tempRoot, type RunningNoded } from '../noded/cluster-pki.js';
+import { tempRoot, type RunningNoded } from '../noded/cluster-pki.js';
 import { newSite, ok, type Site } from './opl.js';
+import { joinNode } from './joined-node.js';
 
 /**
  * Disks kept as files on nodes with a daemon: each real `opl-noded` (joined with a token,
@@ -17,12 +18,7 @@ let shared: string;
 const daemons = new Map<string, { daemon: RunningNoded; dir: string }>();
 
 const join_ = async (name: string, storageDirs: string[]) => {
-  const token = (await ok(site.opl('node', 'token', name))).stdout.trim();
-  const dir = mkdtempSync(join(root, `${name}-`));
-  const flags = storageDirs.flatMap((d) => ['--storage-dir', d]);
-  const daemon = await startNoded(dir, ['--listen', '127.0.0.1:0', '--name', name, ...flags], { env: { OPL_JOIN_TOKEN: token }, ready: /^waiting to join as node \S+ at [^\n]*:(\d+)$/m });
-  daemons.set(name, { daemon, dir });
-  await ok(site.opl('node', 'add', name, '--group', 'g1', '--address', `127.0.0.1:${daemon.port}`));
+  daemons.set(name, await joinNode(site, root, name, { args: ['--name', name, ...storageDirs.flatMap((d) => ['--storage-dir', d])] }));
 };
 const localFiles = () => (existsSync(join(site.dataDir, 'nodes')) ? readdirSync(join(site.dataDir, 'nodes'), { recursive: true }) : []);
 

@@ -1,8 +1,9 @@
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startNoded, tempRoot, type RunningNoded } from '../noded/cluster-pki.js';
+import { tempRoot, type RunningNoded } from '../noded/cluster-pki.js';
 import { newSite, ok, type Site } from './opl.js';
+import { joinNode } from './joined-node.js';
 
 /**
  * `ext` disks on nodes with a daemon: the pool's driver runs on the disk's node, the
@@ -33,11 +34,7 @@ const loggedDriver = (parent: string, where: string) => {
 };
 
 const join_ = async (name: string, driverDir: string) => {
-  const token = (await ok(site.opl('node', 'token', name))).stdout.trim();
-  const dir = mkdtempSync(join(root, `${name}-`));
-  const daemon = await startNoded(dir, ['--listen', '127.0.0.1:0', '--name', name, '--driver-dir', driverDir], { env: { OPL_JOIN_TOKEN: token }, ready: /^waiting to join as node \S+ at [^\n]*:(\d+)$/m });
-  daemons.push(daemon);
-  await ok(site.opl('node', 'add', name, '--group', 'g1', '--address', `127.0.0.1:${daemon.port}`));
+  daemons.push((await joinNode(site, root, name, { args: ['--name', name, '--driver-dir', driverDir] })).daemon);
 };
 const calls = () => readFileSync(join(pool, 'calls'), 'utf8').trim().split('\n');
 
